@@ -1,0 +1,164 @@
+// A local Replicate API for tests, the dev Node-RED, benchmarks and offline flow building. It is
+// written independently of the nodes so it can catch their mistakes.
+import { Accounts } from './accounts';
+import { loadCatalog } from './catalog';
+import { handleControl, type ControlSurface } from './control-api';
+import { FaultQueue } from './faults';
+import { PredictionLifecycle } from './prediction-lifecycle';
+import { PredictionStore, snapshot, statusAt } from './predictions';
+import type { EmulatorContext } from './replicate-api';
+import { RequestLog } from './request-log';
+import { createEmulatorServer } from './server';
+import { Timers } from './timers';
+import type { Emulator, EmulatorOptions, EmulatorStats, PredictionOutcome } from './types';
+import { WebhookSender } from './webhooks';
+
+export { DEFAULT_TOKEN } from './accounts';
+export { signWebhook } from './webhook-signing';
+export type {
+  Emulator,
+  EmulatorAccount,
+  EmulatorOptions,
+  EmulatorStats,
+  FaultMatch,
+  FaultSpec,
+  PredictionOutcome,
+  PredictionStatus,
+  RecordedRequest,
+  TerminalStatus,
+  WebhookDelivery,
+  WebhookEvent,
+} from './types';
+
+const DEFAULT_TIMING = { startingMs: 100, processingMs: 400 };
+const DEFAULT_RETRY_DELAYS_MS = [1000, 5000, 30_000];
+
+function checkOptions(options: EmulatorOptions): void {
+  const { pageSize, timeScale } = options;
+  if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize >= 1))
+    throw new Error(`pageSize must be a whole number >= 1 (got ${pageSize})`);
+  if (timeScale !== undefined && !(timeScale > 0)) throw new Error(`timeScale must be positive (got ${timeScale})`);
+}
+
+// The address clients should use: a wildcard listen address is reached through loopback.
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  checkOptions(options);
+  const catalog = await loadCatalog();
+  const accounts = new Accounts(options.accounts);
+  const timers = new Timers();
+  const webhooks = new WebhookSender(timers, options.webhookRetryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS);
+  const lifecycle = new PredictionLifecycle(timers, webhooks, (owner) => accounts.webhookSecretOf(owner));
+  const predictions = new PredictionStore();
+  const faults = new FaultQueue();
+  const requestLog = new RequestLog(options.recordRequests ?? 10_000);
+  const counters = { requests: 0, byRoute: {} as Record<string, number> };
+  const ctx: EmulatorContext = {
+    accounts,
+    catalog,
+    predictions,
+    lifecycle,
+    faults,
+    pageSize: options.pageSize ?? 25,
+    timing: options.timing ?? DEFAULT_TIMING,
+    timeScale: options.timeScale ?? 0.25,
+    startedAt: new Date().toISOString(),
+  };
+
+  const prediction = (id: string): Record<string, unknown> | undefined => {
+    const record = predictions.get(id);
+    return record && snapshot(record, Date.now());
+  };
+  const finish = (id: string, outcome: PredictionOutcome): void => {
+    const record = predictions.get(id);
+    if (!record) throw new Error(`No prediction ${id}`);
+    const now = Date.now();
+    if (!lifecycle.forceEnd(record, outcome, now)) throw new Error(`Prediction ${id} has already ended (${statusAt(record, now)})`);
+  };
+  const stats = (): EmulatorStats => {
+    const now = Date.now();
+    const byStatus: Record<string, number> = {};
+    for (const record of predictions.all()) {
+      const status = statusAt(record, now);
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
+    }
+    return {
+      requests: counters.requests,
+      byRoute: { ...counters.byRoute },
+      predictions: byStatus,
+      webhooksDelivered: webhooks.delivered,
+      faultsFired: faults.fired,
+    };
+  };
+  const reset = (): void => {
+    faults.clear();
+    faults.fired = 0;
+    requestLog.clear();
+    for (const record of predictions.all()) lifecycle.release(record);
+    predictions.clear();
+    webhooks.clear();
+    counters.requests = 0;
+    counters.byRoute = {};
+  };
+  const surface: ControlSurface = {
+    fault: (spec) => faults.add(spec),
+    clearFaults: () => faults.clear(),
+    stats,
+    recentRequests: (limit) => requestLog.recentMasked(limit),
+    prediction,
+    finish,
+    reset,
+  };
+
+  const server = createEmulatorServer({
+    ctx,
+    faults,
+    requestLog,
+    timers,
+    counters,
+    control: (request) => handleControl(surface, request),
+    log: options.log,
+  });
+  const host = options.host ?? '127.0.0.1';
+  const port = await server.listen(options.port ?? 0, host);
+  const origin = `http://${urlHost(host)}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${origin}/v1`,
+    origin,
+    port,
+    get requests() {
+      return requestLog.list();
+    },
+    clearRequests: () => requestLog.clear(),
+    fault: surface.fault,
+    clearFaults: surface.clearFaults,
+    reset,
+    account: (token) => accounts.get(token),
+    prediction,
+    finish,
+    webhooks: {
+      get deliveries() {
+        return webhooks.deliveries;
+      },
+      redeliver: (webhookId) => webhooks.redeliver(webhookId),
+      idle: () => webhooks.idle(),
+    },
+    stats,
+    close: () => {
+      closing ??= (async () => {
+        timers.stop();
+        await Promise.all([server.close(), webhooks.close()]);
+        // libuv releases closed handles after the check phase: two turns and they are gone.
+        for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,278 @@
+// The Replicate HTTP API under /v1, as described by Replicate's OpenAPI document.
+import type { IncomingHttpHeaders } from 'node:http';
+import { accountView, type Account, type Accounts } from './accounts';
+import { fullName, type Catalog, type CatalogModel, type SortBy, type SortDirection } from './catalog';
+import { parseCancelAfter, parseCreateBody, parsePrefer } from './create-request';
+import { deploymentOf, DEPLOYMENT_MODEL, DEPLOYMENT_NAME } from './deployments';
+import type { FaultQueue } from './faults';
+import { validateInput } from './input-validation';
+import { offsetPage, pageBody, pageLink, readCursor } from './pagination';
+import type { PredictionLifecycle } from './prediction-lifecycle';
+import { isTerminal, snapshot, type PredictionRecord, type PredictionStore } from './predictions';
+import {
+  badRequest,
+  insufficientCredit,
+  invalidVersion,
+  json,
+  notFound,
+  unauthenticated,
+  validationFailed,
+  type ApiResponse,
+} from './responses';
+import type { FixedTiming } from './types';
+
+export interface EmulatorContext {
+  accounts: Accounts;
+  catalog: Catalog;
+  predictions: PredictionStore;
+  lifecycle: PredictionLifecycle;
+  faults: FaultQueue;
+  pageSize: number;
+  timing: FixedTiming | 'catalog';
+  timeScale: number;
+  /** When the emulator started: the deployments' release date. */
+  startedAt: string;
+}
+
+export interface ApiRequest {
+  method: string;
+  /** Pathname after /v1. */
+  path: string;
+  /** The full URL as the client addressed it (its host, so links work from wherever it connected). */
+  url: URL;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+type Handler = (ctx: EmulatorContext, req: ApiRequest, account: Account, params: string[]) => ApiResponse | Promise<ApiResponse>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  /** Route template, for stats. */
+  name: string;
+  handle: Handler;
+}
+
+const SEGMENT = '([^/]+)';
+const route = (method: string, template: string, handle: Handler): Route => ({
+  method,
+  name: `${method} ${template}`,
+  pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, SEGMENT)}$`),
+  handle,
+});
+
+const routes: Route[] = [
+  route('GET', '/account', (_ctx, _req, account) => json(200, accountView(account))),
+  route('GET', '/webhooks/default/secret', (_ctx, _req, account) => json(200, { key: account.webhookSecret })),
+  route('GET', '/models', listModels),
+  route('QUERY', '/models', searchModels),
+  route('GET', '/models/{owner}/{name}', (ctx, _req, _account, [owner = '', name = '']) => {
+    const model = ctx.catalog.model(owner, name);
+    return model ? { status: 200, body: ctx.catalog.json(model), contentType: 'application/json' } : notFound();
+  }),
+  route('GET', '/models/{owner}/{name}/versions', (ctx, _req, _account, [owner = '', name = '']) => {
+    const version = ctx.catalog.model(owner, name)?.latest_version;
+    return version ? json(200, { next: null, previous: null, results: [version] }) : notFound();
+  }),
+  route('GET', '/models/{owner}/{name}/versions/{id}', (ctx, _req, _account, [owner = '', name = '', id = '']) => {
+    const version = ctx.catalog.model(owner, name)?.latest_version;
+    return version?.id === id ? json(200, version) : notFound();
+  }),
+  route('POST', '/models/{owner}/{name}/predictions', (ctx, req, account, [owner = '', name = '']) => {
+    const model = ctx.catalog.model(owner, name);
+    if (!model?.is_official) return notFound();
+    return createPrediction(ctx, req, account, { model, hidden: true });
+  }),
+  route('GET', '/deployments', (ctx, req, account) => {
+    const page = offsetPage([deploymentOf(account, ctx.catalog, ctx.startedAt)], {}, ctx.pageSize, req.url);
+    return json(200, page);
+  }),
+  route('GET', '/deployments/{owner}/{name}', (ctx, _req, account, [owner, name]) =>
+    owner === account.username && name === DEPLOYMENT_NAME ? json(200, deploymentOf(account, ctx.catalog, ctx.startedAt)) : notFound(),
+  ),
+  route('POST', '/deployments/{owner}/{name}/predictions', (ctx, req, account, [owner, name]) => {
+    const model = ctx.catalog.model(DEPLOYMENT_MODEL.owner, DEPLOYMENT_MODEL.name);
+    if (owner !== account.username || name !== DEPLOYMENT_NAME || !model) return notFound();
+    return createPrediction(ctx, req, account, { model, hidden: false, deployment: `${owner}/${name}` });
+  }),
+  route('GET', '/predictions', listPredictions),
+  route('POST', '/predictions', (ctx, req, account) => createPrediction(ctx, req, account, undefined)),
+  route('GET', '/predictions/{id}', (ctx, _req, account, [id = '']) => {
+    const prediction = ownPrediction(ctx, account, id);
+    return prediction ? json(200, snapshot(prediction, Date.now())) : notFound();
+  }),
+  route('POST', '/predictions/{id}/cancel', (ctx, _req, account, [id = '']) => {
+    const prediction = ownPrediction(ctx, account, id);
+    if (!prediction) return notFound();
+    const now = Date.now();
+    ctx.lifecycle.forceEnd(prediction, { status: 'canceled' }, now);
+    return json(200, snapshot(prediction, now));
+  }),
+];
+
+function findRoute(method: string, path: string): { route: Route; params: string[] } | undefined {
+  for (const candidate of routes) {
+    if (candidate.method !== method) continue;
+    const match = candidate.pattern.exec(path);
+    if (match) return { route: candidate, params: match.slice(1).map(decodeSegment) };
+  }
+  return undefined;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The route template a request goes to ("POST /predictions"), or "unmatched". */
+export function routeName(method: string, path: string): string {
+  return findRoute(method, path)?.route.name ?? 'unmatched';
+}
+
+export async function handleApi(ctx: EmulatorContext, req: ApiRequest): Promise<ApiResponse> {
+  const account = ctx.accounts.authenticate(req.headers.authorization);
+  if (!account) return unauthenticated();
+  const found = findRoute(req.method, req.path);
+  if (!found) return notFound();
+  return found.route.handle(ctx, req, account, found.params);
+}
+
+function ownPrediction(ctx: EmulatorContext, account: Account, id: string): PredictionRecord | undefined {
+  const prediction = ctx.predictions.get(id);
+  return prediction?.owner === account.username ? prediction : undefined;
+}
+
+const SORT_BY: readonly SortBy[] = ['model_created_at', 'latest_version_created_at'];
+const SORT_DIRECTION: readonly SortDirection[] = ['asc', 'desc'];
+
+function listModels(ctx: EmulatorContext, req: ApiRequest): ApiResponse {
+  const sortBy = req.url.searchParams.get('sort_by') ?? 'latest_version_created_at';
+  const direction = req.url.searchParams.get('sort_direction') ?? 'desc';
+  if (!SORT_BY.includes(sortBy as SortBy))
+    return badRequest('Invalid sort_by', `sort_by must be one of ${SORT_BY.join(', ')}; got "${sortBy}".`);
+  if (!SORT_DIRECTION.includes(direction as SortDirection))
+    return badRequest('Invalid sort_direction', `sort_direction must be one of ${SORT_DIRECTION.join(', ')}; got "${direction}".`);
+  return modelPage(ctx, req, ctx.catalog.sorted(sortBy as SortBy, direction as SortDirection));
+}
+
+// QUERY /models: the body is the search text; the client sends the same body again with `next`.
+function searchModels(ctx: EmulatorContext, req: ApiRequest): ApiResponse {
+  return modelPage(ctx, req, ctx.catalog.search(req.body));
+}
+
+function modelPage(ctx: EmulatorContext, req: ApiRequest, models: readonly CatalogModel[]): ApiResponse {
+  const cursor = readCursor(req.url.searchParams);
+  if ('response' in cursor) return cursor.response;
+  const page = offsetPage(models, cursor.position, ctx.pageSize, req.url);
+  const results = page.results.map((model) => ctx.catalog.json(model));
+  return { status: 200, body: pageBody(page.next, page.previous, results), contentType: 'application/json' };
+}
+
+function listPredictions(ctx: EmulatorContext, req: ApiRequest, account: Account): ApiResponse {
+  const cursor = readCursor(req.url.searchParams);
+  if ('response' in cursor) return cursor.response;
+  const page = ctx.predictions.page(account.username, ctx.pageSize, cursor.position);
+  const now = Date.now();
+  return json(200, {
+    next: pageLink(req.url, page.olderThan === undefined ? undefined : { olderThan: page.olderThan }),
+    previous: pageLink(req.url, page.newerThan === undefined ? undefined : { newerThan: page.newerThan }),
+    results: page.results.map((p) => snapshot(p, now)),
+  });
+}
+
+interface Target {
+  model: CatalogModel;
+  /** Run as an official model: the prediction's version reads "hidden". */
+  hidden: boolean;
+  deployment?: string;
+}
+
+const VERSION_ID = /^[0-9a-f]{64}$/;
+const MODEL_NAME = /^([^/:\s]+)\/([^/:\s]+)$/;
+const MODEL_VERSION = /^([^/:\s]+)\/([^/:\s]+):([0-9a-f]{64})$/;
+
+/** What a POST /predictions `version` names: a version id, owner/name:id, or an official owner/name. */
+function resolveVersion(catalog: Catalog, version: string): Target | undefined {
+  if (VERSION_ID.test(version)) {
+    const model = catalog.modelOfVersion(version);
+    return model && { model, hidden: false };
+  }
+  const pinned = MODEL_VERSION.exec(version);
+  if (pinned) {
+    const model = catalog.model(pinned[1] ?? '', pinned[2] ?? '');
+    return model && model.latest_version?.id === pinned[3] ? { model, hidden: false } : undefined;
+  }
+  const named = MODEL_NAME.exec(version);
+  const model = named ? catalog.model(named[1] ?? '', named[2] ?? '') : undefined;
+  return model?.is_official ? { model, hidden: true } : undefined;
+}
+
+async function createPrediction(
+  ctx: EmulatorContext,
+  req: ApiRequest,
+  account: Account,
+  pathTarget: Target | undefined,
+): Promise<ApiResponse> {
+  const prefer = parsePrefer(header(req.headers, 'prefer'));
+  if (!prefer.ok) return prefer.response;
+  const cancelAfter = parseCancelAfter(header(req.headers, 'cancel-after'));
+  if (!cancelAfter.ok) return cancelAfter.response;
+  const body = parseCreateBody(req.body, pathTarget === undefined);
+  if (!body.ok) return body.response;
+  const target = pathTarget ?? resolveVersion(ctx.catalog, body.value.version ?? '');
+  const version = target?.model.latest_version;
+  if (!target || !version) return invalidVersion();
+  if (!account.billing) return insufficientCredit();
+  const invalid = validateInput(body.value.input, version.openapi_schema);
+  if (invalid.length > 0) return validationFailed(invalid);
+
+  const outcome = ctx.faults.takeCreationFault('outcome', req.method, req.path);
+  const timing = ctx.faults.takeCreationFault('timing', req.method, req.path) ?? durations(ctx, target.model);
+  const now = Date.now();
+  const prediction = ctx.predictions.create(
+    {
+      owner: account.username,
+      model: fullName(target.model),
+      version: target.hidden ? 'hidden' : version.id,
+      input: body.value.input,
+      webhook: body.value.webhook,
+      webhookEventsFilter: body.value.webhookEventsFilter,
+      deployment: target.deployment,
+      origin: req.url.origin,
+      startingMs: timing.startingMs,
+      processingMs: timing.processingMs,
+      cancelAfterMs: cancelAfter.value,
+      eventualOutput: target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`,
+      outcome: outcome && { status: outcome.status, output: outcome.output, error: outcome.error },
+    },
+    now,
+  );
+  ctx.lifecycle.created(prediction);
+  if (prefer.value === undefined) return json(201, snapshot(prediction, now));
+  await ctx.lifecycle.waitForEnd(prediction, prefer.value * 1000);
+  const later = Date.now();
+  return json(isTerminal(prediction, later) ? 201 : 202, snapshot(prediction, later));
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+const clamp = (value: number, min: number, max: number): number => Math.min(max, Math.max(min, value));
+
+// 'catalog' timing replays the model's example run, scaled, within bounds that keep flows lively.
+function durations(ctx: EmulatorContext, model: CatalogModel): FixedTiming {
+  if (ctx.timing !== 'catalog') return ctx.timing;
+  const metrics = model.default_example?.metrics;
+  const predictSeconds = metrics?.predict_time ?? 0;
+  const totalSeconds = metrics?.total_time ?? predictSeconds;
+  return {
+    startingMs: clamp(Math.max(0, totalSeconds - predictSeconds) * ctx.timeScale * 1000, 200, 30_000),
+    processingMs: clamp(predictSeconds * ctx.timeScale * 1000, 1000, 120_000),
+  };
+}

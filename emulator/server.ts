@@ -1,0 +1,189 @@
+// The HTTP server: reads each request, records it, applies queued faults around the Replicate API
+// and serves the control API under /_emulator.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import {
+  invalidPredictionResponse,
+  malformedResponse,
+  rateLimitResponse,
+  statusFaultResponse,
+  type FaultQueue,
+  type RequestFault,
+} from './faults';
+import { handleApi, routeName, type ApiRequest, type EmulatorContext } from './replicate-api';
+import type { RequestLog } from './request-log';
+import { notFound, problem, type ApiResponse } from './responses';
+import type { Timers } from './timers';
+
+const API_PREFIX = '/v1';
+const CONTROL_PREFIX = '/_emulator';
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface ControlRequest {
+  method: string;
+  /** Pathname after /_emulator. */
+  path: string;
+  query: URLSearchParams;
+  body: string;
+}
+
+export interface ServerDeps {
+  ctx: EmulatorContext;
+  faults: FaultQueue;
+  requestLog: RequestLog;
+  timers: Timers;
+  counters: { requests: number; byRoute: Record<string, number> };
+  control(request: ControlRequest): ApiResponse;
+  log?: (line: string) => void;
+}
+
+type Answer = ApiResponse | 'drop';
+
+export interface EmulatorServer {
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createEmulatorServer(deps: ServerDeps): EmulatorServer {
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    serve(deps, req, res).catch((error: unknown) => {
+      // A bug in the emulator answers 500 rather than taking the process down.
+      const message = error instanceof Error ? error.message : String(error);
+      if (!res.headersSent && !res.destroyed) send(res, problem(500, 'Internal emulator error', message));
+      else res.destroy();
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  return {
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      }),
+    close: async () => {
+      const socketsClosed = [...sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve)));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+      await Promise.all(socketsClosed);
+    },
+  };
+}
+
+async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = Date.now();
+  const method = req.method ?? 'GET';
+  const url = new URL(req.url ?? '/', `http://${hostOf(req)}`);
+  const body = await readBody(req);
+  let answer: Answer;
+  if (body === undefined) answer = problem(413, 'Payload Too Large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+  else if (url.pathname === CONTROL_PREFIX || url.pathname.startsWith(`${CONTROL_PREFIX}/`))
+    answer = deps.control({ method, path: url.pathname.slice(CONTROL_PREFIX.length), query: url.searchParams, body });
+  else {
+    deps.requestLog.record({
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...req.headers },
+      body,
+      at: started,
+    });
+    answer = await serveApi(deps, { method, path: url.pathname, url, headers: req.headers, body });
+  }
+  if (answer === 'drop') req.socket.destroy();
+  else if (!res.destroyed) send(res, answer);
+  const outcome = answer === 'drop' ? 'dropped' : answer.status;
+  deps.log?.(`${new Date(started).toISOString()} ${method} ${url.pathname}${url.search} ${outcome} ${Date.now() - started}ms`);
+}
+
+async function serveApi(deps: ServerDeps, request: ApiRequest): Promise<Answer> {
+  const isApi = request.path === API_PREFIX || request.path.startsWith(`${API_PREFIX}/`);
+  const path = isApi ? request.path.slice(API_PREFIX.length) : request.path;
+  const route = isApi ? routeName(request.method, path) : 'unmatched';
+  deps.counters.requests++;
+  deps.counters.byRoute[route] = (deps.counters.byRoute[route] ?? 0) + 1;
+  if (!isApi) return notFound();
+
+  const apiRequest = { ...request, path };
+  const fault = deps.faults.takeRequestFault(request.method, path);
+  const early = fault && (await beforeHandling(deps, fault));
+  if (early) return early;
+  const response = await handleApi(deps.ctx, apiRequest);
+  return fault ? afterHandling(deps, fault, response) : response;
+}
+
+/** A fault that answers instead of the API, or undefined to go on handling the request. */
+async function beforeHandling(deps: ServerDeps, fault: RequestFault): Promise<Answer | undefined> {
+  switch (fault.type) {
+    case 'status':
+      return fault.process ? undefined : statusFaultResponse(fault);
+    case 'rate-limit':
+      return rateLimitResponse(fault);
+    case 'delay':
+      if (!fault.after) await deps.timers.sleep(fault.ms).done;
+      return undefined;
+    case 'drop':
+      return fault.after ? undefined : 'drop';
+    default:
+      return undefined;
+  }
+}
+
+/** The answer once the request has been handled (the prediction is created, say). */
+async function afterHandling(deps: ServerDeps, fault: RequestFault, response: ApiResponse): Promise<Answer> {
+  switch (fault.type) {
+    case 'status':
+      return statusFaultResponse(fault);
+    case 'delay':
+      if (fault.after) await deps.timers.sleep(fault.ms).done;
+      return response;
+    case 'drop':
+      return 'drop';
+    case 'malformed':
+      return malformedResponse(response, fault.status);
+    case 'invalid-prediction':
+      return invalidPredictionResponse(response);
+    case 'rate-limit':
+      return response;
+  }
+}
+
+function send(res: ServerResponse, response: ApiResponse): void {
+  const headers: Record<string, string | number> = {
+    'content-type': response.contentType,
+    'content-length': Buffer.byteLength(response.body),
+  };
+  for (const [name, value] of Object.entries(response.headers ?? {})) headers[name.toLowerCase()] = value;
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
+
+// Links in responses use the host the client addressed, so they work however it connected.
+function hostOf(req: IncomingMessage): string {
+  const host = req.headers.host ?? '';
+  if (/^[A-Za-z0-9.\-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host)) return host;
+  const local = req.socket.localAddress ?? '127.0.0.1';
+  return `${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort ?? 80}`;
+}
+
+/** The body as text, or undefined when it is too large. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

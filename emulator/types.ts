@@ -1,0 +1,128 @@
+// The emulator's public contract: tests, the dev server, benchmarks and the CLI code against these.
+
+export interface EmulatorAccount {
+  token: string;
+  username: string;
+  name?: string;
+  type?: 'user' | 'organization';
+  /** 'whsec_' + base64; generated when absent. */
+  webhookSecret?: string;
+  /** false => prediction creation answers 402. */
+  billing?: boolean;
+}
+
+export interface FixedTiming {
+  startingMs: number;
+  processingMs: number;
+}
+
+export interface EmulatorOptions {
+  /** 0 (default) = random free port. */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  accounts?: EmulatorAccount[];
+  /** Default { startingMs: 100, processingMs: 400 }; 'catalog' derives durations from each model's example metrics. */
+  timing?: FixedTiming | 'catalog';
+  /** Multiplier for 'catalog' timing; default 0.25. */
+  timeScale?: number;
+  /** Page size of models and other lists; default 25. */
+  pageSize?: number;
+  /** Delays between webhook delivery attempts after a non-2xx answer or connection error; default [1000, 5000, 30000]. */
+  webhookRetryDelaysMs?: number[];
+  /** How many recent requests `requests` keeps; default 10000; 0 disables. */
+  recordRequests?: number;
+  /** One line per request when given. */
+  log?: (line: string) => void;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Pathname including /v1. */
+  path: string;
+  query: Record<string, string>;
+  /** As received, lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  at: number;
+}
+
+export type WebhookEvent = 'start' | 'output' | 'logs' | 'completed';
+
+export interface WebhookDelivery {
+  webhookId: string;
+  event: WebhookEvent;
+  predictionId: string;
+  url: string;
+  attempt: number;
+  status?: number;
+  error?: string;
+  at: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+export type TerminalStatus = 'succeeded' | 'failed' | 'canceled' | 'aborted';
+export type PredictionStatus = 'starting' | 'processing' | TerminalStatus;
+
+export interface PredictionOutcome {
+  status: TerminalStatus;
+  output?: unknown;
+  error?: string;
+}
+
+/** path is matched against the pathname after the /v1 prefix, e.g. '/predictions'. */
+export interface FaultMatch {
+  method?: string;
+  path?: string | RegExp;
+}
+
+export type FaultSpec = { match?: FaultMatch; times?: number } & (
+  | { type: 'status'; status: number; body?: unknown; headers?: Record<string, string>; process?: boolean }
+  | { type: 'rate-limit'; retryAfterSeconds?: number; via?: 'header' | 'body' | 'detail' }
+  | { type: 'delay'; ms: number; after?: boolean }
+  | { type: 'drop'; after?: boolean }
+  | { type: 'malformed'; status?: number }
+  | { type: 'outcome'; status: TerminalStatus; error?: string; output?: unknown }
+  | { type: 'timing'; startingMs: number; processingMs: number }
+  | { type: 'invalid-prediction' }
+);
+
+export interface EmulatorStats {
+  requests: number;
+  byRoute: Record<string, number>;
+  /** By status. */
+  predictions: Record<string, number>;
+  webhooksDelivered: number;
+  faultsFired: number;
+}
+
+export interface Emulator {
+  /** Base URL for clients, e.g. http://127.0.0.1:PORT/v1 */
+  url: string;
+  /** http://127.0.0.1:PORT */
+  origin: string;
+  port: number;
+  requests: RecordedRequest[];
+  clearRequests(): void;
+  fault(spec: FaultSpec): void;
+  clearFaults(): void;
+  /** Forget faults, requests, predictions, webhook deliveries and counters. */
+  reset(): void;
+  /** The account (first by default), with its generated webhookSecret. */
+  account(token?: string): Required<EmulatorAccount>;
+  /** Current state, exactly as GET would return it. */
+  prediction(id: string): Record<string, unknown> | undefined;
+  /** Force a running prediction to end now (fires webhooks). */
+  finish(id: string, outcome: PredictionOutcome): void;
+  webhooks: {
+    deliveries: WebhookDelivery[];
+    /** Send the same message again: same webhook-id and body, fresh timestamp and signature. */
+    redeliver(webhookId: string): Promise<WebhookDelivery>;
+    /** Resolves when no delivery or retry is pending. */
+    idle(): Promise<void>;
+  };
+  stats(): EmulatorStats;
+  /** Closes the server and every socket, cancels every timer, pending wait and webhook retry. */
+  close(): Promise<void>;
+}

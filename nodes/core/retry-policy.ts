@@ -1,0 +1,39 @@
+// When a failed request is sent again, and after how long.
+import type { ReplicateError } from './errors';
+
+/**
+ * `create` spends money, so it is repeated only when Replicate certainly did not start it:
+ * a 429, or a connection that was never made. Reads and cancels are safe to repeat.
+ */
+export type RequestKind = 'create' | 'read' | 'cancel';
+
+export interface RetryOptions {
+  /** Further attempts after the first one. */
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A Retry-After longer than this is not waited out: the error goes to the flow instead. */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = {
+  maxRetries: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 20_000,
+  maxRetryAfterMs: 120_000,
+};
+
+export function shouldRetry(kind: RequestKind, err: ReplicateError, attempt: number, options: RetryOptions): boolean {
+  if (attempt >= options.maxRetries || !err.retryable) return false;
+  if (err.code === 'rate-limited') return (err.retryAfterMs ?? 0) <= options.maxRetryAfterMs;
+  return kind !== 'create' || err.notSent;
+}
+
+/** Replicate's advice for a 429 (plus a little jitter so a queue does not return as one burst), else capped exponential backoff with full jitter. */
+export function retryDelayMs(err: ReplicateError, attempt: number, options: RetryOptions, random = Math.random): number {
+  if (err.code === 'rate-limited' && err.retryAfterMs !== undefined) {
+    return err.retryAfterMs + Math.floor(random() * Math.min(1000, options.baseDelayMs));
+  }
+  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** attempt);
+  return Math.max(options.baseDelayMs / 2, Math.floor(random() * ceiling));
+}

@@ -1,0 +1,104 @@
+// Zod schemas for what Replicate sends back, after ../shared/reference/replicate-openapi.json.
+// Objects are loose: fields Replicate adds later are kept, never stripped.
+import { z } from 'zod';
+
+export const PREDICTION_STATUSES = ['starting', 'processing', 'succeeded', 'failed', 'canceled', 'aborted'] as const;
+export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled', 'aborted'] as const;
+export const WEBHOOK_EVENTS = ['start', 'output', 'logs', 'completed'] as const;
+
+export const PredictionStatusSchema = z.enum(PREDICTION_STATUSES);
+export type PredictionStatus = z.infer<typeof PredictionStatusSchema>;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export function isTerminal(status: PredictionStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+export const PredictionSchema = z.looseObject({
+  id: z.string().min(1),
+  status: PredictionStatusSchema,
+  model: z.string().optional(),
+  version: z.string().optional(),
+  input: z.record(z.string(), z.unknown()).optional(),
+  output: z.unknown().optional(),
+  error: z.unknown().optional(),
+  logs: z.string().nullish(),
+  created_at: z.string().nullish(),
+  started_at: z.string().nullish(),
+  completed_at: z.string().nullish(),
+  urls: z.record(z.string(), z.string()).optional(),
+  metrics: z.record(z.string(), z.unknown()).nullish(),
+});
+export type Prediction = z.infer<typeof PredictionSchema>;
+
+export const VersionSchema = z.looseObject({
+  id: z.string().min(1),
+  created_at: z.string().nullish(),
+  cog_version: z.string().nullish(),
+  openapi_schema: z.record(z.string(), z.unknown()).nullish(),
+});
+export type ModelVersion = z.infer<typeof VersionSchema>;
+
+export const ModelSchema = z.looseObject({
+  owner: z.string(),
+  name: z.string(),
+  description: z.string().nullish(),
+  url: z.string().optional(),
+  visibility: z.string().optional(),
+  run_count: z.number().optional(),
+  is_official: z.boolean().optional(),
+  latest_version: VersionSchema.nullish(),
+});
+export type Model = z.infer<typeof ModelSchema>;
+
+function pageOf<T extends z.ZodType>(item: T) {
+  return z.looseObject({
+    next: z.string().nullish(),
+    previous: z.string().nullish(),
+    results: z.array(item),
+  });
+}
+
+export const ModelPageSchema = pageOf(ModelSchema);
+export type ModelPage = z.infer<typeof ModelPageSchema>;
+export const VersionPageSchema = pageOf(VersionSchema);
+export type VersionPage = z.infer<typeof VersionPageSchema>;
+
+export const DeploymentSchema = z.looseObject({
+  owner: z.string(),
+  name: z.string(),
+  current_release: z
+    .looseObject({
+      model: z.string().optional(),
+      version: z.string().optional(),
+    })
+    .nullish(),
+});
+export type Deployment = z.infer<typeof DeploymentSchema>;
+export const DeploymentPageSchema = pageOf(DeploymentSchema);
+export type DeploymentPage = z.infer<typeof DeploymentPageSchema>;
+
+export const AccountSchema = z.looseObject({
+  type: z.string(),
+  username: z.string(),
+  name: z.string().nullish(),
+});
+export type Account = z.infer<typeof AccountSchema>;
+
+export const WebhookSecretSchema = z.looseObject({
+  key: z.string().startsWith('whsec_'),
+});
+export type WebhookSecret = z.infer<typeof WebhookSecretSchema>;
+
+/** Replicate's error bodies: RFC 7807 problem details, sometimes only `detail`. */
+export const ProblemSchema = z.looseObject({
+  title: z.string().optional(),
+  detail: z.string().optional(),
+  status: z.number().optional(),
+  retry_after: z.number().optional(),
+  invalid_fields: z
+    .array(z.looseObject({ field: z.string().optional(), description: z.string().optional(), type: z.string().optional() }))
+    .optional(),
+});
+export type Problem = z.infer<typeof ProblemSchema>;

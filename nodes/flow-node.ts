@@ -1,0 +1,165 @@
+// What every Replicate flow node does the same way: find its config node, run one async action
+// per message, always call done(), show what is happening on its status, stop everything on
+// close and never send after it.
+import { setMaxListeners } from 'events';
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { z } from 'zod';
+import type * as Core from './core';
+import type { ReplicateConfigNode } from './node-types';
+
+/** The core is loaded on first use, not when Node-RED loads the node files. */
+export const core = (): typeof Core => require('./core');
+
+/** Status words shared by all nodes live in the config node's catalog. */
+const COMMON = '@nr-replicate/node-red-replicate/replicate-config:common';
+
+export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+export type Msg = NodeMessageInFlow & Record<string, unknown>;
+
+export interface FlowNode {
+  /** Aborted when the node closes (redeploy, stop). */
+  readonly signal: AbortSignal;
+  readonly closed: boolean;
+  /** Messages currently being handled. */
+  readonly active: number;
+  /** The selected config node's client; throws a sentence when none is selected or it cannot work. */
+  client(): Core.ReplicateClient;
+  t(key: string, vars?: Record<string, unknown>): string;
+  show(fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape?: NodeStatus['shape']): void;
+  /** Shows a finished prediction's status in its colour. */
+  showPrediction(prediction: Core.Prediction): void;
+  /** For CallOptions.onRetry: the status says a retry is coming. */
+  retrying: (event: Core.RetryEvent) => void;
+  onInput(handler: (msg: Msg, send: Send) => Promise<void>): void;
+  onClose(cleanup: () => void): void;
+}
+
+const ERROR_STATUS: Record<string, string> = {
+  unauthorized: 'tokenRejected',
+  billing: 'billingRequired',
+  forbidden: 'forbidden',
+  'not-found': 'notFound',
+  'invalid-input': 'invalidInput',
+  'rate-limited': 'rateLimited',
+  server: 'serverError',
+  timeout: 'timedOut',
+  network: 'unreachable',
+  'bad-response': 'badResponse',
+};
+
+function errorStatusKey(err: Error): string {
+  if (err.name === 'InputError') return 'invalidInput';
+  if (err.name === 'PollsExhaustedError') return 'stillRunning';
+  return ERROR_STATUS[(err as Core.ReplicateError).code] ?? 'error';
+}
+
+const PREDICTION_FILL: Record<string, NodeStatus['fill']> = {
+  succeeded: 'green',
+  failed: 'red',
+  canceled: 'grey',
+  aborted: 'grey',
+};
+
+export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode {
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one listener per message in flight: hundreds is normal, not a leak
+  const cleanups: Array<() => void> = [];
+  let closed = false;
+  let active = 0;
+
+  const t = (key: string, vars?: Record<string, unknown>) => RED._(`${COMMON}.${key}`, vars as Record<string, string | number>);
+  const show = (fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape: NodeStatus['shape'] = 'dot') => {
+    if (!closed) node.status({ fill, shape, text: t(`status.${key}`, vars) });
+  };
+
+  const config = typeof configId === 'string' && configId ? (RED.nodes.getNode(configId) as ReplicateConfigNode | null) : null;
+  if (!config || config.type !== 'replicate-config') show('red', 'noConfig', undefined, 'ring');
+
+  const flow: FlowNode = {
+    signal: abort.signal,
+    get closed() {
+      return closed;
+    },
+    get active() {
+      return active;
+    },
+    client() {
+      if (!config || config.type !== 'replicate-config') {
+        throw new (core().InputError)('No Replicate config node is selected: open this node and choose or add one');
+      }
+      return config.client();
+    },
+    t,
+    show,
+    showPrediction(prediction) {
+      const fill = PREDICTION_FILL[prediction.status];
+      show(fill ?? 'blue', prediction.status, undefined, fill ? 'dot' : 'ring');
+    },
+    retrying: (event) => show('yellow', 'retrying', { seconds: Math.ceil(event.delayMs / 1000) }, 'ring'),
+    onInput(handler) {
+      node.on('input', (msg, send, done) => {
+        active++;
+        const guardedSend: Send = (out) => {
+          if (!closed) send(out);
+        };
+        handler(msg as Msg, guardedSend).then(
+          () => {
+            active--;
+            done();
+          },
+          (err: Error) => {
+            active--;
+            // A node closed mid-request stays silent: its flow is being replaced.
+            if (closed) return done();
+            show('red', errorStatusKey(err), undefined, 'ring');
+            done(err);
+          },
+        );
+      });
+    },
+    onClose(cleanup) {
+      cleanups.push(cleanup);
+    },
+  };
+
+  node.on('close', (done: () => void) => {
+    closed = true;
+    abort.abort();
+    for (const cleanup of cleanups) cleanup();
+    node.status({});
+    done();
+  });
+
+  return flow;
+}
+
+/** A node's settings, checked once at deploy: a bad one shows on the status and fails each message. */
+export function readSettings<S extends z.ZodType>(flow: FlowNode, node: Node, schema: S, def: unknown): () => z.infer<S> {
+  const parsed = schema.safeParse(def);
+  if (parsed.success) return () => parsed.data;
+  const { InputError, describeIssues } = core();
+  const problem = new InputError(`Settings: ${describeIssues(parsed.error)}`);
+  node.error(problem.message);
+  flow.show('red', 'invalidSettings', undefined, 'ring');
+  return () => {
+    throw problem;
+  };
+}
+
+/** Evaluates a TypedInput property (msg, flow, global, env, str...) for this message. */
+export function evaluate(RED: NodeAPI, node: Node, value: unknown, type: unknown, msg: Msg): Promise<unknown> {
+  if (typeof value !== 'string' || value === '') return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    RED.util.evaluateNodeProperty(value, typeof type === 'string' ? type : 'str', node, msg, (err: Error | null, result: unknown) =>
+      err ? reject(err) : resolve(result),
+    );
+  });
+}
+
+/** Puts the prediction in msg.payload exactly as Replicate sent it, with convenience fields beside it. */
+export function withPrediction(msg: Msg, prediction: Core.Prediction): Msg {
+  msg.payload = prediction;
+  msg.predictionId = prediction.id;
+  msg.status = prediction.status;
+  return msg;
+}

@@ -1,0 +1,174 @@
+import should from 'should';
+import { nodeRedWithEmulator } from './support/harness';
+import { helper, statusesOf } from './support/node-red';
+
+const OFFICIAL = 'black-forest-labs/flux-schnell';
+
+describe('replicate-create-prediction', () => {
+  const nr = nodeRedWithEmulator();
+  const creates = () => nr.emulator.requests.filter((r) => r.method === 'POST');
+  let version: string;
+
+  before(async () => {
+    // the catalog's version of the official model, as the list would give it
+    const res = await fetch(`${nr.emulator.url}/models/${OFFICIAL}`, { headers: { authorization: 'Bearer r8_emulator_local_token' } });
+    version = ((await res.json()) as { latest_version: { id: string } }).latest_version.id;
+  });
+
+  const create = (props: Record<string, unknown> = {}, options = {}) =>
+    nr.load({ type: 'replicate-create-prediction', model: OFFICIAL, input: '{"prompt":"a cat"}', ...props }, options);
+
+  it('runs an official model by name and sends the prediction on, untouched, with the msg around it', async () => {
+    const flow = await create();
+    const out = flow.next();
+    flow.send({ payload: { prompt: 'a dog' }, topic: 'pets', correlationId: 'job-7' });
+    const msg = await out;
+    const [request] = creates();
+    should(request!.path).equal(`/v1/models/${OFFICIAL}/predictions`);
+    should(JSON.parse(request!.body)).eql({ input: { prompt: 'a dog' } });
+    should(msg.payload.status).equal('starting');
+    should(msg.payload.urls.get).endWith(`/predictions/${msg.payload.id}`);
+    should(msg).match({ predictionId: msg.payload.id, status: 'starting', topic: 'pets', correlationId: 'job-7' });
+    // exactly the object Replicate returned: every field, none added
+    const known = nr.emulator.prediction(msg.payload.id)!;
+    should(Object.keys(msg.payload).sort()).eql(Object.keys(known).sort());
+  });
+
+  it('runs a version given as owner/name:id or as a bare id', async () => {
+    for (const [i, model] of [`${OFFICIAL}:${version}`, version].entries()) {
+      if (i > 0) await helper.unload();
+      const flow = await create({ model });
+      const out = flow.next();
+      flow.send({ payload: {} });
+      await out;
+      const request = creates().at(-1)!;
+      should(request.path).equal('/v1/predictions');
+      should(JSON.parse(request.body)).eql({ version, input: { prompt: 'a cat' } });
+      nr.emulator.clearRequests();
+    }
+  });
+
+  it('runs a deployment when one is set, and takes msg.model or msg.deployment when the node leaves both empty', async () => {
+    let flow = await create({ model: OFFICIAL, deployment: 'emulator/flux-schnell-prod' });
+    let out = flow.next();
+    flow.send({});
+    should((await out).payload.deployment).equal('emulator/flux-schnell-prod');
+    should(creates().at(-1)!.path).equal('/v1/deployments/emulator/flux-schnell-prod/predictions');
+
+    await helper.unload();
+    flow = await create({ model: '' });
+    out = flow.next();
+    flow.send({ model: version });
+    await out;
+    should(creates().at(-1)!.path).equal('/v1/predictions');
+    out = flow.next();
+    flow.send({ deployment: 'emulator/flux-schnell-prod' });
+    await out;
+    should(creates().at(-1)!.path).equal('/v1/deployments/emulator/flux-schnell-prod/predictions');
+  });
+
+  it('merges msg.payload over the default input', async () => {
+    const flow = await create({ input: '{"prompt":"default","num_outputs":1,"seed":5}' });
+    const out = flow.next();
+    flow.send({ payload: { prompt: 'override', seed: 9 } });
+    await out;
+    should(JSON.parse(creates()[0]!.body).input).eql({ prompt: 'override', num_outputs: 1, seed: 9 });
+  });
+
+  it('refuses a payload that is not an object, naming the field, before sending anything', async () => {
+    const flow = await create();
+    for (const payload of ['a cat', 42, [1, 2], true]) {
+      const caught = flow.error();
+      flow.send({ payload });
+      const msg = await caught;
+      should(msg.error.message).match(/^msg\.payload must be an object of model inputs, such as \{"prompt": "a cat"\}, but it is (a string|a number|an array|a boolean)$/);
+    }
+    should(creates()).have.length(0);
+    should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid input' });
+  });
+
+  it('names the missing model', async () => {
+    const flow = await create({ model: '' });
+    const caught = flow.error();
+    flow.send({ payload: {} });
+    should((await caught).error.message).equal('No model: set a model or deployment on the node, or send msg.model');
+  });
+
+  it('passes the webhook and its events, msg.webhook first', async () => {
+    const flow = await create({ webhook: 'https://hooks.example.com/a', webhookEvents: ['start', 'completed'] });
+    let out = flow.next();
+    flow.send({});
+    await out;
+    should(JSON.parse(creates()[0]!.body)).match({ webhook: 'https://hooks.example.com/a', webhook_events_filter: ['start', 'completed'] });
+    out = flow.next();
+    flow.send({ webhook: 'https://hooks.example.com/b' });
+    await out;
+    should(JSON.parse(creates()[1]!.body).webhook).equal('https://hooks.example.com/b');
+    const caught = flow.error();
+    flow.send({ webhook: 'ftp://nope' });
+    should((await caught).error.message).match(/^msg\.webhook must be an http\(s\) URL/);
+  });
+
+  it('waits in sync mode with Prefer: wait and sends the finished prediction', async () => {
+    const flow = await create({ wait: 'sync', waitSeconds: 10 });
+    const out = flow.next();
+    flow.send({});
+    const msg = await out;
+    should(creates()[0]!.headers.prefer).equal('wait=10');
+    should(msg.status).equal('succeeded');
+    should(msg.payload.output).not.be.null();
+  });
+
+  it('polls to completion in complete mode, showing progress', async () => {
+    const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 50 });
+    const out = flow.next();
+    flow.send({});
+    const msg = await out;
+    should(msg.status).equal('succeeded');
+    const texts = statusesOf(flow.node).map((s) => s.text);
+    should(texts[0]).equal('creating');
+    should(texts.some((t) => /^(starting|processing) \d+\/50$/.test(t!))).be.true();
+    should(texts.at(-1)).equal('succeeded');
+    should(nr.emulator.requests.filter((r) => r.method === 'GET').length).be.within(1, 50);
+  });
+
+  it('raises a catchable "still processing" error when polls run out, cancelling first if asked', async () => {
+    nr.emulator.fault({ type: 'timing', startingMs: 100, processingMs: 10_000 });
+    const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 4, cancelOnTimeout: true });
+    const caught = flow.error();
+    flow.send({ topic: 't' });
+    const msg = await caught;
+    should(msg.error.message).match(/^Prediction \w+ is still processing after 4 polls \(status: (starting|processing)\); it has been cancelled$/);
+    should(msg.payload.status).equal('canceled');
+    should(msg.topic).equal('t');
+    should(nr.emulator.requests.filter((r) => r.path.endsWith('/cancel'))).have.length(1);
+  });
+
+  it('sets Cancel-After from the node', async () => {
+    const flow = await create({ cancelAfter: '5m' });
+    const out = flow.next();
+    flow.send({});
+    await out;
+    should(creates()[0]!.headers['cancel-after']).equal('5m');
+  });
+
+  it("passes Replicate's explanation to a Catch node and calls done() on success", async () => {
+    const flow = await create({ input: '{}' });
+    const caught = flow.error();
+    flow.send({ payload: {} });
+    should((await caught).error.message).match(/^Input validation failed: .*prompt.* is required/);
+    should(statusesOf(flow.node).at(-1)!.text).equal('invalid input');
+
+    const done = new Promise((resolve) => flow.completed.on('input', resolve));
+    flow.send({ payload: { prompt: 'fine' } });
+    await done;
+  });
+
+  it('refuses invalid settings at deploy and on each message', async () => {
+    const flow = await create({ input: '[1,2]', wait: 'later' });
+    should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid settings' });
+    const caught = flow.error();
+    flow.send({});
+    should((await caught).error.message).match(/^Settings: Default input must be a JSON object.*; Wait must be none, sync or complete$/);
+  });
+});

@@ -1,0 +1,192 @@
+// Every example flow, loaded as a user would import it and run against the emulator. Debug
+// nodes become helper nodes so the test can read what the user would see in the sidebar.
+import fs from 'fs';
+import path from 'path';
+import should from 'should';
+import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
+import { configNode, helper, messages, nodeModules } from './support/node-red';
+
+const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
+const CONFIG_ID = 'replicate-account';
+const CORE_NODES = ['common/20-inject.js', 'common/90-comment.js', 'function/15-change.js', 'function/10-switch.js', 'function/89-delay.js'].map(
+  (file) => require(require.resolve(`@node-red/nodes/core/${file}`)),
+);
+
+type FlowNode = Record<string, any> & { id: string; type: string; name?: string };
+
+function readExample(file: string): FlowNode[] {
+  return JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8'));
+}
+
+describe('example flows', () => {
+  let emulator: Emulator;
+  before(async () => {
+    emulator = await startEmulator();
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    emulator.clearFaults();
+    emulator.clearRequests();
+  });
+  after(async () => {
+    await helper.stopServer();
+    await emulator.close();
+  });
+
+  const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'));
+
+  it('are all importable: valid JSON, explained, pointing at the shared config node id, no secrets', () => {
+    should(files.length).be.aboveOrEqual(4);
+    for (const file of files) {
+      const flow = readExample(file);
+      should(flow.some((n) => n.type === 'comment' && n.info)).be.true();
+      for (const node of flow.filter((n) => n.type.startsWith('replicate-'))) should(node.replicate).equal(CONFIG_ID);
+      should(flow.some((n) => n.type === 'replicate-config')).be.false();
+      should(JSON.stringify(flow)).not.match(/r8_|whsec_|credentials/);
+    }
+  });
+
+  /** Loads an example with debug nodes as helpers; `patch` shortens its timings for the test. */
+  async function run(file: string, patch: (flow: FlowNode[]) => void = () => undefined) {
+    const flow = readExample(file);
+    patch(flow);
+    const tab = flow[0]!.z as string;
+    const nodes = flow.map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper', name: n.name, wires: [] } : n));
+    await helper.load([...CORE_NODES, ...nodeModules()], [{ id: tab, type: 'tab' }, configNode(CONFIG_ID, emulator.url), ...nodes], {
+      [CONFIG_ID]: { token: DEFAULT_TOKEN },
+    });
+    const byName = (name: string) => {
+      const node = flow.find((n) => n.name === name);
+      if (!node) throw new Error(`no node named "${name}" in ${file}`);
+      return helper.getNode(node.id);
+    };
+    return {
+      flow,
+      byName,
+      seen: (name: string, count = 1, timeoutMs = 15_000) => messages(byName(name), count, timeoutMs),
+      click: (name: string) => byName(name).receive({}),
+    };
+  }
+
+  describe('01 Predict and poll', () => {
+    const file = '01 Predict and poll.json';
+
+    it('creates by version, polls, and shows the output of a success', async () => {
+      const ex = await run(file);
+      const out = ex.seen('succeeded: output');
+      ex.click('a prompt');
+      const [msg] = await out;
+      should(msg.payload).not.be.null();
+      should(msg.status).equal('succeeded');
+      const create = emulator.requests.find((r) => r.method === 'POST')!;
+      should(create.path).equal('/v1/predictions');
+      should(JSON.parse(create.body).version).match(/^[0-9a-f]{64}$/);
+    });
+
+    it("shows Replicate's error for a failure, and a cancellation on its own output", async () => {
+      emulator.fault({ type: 'outcome', status: 'failed', error: 'NSFW content detected' });
+      let ex = await run(file);
+      const failed = ex.seen('failed: error');
+      ex.click('a prompt');
+      should((await failed)[0].payload).equal('NSFW content detected');
+      await helper.unload();
+
+      emulator.fault({ type: 'outcome', status: 'canceled' });
+      ex = await run(file);
+      const canceled = ex.seen('canceled or aborted');
+      ex.click('a prompt');
+      should((await canceled)[0].status).equal('canceled');
+    });
+
+    it('sends errors such as a rejected token to the Catch node', async () => {
+      emulator.fault({ match: { method: 'POST' }, type: 'status', status: 401, body: { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 } });
+      const ex = await run(file);
+      const caught = ex.seen('error (token, billing, input, timeout)');
+      ex.click('a prompt');
+      should((await caught)[0].error.message).match(/^Replicate rejected the token \(401\)/);
+    });
+  });
+
+  describe('02 Run an official model', () => {
+    const file = '02 Run an official model.json';
+
+    it('runs the official model by name in sync mode', async () => {
+      const ex = await run(file);
+      const out = ex.seen('image URLs');
+      ex.click('a prompt');
+      should((await out)[0].payload).not.be.null();
+      const create = emulator.requests.find((r) => r.method === 'POST')!;
+      should(create.path).equal('/v1/models/black-forest-labs/flux-schnell/predictions');
+      should(create.headers.prefer).equal('wait=60');
+    });
+
+    it('waits with the get node when the sync wait ends first', async () => {
+      emulator.fault({ type: 'timing', startingMs: 200, processingMs: 1800 });
+      const ex = await run(file, (flow) => {
+        flow.find((n) => n.type === 'replicate-create-prediction')!.waitSeconds = 1;
+        flow.find((n) => n.type === 'replicate-get-prediction')!.pollInterval = 0.2;
+      });
+      const out = ex.seen('image URLs');
+      ex.click('a prompt');
+      should((await out)[0].status).equal('succeeded');
+      should(emulator.requests.filter((r) => r.method === 'GET').length).be.above(0);
+    });
+  });
+
+  describe('03 Cancel guard', () => {
+    const file = '03 Cancel guard.json';
+    const shortGuard = (seconds: string) => (flow: FlowNode[]) => {
+      flow.find((n) => n.type === 'delay')!.timeout = seconds;
+      flow.find((n) => n.type === 'replicate-get-prediction')!.pollInterval = 0.1;
+    };
+
+    it('cancels a prediction still running when the guard fires', async () => {
+      emulator.fault({ type: 'timing', startingMs: 100, processingMs: 60_000 });
+      const ex = await run(file, shortGuard('0.5'));
+      const stopped = ex.seen('stopped by the guard');
+      const result = ex.seen('result (succeeded, failed or canceled)');
+      ex.click('a prompt');
+      const [cancelMsg] = await stopped;
+      should(emulator.prediction(cancelMsg.predictionId)!.status).equal('canceled');
+      should((await result)[0].status).equal('canceled');
+    });
+
+    it('lets a prediction that finished in time through, without an error', async () => {
+      const ex = await run(file, shortGuard('1.5'));
+      const result = ex.seen('result (succeeded, failed or canceled)');
+      const inTime = ex.seen('finished before the guard');
+      ex.click('a prompt');
+      should((await result)[0].status).equal('succeeded');
+      should((await inTime)[0].status).equal('succeeded');
+    });
+  });
+
+  describe('04 Model browser', () => {
+    const file = '04 Model browser.json';
+
+    it('pages through the catalog, searches it and counts it', async () => {
+      const ex = await run(file);
+      let page = ex.seen('models on this page');
+      ex.click('first page');
+      const first = (await page)[0].payload as string[];
+      should(first).have.length(25);
+      for (const ref of first) should(ref).match(/^[\w.-]+\/[\w.-]+:[0-9a-f]{64}$/);
+
+      page = ex.seen('models on this page');
+      ex.click('next page');
+      const second = (await page)[0].payload as string[];
+      should(second).have.length(25);
+      should(second).not.containDeep([first[0]]);
+
+      page = ex.seen('models on this page');
+      ex.click('search');
+      should(((await page)[0].payload as string[]).length).be.above(0);
+      should(emulator.requests.at(-1)).match({ method: 'QUERY', body: 'upscale' });
+
+      const count = ex.seen('models in the catalog', 1, 60_000);
+      ex.click('count all');
+      should((await count)[0].payload).be.above(3800);
+    });
+  });
+});

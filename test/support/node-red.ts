@@ -1,0 +1,87 @@
+// Node-RED in the test process: node-red-node-test-helper, our node modules, and a few ways
+// to watch what the nodes do (messages, statuses, logs).
+import fs from 'fs';
+import path from 'path';
+import supertest from 'supertest';
+import helper = require('node-red-node-test-helper');
+
+helper.init(require.resolve('node-red'));
+
+export { helper };
+
+const BUILT_NODES = path.join(__dirname, '..', '..', 'nodes');
+export const NODE_FILES = fs
+  .readdirSync(BUILT_NODES)
+  .filter((file) => file.startsWith('replicate-') && file.endsWith('.js'))
+  .map((file) => file.replace(/\.js$/, ''));
+
+type Catalog = Record<string, unknown>;
+
+/** The helper's RED._ returns the key; ours reads the real en-US catalogs, so tests see real words. */
+function translator(): (key: string, vars?: Record<string, unknown>) => string {
+  const catalogs: Catalog = {};
+  const dir = path.join(BUILT_NODES, 'locales', 'en-US');
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    Object.assign(catalogs, JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
+  }
+  return (key, vars = {}) => {
+    const local = key.slice(key.lastIndexOf(':') + 1); // drop a catalog namespace prefix
+    const found = local.split('.').reduce<unknown>((node, part) => (node as Catalog | undefined)?.[part], catalogs);
+    if (typeof found !== 'string') return key;
+    return found.replace(/__(\w+)__/g, (_, name: string) => String(vars[name] ?? ''));
+  };
+}
+
+let red: { httpNode: unknown } | undefined;
+
+/** Our node files, as the helper loads them, with real translations and a handle on RED. */
+export function nodeModules(names: string[] = NODE_FILES): Array<(RED: any) => void> {
+  const t = translator();
+  return names.map((name) => (RED: any) => {
+    RED._ = t;
+    red = RED;
+    return require(path.join(BUILT_NODES, `${name}.js`))(RED);
+  });
+}
+
+/** Requests to routes on RED.httpNode (helper.request() only reaches httpAdmin). */
+export function httpNode(): supertest.Agent {
+  if (!red) throw new Error('load a flow first');
+  return supertest.agent(red.httpNode as never);
+}
+
+export function configNode(id: string, baseUrl: string, extra: Record<string, unknown> = {}) {
+  return { id, type: 'replicate-config', name: `config ${id}`, baseUrl, ...extra };
+}
+
+/** The next `count` messages arriving at a helper node, or a timeout naming how many came. */
+export function messages(node: any, count = 1, timeoutMs = 10_000): Promise<any[]> {
+  return new Promise((resolve, reject) => {
+    const got: any[] = [];
+    const timer = setTimeout(() => reject(new Error(`expected ${count} message(s), got ${got.length}`)), timeoutMs);
+    node.on('input', (msg: any) => {
+      got.push(msg);
+      if (got.length === count) {
+        clearTimeout(timer);
+        resolve(got);
+      }
+    });
+  });
+}
+
+/** Every status set and every log line since the flow loaded, as text, to search for secrets. */
+export function everythingShown(): string {
+  const proto = (helper as any)._NodePrototype;
+  const statuses = proto.status?.args ?? [];
+  const errors = proto.error?.args ?? [];
+  const warns = proto.warn?.args ?? [];
+  return JSON.stringify([statuses, errors, warns, helper.log().args], (_key, value) =>
+    value instanceof Error ? { message: value.message, stack: value.stack } : value,
+  );
+}
+
+/** Statuses a node has shown, oldest first. */
+export function statusesOf(node: any): Array<{ fill?: string; shape?: string; text?: string }> {
+  const proto = (helper as any)._NodePrototype;
+  return (proto.status?.getCalls() ?? []).filter((call: any) => call.thisValue === node).map((call: any) => call.args[0]);
+}

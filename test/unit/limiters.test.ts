@@ -1,0 +1,56 @@
+import should from 'should';
+import { ConcurrencyLimiter } from '../../nodes/core/concurrency-limiter';
+import { RateLimiter } from '../../nodes/core/rate-limiter';
+
+describe('request limiters', () => {
+  it('lets a second of requests through at once, then paces the rest', async () => {
+    const limiter = new RateLimiter(1200); // 20 a second
+    const start = Date.now();
+    const granted: number[] = [];
+    await Promise.all(Array.from({ length: 30 }, () => limiter.acquire().then(() => granted.push(Date.now() - start))));
+    const immediate = granted.filter((ms) => ms < 30).length;
+    should(immediate).equal(20);
+    // the other 10 come at 20 a second: the last no sooner than ~500 ms
+    should(Math.max(...granted)).be.within(450, 1500);
+    limiter.close(new Error('closed'));
+  });
+
+  it('with a limit of 0, never waits', async () => {
+    const limiter = new RateLimiter(0);
+    const start = Date.now();
+    await Promise.all(Array.from({ length: 1000 }, () => limiter.acquire()));
+    should(Date.now() - start).be.below(100);
+  });
+
+  it('releases waiters on abort and on close, leaving nothing pending', async () => {
+    const limiter = new RateLimiter(60); // capacity 1
+    await limiter.acquire();
+    const abort = new AbortController();
+    const aborted = limiter.acquire(abort.signal);
+    const closed = limiter.acquire();
+    abort.abort(new Error('stop'));
+    await should(aborted).be.rejectedWith('stop');
+    limiter.close(new Error('node closed'));
+    await should(closed).be.rejectedWith('node closed');
+    await should(limiter.acquire()).be.rejectedWith('node closed');
+  });
+
+  it('runs at most N tasks at once, in arrival order', async () => {
+    const limiter = new ConcurrencyLimiter(2);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const task = (n: number) => async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 10));
+      order.push(n);
+      running--;
+      return n;
+    };
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => limiter.run(task(n))));
+    should(results).eql([1, 2, 3, 4, 5, 6]);
+    should(peak).equal(2);
+    should(order.slice(0, 2).sort()).eql([1, 2]);
+  });
+});
