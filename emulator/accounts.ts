@@ -45,6 +45,13 @@ export class Accounts {
     return account;
   }
 
+  /** Gives the account a new signing secret, as rotating it on replicate.com does. */
+  rotateWebhookSecret(token?: string): string {
+    const account = this.get(token);
+    account.webhookSecret = generateWebhookSecret();
+    return account.webhookSecret;
+  }
+
   /** The webhook secret of a username (its first account). */
   webhookSecretOf(username: string): string {
     const account = this.list.find((a) => a.username === username) ?? this.get();

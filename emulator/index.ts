@@ -141,6 +141,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clearFaults: surface.clearFaults,
     reset,
     account: (token) => accounts.get(token),
+    rotateWebhookSecret: (token) => accounts.rotateWebhookSecret(token),
     prediction,
     finish,
     webhooks: {

@@ -111,6 +111,8 @@ export interface Emulator {
   reset(): void;
   /** The account (first by default), with its generated webhookSecret. */
   account(token?: string): Required<EmulatorAccount>;
+  /** A new webhook signing secret for the account (first by default); later deliveries use it. */
+  rotateWebhookSecret(token?: string): string;
   /** Current state, exactly as GET would return it. */
   prediction(id: string): Record<string, unknown> | undefined;
   /** Force a running prediction to end now (fires webhooks). */

@@ -1,6 +1,7 @@
 // Types shared by the node files (erased at build: nothing here is loaded at run time).
-import type { Node } from 'node-red';
+import type { Node, NodeMessage } from 'node-red';
 import type { ReplicateClient } from './core/replicate-client';
+import type { WebhookSecretSource } from './core/webhook-secret-source';
 
 export interface ReplicateCredentials {
   token?: string;
@@ -12,6 +13,18 @@ export interface ReplicateConfigNode extends Node<ReplicateCredentials> {
   webhookBaseUrl: string;
   /** The shared client for this account; throws a sentence when the node cannot work. */
   client(): ReplicateClient;
-  /** The whsec_... signing secret typed into the config node, if any. */
-  webhookSecret(): string | undefined;
+  /** The whsec_... signing secret: typed into the config node, else fetched with the token. */
+  signingSecret(): WebhookSecretSource;
+}
+
+/** A webhook URL a create node hands to Replicate, good for one prediction. */
+export interface TriggerWebhook {
+  url: string;
+  /** The create failed before Replicate had the prediction: the kept message is not needed. */
+  forget(): Promise<void>;
+}
+
+export interface PredictionCompletedNode extends Node {
+  /** Keeps msg's correlation fields and returns the URL that leads back to them. */
+  webhookFor(msg: NodeMessage & Record<string, unknown>): Promise<TriggerWebhook>;
 }

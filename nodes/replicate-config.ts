@@ -55,7 +55,12 @@ export = (RED: NodeAPI) => {
       client ??= clientFor(settings, tokenFrom(this.credentials));
       return client;
     };
-    this.webhookSecret = () => this.credentials?.webhookSecret?.trim() || undefined;
+    let signingSecret: Core.WebhookSecretSource | undefined;
+    this.signingSecret = () =>
+      (signingSecret ??= new (core().WebhookSecretSource)(
+        () => this.client().getDefaultWebhookSecret(),
+        this.credentials?.webhookSecret?.trim() || undefined,
+      ));
 
     this.on('close', (done: () => void) => {
       const closing = client?.close();

@@ -3,6 +3,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
 import { core, flowNode, readSettings, withPrediction, type Msg } from './flow-node';
+import type { PredictionCompletedNode, TriggerWebhook } from './node-types';
 
 function targetFor(settings: Core.CreateSettings, msg: Msg): Core.PredictionTarget {
   const { parseDeploymentRef, parseModelRef, readText, InputError } = core();
@@ -23,17 +24,30 @@ export = (RED: NodeAPI) => {
     let poller: Core.PredictionPoller | undefined;
     flow.onClose(() => poller?.close());
 
+    /** The URL of the prediction-completed node chosen as this node's webhook, if one is. */
+    async function triggerWebhook(s: Core.CreateSettings, msg: Msg): Promise<TriggerWebhook | undefined> {
+      if (!s.trigger) return undefined;
+      const trigger = RED.nodes.getNode(s.trigger) as PredictionCompletedNode | null;
+      if (trigger?.type !== 'replicate-prediction-completed') {
+        throw new (core().InputError)('The "prediction completed" node chosen as webhook is not deployed: choose another one or deploy it');
+      }
+      return trigger.webhookFor(msg);
+    }
+
     flow.onInput(async (msg, send) => {
       const c = core();
       const s = settings();
       const client = flow.client();
-      const webhook = c.readText(msg, 'webhook') ?? (s.webhook || undefined);
+      const typedWebhook = c.readText(msg, 'webhook') ?? (s.trigger ? undefined : s.webhook || undefined);
       const plan = c.waitPlan(s);
+      const target = targetFor(s, msg);
+      const input = { ...s.input, ...c.readModelInput(msg.payload) };
+      const trigger = typedWebhook ? undefined : await triggerWebhook(s, msg);
       const request: Core.RunRequest = {
-        target: targetFor(s, msg),
-        input: { ...s.input, ...c.readModelInput(msg.payload) },
-        webhook: webhook ? c.readWebhookUrl(webhook, msg.webhook ? 'msg.webhook' : 'the webhook setting') : undefined,
-        webhookEvents: s.webhookEvents,
+        target,
+        input,
+        webhook: trigger?.url ?? (typedWebhook ? c.readWebhookUrl(typedWebhook, msg.webhook ? 'msg.webhook' : 'the webhook setting') : undefined),
+        webhookEvents: trigger && s.webhookEvents.length === 0 ? ['completed'] : s.webhookEvents,
         wait: s.wait,
         waitSeconds: s.waitSeconds,
         cancelAfter: s.cancelAfter ? c.checkCancelAfter(s.cancelAfter, 'the cancel after setting') : undefined,
@@ -51,6 +65,8 @@ export = (RED: NodeAPI) => {
         send(withPrediction(msg, prediction));
       } catch (err) {
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
+        // Kept for the trigger unless Replicate may have the prediction after all.
+        else if (trigger && !c.createMayHaveHappened(err)) await trigger.forget().catch(() => undefined);
         throw err;
       }
     });

@@ -4,7 +4,7 @@ import fs from 'fs';
 import path from 'path';
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
-import { configNode, helper, messages, nodeModules } from './support/node-red';
+import { configNode, helper, messages, nodeModules, serveHttpNode } from './support/node-red';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 const CONFIG_ID = 'replicate-account';
@@ -48,12 +48,12 @@ describe('example flows', () => {
   });
 
   /** Loads an example with debug nodes as helpers; `patch` shortens its timings for the test. */
-  async function run(file: string, patch: (flow: FlowNode[]) => void = () => undefined) {
+  async function run(file: string, patch: (flow: FlowNode[]) => void = () => undefined, config: Record<string, unknown> = {}) {
     const flow = readExample(file);
     patch(flow);
     const tab = flow[0]!.z as string;
     const nodes = flow.map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper', name: n.name, wires: [] } : n));
-    await helper.load([...CORE_NODES, ...nodeModules()], [{ id: tab, type: 'tab' }, configNode(CONFIG_ID, emulator.url), ...nodes], {
+    await helper.load([...CORE_NODES, ...nodeModules()], [{ id: tab, type: 'tab' }, configNode(CONFIG_ID, emulator.url, config), ...nodes], {
       [CONFIG_ID]: { token: DEFAULT_TOKEN },
     });
     const byName = (name: string) => {
@@ -187,6 +187,29 @@ describe('example flows', () => {
       const count = ex.seen('models in the catalog', 1, 60_000);
       ex.click('count all');
       should((await count)[0].payload).be.above(3800);
+    });
+  });
+
+  describe('05 Continue on completion (webhook)', () => {
+    const file = '05 Continue on completion (webhook).json';
+
+    it('starts the prediction, receives the signed webhook and continues with the order restored', async () => {
+      const server = await serveHttpNode();
+      try {
+        const ex = await run(file, undefined, { webhookBaseUrl: server.url });
+        const started = ex.seen('started');
+        const finished = ex.seen('finished (topic restored)');
+        ex.click('order 1001: a prompt');
+        const [start] = await started;
+        const [done] = await finished;
+        should(done).match({ topic: 'order-1001', predictionId: start.predictionId, status: 'succeeded' });
+        should(done.payload.output).not.be.null();
+        const delivery = emulator.webhooks.deliveries.find((d) => d.predictionId === start.predictionId)!;
+        should(delivery).match({ event: 'completed', status: 200 });
+        should(emulator.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions'))).have.length(0); // nothing polled
+      } finally {
+        await server.close();
+      }
     });
   });
 });

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { CLIENT_DEFAULTS } from './replicate-client';
 import { DEFAULT_RETRY } from './retry-policy';
+import { TERMINAL_STATUSES } from './schemas';
 
 export const DEFAULT_BASE_URL = 'https://api.replicate.com/v1';
 
@@ -59,6 +60,8 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
     z.record(z.string(), z.unknown(), { error: 'Default input must be a JSON object, such as {"prompt": "a cat"}' }),
   ),
   webhook: textSetting(),
+  /** A prediction-completed node whose URL is the webhook. */
+  trigger: textSetting(),
   webhookEvents: z.preprocess(
     (value) => (typeof value === 'string' ? (value === '' ? [] : value.split(',')) : (value ?? [])),
     z.array(z.enum(['start', 'output', 'logs', 'completed'], { error: 'Webhook events can be start, output, logs and completed' })),
@@ -74,6 +77,33 @@ export const GetSettingsSchema = WaitSettingsSchema.extend({
   splitOutputs: booleanSetting(false),
 });
 export type GetSettings = z.infer<typeof GetSettingsSchema>;
+
+/** Comma-, space- or newline-separated text, or an array as a flow file may hold it. */
+function listOf<T extends z.ZodType>(item: T) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : (value ?? [])),
+    z.array(item),
+  );
+}
+
+export const TriggerSettingsSchema = z.object({
+  url: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() && !value.trim().startsWith('/') ? `/${value.trim()}` : blankToUndefined(value)),
+    z
+      .string({ error: 'URL path is required, such as /replicate/completed' })
+      .trim()
+      .regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: 'URL path may only hold letters, digits and . _ ~ / -, such as /replicate/completed' }),
+  ),
+  auth: z.preprocess(blankToUndefined, z.enum(['signature', 'secret', 'both'], { error: 'Verify must be signature, secret or both' }).default('signature')),
+  outcomes: listOf(z.enum(TERMINAL_STATUSES, { error: 'Outcomes can be succeeded, failed, canceled and aborted' })),
+  models: listOf(z.string().regex(/^([\w.-]+\/[\w.-]+(:[0-9a-f]{64})?|[0-9a-f]{64})$/, { error: 'Models are owner/name, owner/name:version or a version id' })),
+  progress: booleanSetting(false),
+  /** msg properties to restore; the editor proposes topic. */
+  correlate: textSetting(),
+  store: textSetting(),
+  expiry: numberSetting('Keep message properties for', 0.01, 24 * 90, 24),
+});
+export type TriggerSettings = z.infer<typeof TriggerSettingsSchema>;
 
 export const ListModelsSettingsSchema = z.object({
   query: textSetting(),

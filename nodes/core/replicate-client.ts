@@ -14,7 +14,7 @@ import {
   type PredictionTarget,
 } from './identifiers';
 import { RateLimiter } from './rate-limiter';
-import { DEFAULT_RETRY, retryDelayMs, shouldRetry, type RequestKind, type RetryOptions } from './retry-policy';
+import { createMayHaveHappened, DEFAULT_RETRY, retryDelayMs, shouldRetry, type RequestKind, type RetryOptions } from './retry-policy';
 import {
   AccountSchema,
   DeploymentPageSchema,
@@ -358,7 +358,7 @@ export class ReplicateClient {
 
   /** A create that failed in a way that may have started it says so, and why it was not resent. */
   private explain(err: ReplicateError, kind: RequestKind): ReplicateError {
-    if (kind === 'create' && err.retryable && !err.notSent && err.code !== 'rate-limited') {
+    if (kind === 'create' && createMayHaveHappened(err)) {
       return err.withMessage(
         `${err.message}. The prediction may have been created anyway, so it was not sent again: check your predictions on replicate.com before retrying.`,
       );

@@ -29,6 +29,13 @@ export function shouldRetry(kind: RequestKind, err: ReplicateError, attempt: num
   return kind !== 'create' || err.notSent;
 }
 
+/** A create that failed this way may still have started a prediction (a 5xx, a timeout, a dropped answer). */
+export function createMayHaveHappened(err: unknown): boolean {
+  if (!(err instanceof Error) || !('retryable' in err)) return false;
+  const e = err as ReplicateError;
+  return e.retryable && !e.notSent && e.code !== 'rate-limited';
+}
+
 /** Replicate's advice for a 429 (plus a little jitter so a queue does not return as one burst), else capped exponential backoff with full jitter. */
 export function retryDelayMs(err: ReplicateError, attempt: number, options: RetryOptions, random = Math.random): number {
   if (err.code === 'rate-limited' && err.retryAfterMs !== undefined) {

@@ -42,7 +42,21 @@ export function nodeRedWithEmulator(options: EmulatorOptions = {}) {
     },
     async load(
       node: Record<string, unknown>,
-      { outputs = 1, config = {}, token = DEFAULT_TOKEN }: { outputs?: number; config?: Record<string, unknown>; token?: string } = {},
+      {
+        outputs = 1,
+        config = {},
+        token = DEFAULT_TOKEN,
+        webhookSecret,
+        credentials,
+      }: {
+        outputs?: number;
+        config?: Record<string, unknown>;
+        token?: string;
+        /** The config node's signing secret. */
+        webhookSecret?: string;
+        /** The node under test's own credentials. */
+        credentials?: Record<string, string>;
+      } = {},
     ): Promise<Loaded> {
       const outIds = Array.from({ length: outputs }, (_, i) => `out${i}`);
       await helper.load(
@@ -59,7 +73,7 @@ export function nodeRedWithEmulator(options: EmulatorOptions = {}) {
             { id: 'completed', type: 'helper' },
           ].map((n) => ({ z: TAB, x: 100, y: 100, ...n })), // x/y: without them a node counts as a config node
         ],
-        { cfg: { token } },
+        { cfg: { token, ...(webhookSecret ? { webhookSecret } : {}) }, ...(credentials ? { [UNDER_TEST]: credentials } : {}) },
       );
       const loaded: Loaded = {
         node: helper.getNode(UNDER_TEST),

@@ -1,6 +1,8 @@
 // Node-RED in the test process: node-red-node-test-helper, our node modules, and a few ways
 // to watch what the nodes do (messages, statuses, logs).
 import fs from 'fs';
+import http from 'http';
+import type { AddressInfo } from 'net';
 import path from 'path';
 import supertest from 'supertest';
 import helper = require('node-red-node-test-helper');
@@ -48,6 +50,24 @@ export function nodeModules(names: string[] = NODE_FILES): Array<(RED: any) => v
 export function httpNode(): supertest.Agent {
   if (!red) throw new Error('load a flow first');
   return supertest.agent(red.httpNode as never);
+}
+
+/** RED.httpNode on a real port, for senders that need a URL (the emulator's webhooks); follows each load. */
+export async function serveHttpNode(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (!red) return res.writeHead(503).end();
+    (red.httpNode as (req: http.IncomingMessage, res: http.ServerResponse) => void)(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 export function configNode(id: string, baseUrl: string, extra: Record<string, unknown> = {}) {

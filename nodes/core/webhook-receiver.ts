@@ -1,0 +1,121 @@
+// One webhook delivery from Replicate, judged: is it authentic (signature, shared secret or
+// both), is it a prediction, and has it been seen before? The node answers with the verdict's
+// status and emits only what is accepted and new.
+import { RecentIds } from './recent-ids';
+import { isTerminal, PredictionSchema, type Prediction } from './schemas';
+import { sharedSecretPresented } from './shared-secret';
+import { verifySignature, type SignatureVerdict } from './webhook-signature';
+import type { WebhookSecretSource } from './webhook-secret-source';
+
+export type WebhookAuth = 'signature' | 'secret' | 'both';
+
+/** Bodies beyond this are refused with 413: a prediction with long logs stays far below it. */
+export const MAX_WEBHOOK_BODY_BYTES = 5 * 1024 * 1024;
+
+export interface ReceiverOptions {
+  auth: WebhookAuth;
+  /** Where the signing secret comes from (signature and both). */
+  signingSecret?: WebhookSecretSource;
+  /** The secret expected in the URL (secret and both). */
+  sharedSecret?: string;
+}
+
+export interface IncomingDelivery {
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, unknown>;
+  body: Buffer;
+}
+
+export interface AcceptedDelivery {
+  status: 200;
+  prediction: Prediction;
+  webhook: { id: string | null; timestamp: number | null };
+  /** The key the create node put in the URL to find the original message again. */
+  correlation?: string;
+  /** Seen before (same webhook-id), or the prediction was already reported finished. */
+  repeat: boolean;
+}
+
+export interface RejectedDelivery {
+  status: 400 | 401 | 503;
+  reason: 'signature' | 'stale' | 'secret' | 'json' | 'not-a-prediction' | 'secret-unavailable';
+}
+
+export type DeliveryVerdict = AcceptedDelivery | RejectedDelivery;
+
+const CORRELATION_KEY = /^[A-Za-z0-9_-]{8,64}$/;
+
+function header(headers: IncomingDelivery['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(' ') : value;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+export class WebhookReceiver {
+  private readonly deliveries = new RecentIds();
+  private readonly finished = new RecentIds();
+
+  constructor(private readonly options: ReceiverOptions) {
+    if (options.auth !== 'secret' && !options.signingSecret) throw new Error('A signing secret source is needed to verify signatures');
+  }
+
+  async receive(delivery: IncomingDelivery): Promise<DeliveryVerdict> {
+    const { auth } = this.options;
+    const correlation = text(delivery.query.correlation);
+    if (auth !== 'signature') {
+      const presented = { authorization: header(delivery.headers, 'authorization'), token: text(delivery.query.token), correlation };
+      if (!sharedSecretPresented(presented, this.options.sharedSecret ?? '')) return { status: 401, reason: 'secret' };
+    }
+    const signed = {
+      id: header(delivery.headers, 'webhook-id'),
+      timestamp: header(delivery.headers, 'webhook-timestamp'),
+      signature: header(delivery.headers, 'webhook-signature'),
+    };
+    if (auth !== 'secret') {
+      const verdict = await this.checkSignature(signed, delivery.body);
+      if (verdict === 'unavailable') return { status: 503, reason: 'secret-unavailable' };
+      if (verdict !== 'valid') return { status: 401, reason: verdict === 'stale' ? 'stale' : 'signature' };
+    }
+
+    let json: unknown;
+    try {
+      json = JSON.parse(delivery.body.toString('utf8'));
+    } catch {
+      return { status: 400, reason: 'json' };
+    }
+    if (!PredictionSchema.safeParse(json).success) return { status: 400, reason: 'not-a-prediction' };
+    const prediction = json as Prediction; // as Replicate sent it, unknown fields and all
+
+    // Checked and marked with no await in between: two copies arriving together count as one.
+    const repeat = (signed.id !== undefined && this.deliveries.has(signed.id)) || this.finished.has(prediction.id);
+    if (signed.id !== undefined) this.deliveries.add(signed.id);
+    if (isTerminal(prediction.status)) this.finished.add(prediction.id);
+    const timestamp = Number(signed.timestamp);
+    return {
+      status: 200,
+      prediction,
+      webhook: { id: signed.id ?? null, timestamp: Number.isFinite(timestamp) && signed.timestamp ? timestamp : null },
+      correlation: correlation && CORRELATION_KEY.test(correlation) ? correlation : undefined,
+      repeat,
+    };
+  }
+
+  private async checkSignature(signed: Parameters<typeof verifySignature>[0], body: Buffer): Promise<SignatureVerdict | 'unavailable'> {
+    if (!signed.id || !signed.timestamp || !signed.signature) return 'missing';
+    const source = this.options.signingSecret!;
+    let secret: string;
+    try {
+      secret = await source.current();
+    } catch {
+      return 'unavailable';
+    }
+    const verdict = verifySignature(signed, body, secret);
+    if (verdict !== 'mismatch') return verdict;
+    // The secret may have been rotated since it was fetched.
+    const fresh = await source.refresh().catch(() => undefined);
+    return fresh && fresh !== secret ? verifySignature(signed, body, fresh) : verdict;
+  }
+}

@@ -1,0 +1,34 @@
+// The URL a create node gives Replicate for a trigger node: the config node's public URL, Node-RED's
+// httpNodeRoot, the trigger's path, the correlation key, and (shared-secret mode) a token derived
+// from the secret for this key alone.
+import { InputError } from './errors';
+import { derivedToken } from './shared-secret';
+
+export interface WebhookUrlParts {
+  publicUrl: string;
+  nodeRoot?: string;
+  path: string;
+  correlation: string;
+  sharedSecret?: string;
+}
+
+const trimSlashes = (text: string) => text.replace(/^\/+|\/+$/g, '');
+
+export function webhookUrl(parts: WebhookUrlParts): string {
+  let base: URL;
+  try {
+    base = new URL(parts.publicUrl);
+  } catch {
+    base = new URL('invalid:');
+  }
+  if (!parts.publicUrl || !/^https?:$/.test(base.protocol)) {
+    throw new InputError(
+      'The Replicate config node has no public URL: set it to the address where Replicate can reach this Node-RED, e.g. https://nodered.example.com',
+    );
+  }
+  const segments = [trimSlashes(base.pathname), trimSlashes(parts.nodeRoot ?? ''), trimSlashes(parts.path)].filter(Boolean);
+  const url = new URL(`${base.origin}/${segments.join('/')}`);
+  url.searchParams.set('correlation', parts.correlation);
+  if (parts.sharedSecret) url.searchParams.set('token', derivedToken(parts.sharedSecret, parts.correlation));
+  return url.toString();
+}

@@ -1,0 +1,155 @@
+// Prediction completed: the HTTP endpoint Replicate posts webhooks to. It answers as soon as a
+// delivery is verified, then emits each finished prediction once, with the properties of the
+// message that started it restored when a create node of this Node-RED started it.
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Request, Response } from 'express';
+import type * as Core from './core';
+import { core, withPrediction, type Msg } from './flow-node';
+import { claimPostRoute, postRouteTaken } from './http-route';
+import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
+
+interface TriggerCredentials {
+  sharedSecret?: string;
+}
+
+type TriggerNode = PredictionCompletedNode & Node<TriggerCredentials>;
+
+const COMMON = '@nr-replicate/node-red-replicate/replicate-config:common';
+const SWEEP_EVERY_MS = 60 * 60 * 1000;
+
+/** What a rejected sender reads: enough to fix a setup, nothing about the secret. */
+const REJECTION: Record<Core.RejectedDelivery['reason'], string> = {
+  signature: 'The webhook signature is missing or does not match',
+  stale: 'The webhook timestamp is too old or too far in the future',
+  secret: 'The webhook secret is missing or does not match',
+  json: 'The body is not valid JSON',
+  'not-a-prediction': 'The body is not a Replicate prediction',
+  'secret-unavailable': 'The signing secret could not be fetched from Replicate; try again later',
+};
+
+const STATUS_OF_REJECTION: Record<Core.RejectedDelivery['reason'], string> = {
+  signature: 'badSignature',
+  stale: 'staleDelivery',
+  secret: 'badSecret',
+  json: 'badJson',
+  'not-a-prediction': 'badJson',
+  'secret-unavailable': 'noSigningSecret',
+};
+
+export = (RED: NodeAPI) => {
+  function PredictionCompleted(this: TriggerNode, def: NodeDef & Record<string, unknown>) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const c = core();
+    let closed = false;
+    const t = (key: string, vars?: Record<string, unknown>) => RED._(`${COMMON}.status.${key}`, vars as Record<string, string>);
+    const show = (fill: NodeStatus['fill'], key: string, shape: NodeStatus['shape'] = 'dot', vars?: Record<string, unknown>) => {
+      if (!closed) node.status({ fill, shape, text: t(key, vars) });
+    };
+    const fail = (message: string, statusKey: string) => {
+      node.error(message);
+      show('red', statusKey, 'ring');
+      node.webhookFor = () => Promise.reject(new c.InputError(message));
+    };
+
+    const parsed = c.TriggerSettingsSchema.safeParse(def);
+    if (!parsed.success) return fail(`Settings: ${c.describeIssues(parsed.error)}`, 'invalidSettings');
+    const s = parsed.data;
+    const config = typeof def.replicate === 'string' ? (RED.nodes.getNode(def.replicate) as ReplicateConfigNode | null) : null;
+    const sharedSecret = node.credentials?.sharedSecret?.trim() ?? '';
+    if (s.auth !== 'secret' && config?.type !== 'replicate-config') {
+      return fail('No Replicate config node is selected: it provides the signing secret that proves a delivery came from Replicate', 'noConfig');
+    }
+    if (s.auth !== 'signature' && !sharedSecret) return fail('Settings: enter the shared secret, or verify signatures only', 'invalidSettings');
+    if (postRouteTaken(RED, s.url)) {
+      return fail(`Another node already answers POST ${s.url}: give this node a path of its own`, 'pathInUse');
+    }
+
+    const receiver = new c.WebhookReceiver({ auth: s.auth, signingSecret: config?.signingSecret(), sharedSecret });
+    const filter: Core.DeliveryFilter = { outcomes: s.outcomes, models: s.models };
+    const fields = c.parseFieldList(s.correlate);
+    const correlations = new c.CorrelationStore(node.context().global as unknown as Core.ContextLike, s.store || undefined, s.expiry * 3600_000);
+    let received = 0;
+
+    node.webhookFor = async (msg) => {
+      const correlation = c.newCorrelationKey();
+      const url = c.webhookUrl({
+        publicUrl: config?.webhookBaseUrl ?? '',
+        nodeRoot: typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '',
+        path: s.url,
+        correlation,
+        sharedSecret: s.auth === 'signature' ? undefined : sharedSecret,
+      });
+      const kept = c.pickFields(msg, fields);
+      if (Object.keys(kept).length > 0) await correlations.remember(correlation, kept);
+      return { url, forget: () => correlations.forget(correlation) };
+    };
+
+    const emit = async (verdict: Core.AcceptedDelivery) => {
+      const route = c.routeDelivery(verdict.prediction, filter);
+      if (route === 'skip' || (route === 'progress' && !s.progress)) return;
+      const msg = withPrediction({ _msgid: RED.util.generateId() } as Msg, verdict.prediction);
+      msg.webhook = verdict.webhook;
+      if (route === 'result' && verdict.correlation) {
+        const kept = await correlations.recall(verdict.correlation).catch((err: Error) => {
+          node.warn(`The message properties kept for prediction ${verdict.prediction.id} could not be read: ${err.message}`);
+          return undefined;
+        });
+        if (kept) c.restoreFields(msg, kept);
+      }
+      if (closed) return;
+      if (route === 'result') {
+        received++;
+        const fill = verdict.prediction.status === 'succeeded' ? 'green' : verdict.prediction.status === 'failed' ? 'red' : 'grey';
+        show(fill, 'received', 'dot', { status: verdict.prediction.status, count: received });
+      }
+      const out: NodeMessage | null = msg as NodeMessage;
+      node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : out);
+    };
+
+    const release = claimPostRoute(RED, s.url, (req: Request, res: Response) => {
+      void (async () => {
+        let body: Buffer;
+        try {
+          body = await c.readRawBody(req, c.MAX_WEBHOOK_BODY_BYTES);
+        } catch (err) {
+          const tooLarge = err instanceof c.BodyTooLargeError;
+          res.status(tooLarge ? 413 : 400).type('text/plain').send(tooLarge ? err.message : 'The body could not be read');
+          show('red', tooLarge ? 'tooLarge' : 'badJson', 'ring');
+          return;
+        }
+        const verdict = await receiver.receive({ headers: req.headers, query: (req.query ?? {}) as Record<string, unknown>, body });
+        if (verdict.status !== 200) {
+          res.status(verdict.status).type('text/plain').send(REJECTION[verdict.reason]);
+          show(verdict.status === 503 ? 'yellow' : 'red', STATUS_OF_REJECTION[verdict.reason], 'ring');
+          return;
+        }
+        res.status(200).json({ ok: true });
+        if (!verdict.repeat && !closed) await emit(verdict);
+      })().catch((err: Error) => {
+        node.error(`A webhook delivery could not be handled: ${err.message}`);
+        if (!res.headersSent) res.status(500).type('text/plain').send('The delivery could not be handled');
+      });
+    });
+
+    const sweep = () => void correlations.sweep().catch(() => undefined);
+    sweep();
+    const sweeper = setInterval(sweep, SWEEP_EVERY_MS);
+    sweeper.unref();
+    show('grey', 'listening', 'ring');
+
+    node.on('close', (done: () => void) => {
+      closed = true;
+      clearInterval(sweeper);
+      release();
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType<TriggerNode, NodeDef & Record<string, unknown>, unknown, TriggerCredentials>('replicate-prediction-completed', PredictionCompleted, {
+    credentials: {
+      sharedSecret: { type: 'password' },
+    },
+  });
+};
