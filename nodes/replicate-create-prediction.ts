@@ -41,7 +41,11 @@ export = (RED: NodeAPI) => {
       const typedWebhook = c.readText(msg, 'webhook') ?? (s.trigger ? undefined : s.webhook || undefined);
       const plan = c.waitPlan(s);
       const target = targetFor(s, msg);
-      const input = { ...s.input, ...c.readModelInput(msg.payload) };
+      let input = { ...s.input, ...c.readModelInput(msg.payload) };
+      if (s.validateInput) {
+        const known = await c.modelInput(client, target, { signal: flow.signal, onRetry: flow.retrying });
+        if (known) input = c.checkInput(known.fields, input, known.model);
+      }
       const trigger = typedWebhook ? undefined : await triggerWebhook(s, msg);
       const request: Core.RunRequest = {
         target,

@@ -1,6 +1,6 @@
 import should from 'should';
 import { nodeRedWithEmulator } from './support/harness';
-import { helper, statusesOf } from './support/node-red';
+import { helper, messages, statusesOf } from './support/node-red';
 
 const OFFICIAL = 'black-forest-labs/flux-schnell';
 
@@ -153,7 +153,7 @@ describe('replicate-create-prediction', () => {
   });
 
   it("passes Replicate's explanation to a Catch node and calls done() on success", async () => {
-    const flow = await create({ input: '{}' });
+    const flow = await create({ input: '{}', validateInput: false });
     const caught = flow.error();
     flow.send({ payload: {} });
     should((await caught).error.message).match(/^Input validation failed: .*prompt.* is required/);
@@ -170,5 +170,54 @@ describe('replicate-create-prediction', () => {
     const caught = flow.error();
     flow.send({});
     should((await caught).error.message).match(/^Settings: Default input must be a JSON object.*; Wait must be none, sync or complete$/);
+  });
+
+  describe("checking the input against the model's schema", () => {
+    const schemaReads = () => nr.emulator.requests.filter((r) => r.method === 'GET');
+
+    it('names every field that does not fit, before anything is sent', async () => {
+      const flow = await create({ input: '{}' });
+      const caught = flow.error();
+      flow.send({ payload: { num_outputs: 9, aspect_ratio: '5:7', go_fast: 'maybe' } });
+      const message = (await caught).error.message as string;
+      should(message).startWith('The input does not fit black-forest-labs/flux-schnell: ');
+      should(message).containEql('input "prompt" is required');
+      should(message).containEql('input "num_outputs" must be at most 4 (got 9)');
+      should(message).containEql('input "aspect_ratio" must be one of "1:1", "16:9"');
+      should(message).containEql('input "go_fast" must be true or false (got "maybe")');
+      should(creates()).have.length(0);
+      should(statusesOf(flow.node).at(-1)!.text).equal('invalid input');
+    });
+
+    it('makes the obvious coercions and reads the schema once for many messages', async () => {
+      const flow = await create({ input: '{"prompt": "a cat"}' });
+      const out = messages(flow.outputs[0], 3);
+      for (let i = 0; i < 3; i++) flow.send({ payload: { num_outputs: '2', go_fast: 'false', seed: '42', extra: 'kept' } });
+      await out;
+      for (const request of creates()) {
+        should(JSON.parse(request.body).input).eql({ prompt: 'a cat', num_outputs: 2, go_fast: false, seed: 42, extra: 'kept' });
+      }
+      should(schemaReads().map((r) => r.path)).eql([`/v1/models/${OFFICIAL}`]);
+    });
+
+    it('checks a version and a deployment against the schema of what they run', async () => {
+      for (const props of [{ model: `${OFFICIAL}:${version}` }, { model: '', deployment: 'emulator/flux-schnell-prod' }]) {
+        const flow = await create({ input: '{}', ...props });
+        const caught = flow.error();
+        flow.send({ payload: { num_outputs: 0 } });
+        should((await caught).error.message).match(/input "prompt" is required; input "num_outputs" must be at least 1 \(got 0\)/);
+        await helper.unload();
+      }
+      should(creates()).have.length(0);
+    });
+
+    it('sends the input as it is when the check is off', async () => {
+      const flow = await create({ input: '{}', validateInput: false });
+      const caught = flow.error();
+      flow.send({ payload: { num_outputs: '9' } });
+      should((await caught).error.message).match(/^Input validation failed/); // Replicate's own answer
+      should(JSON.parse(creates()[0]!.body).input).eql({ num_outputs: '9' });
+      should(schemaReads()).have.length(0);
+    });
   });
 });

@@ -7,7 +7,7 @@ const VERSION_ID = /^[a-f0-9]{64}$/;
 const PREDICTION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export type PredictionTarget =
-  | { kind: 'version'; version: string }
+  | { kind: 'version'; version: string; /** Known when given as owner/name:version. */ model?: { owner: string; name: string } }
   | { kind: 'model'; owner: string; name: string }
   | { kind: 'deployment'; owner: string; name: string };
 
@@ -16,7 +16,13 @@ export function describeTarget(target: PredictionTarget): string {
 }
 
 function show(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  } catch {
+    // JSON cannot show a BigInt, an object that contains itself or one nested too deeply
+    text = typeof value === 'bigint' ? `${value}n` : Array.isArray(value) ? '[...]' : '{...}';
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -50,8 +56,8 @@ export function parseModelRef(value: unknown, field = 'model'): PredictionTarget
   if (VERSION_ID.test(ref)) return { kind: 'version', version: ref };
   const colon = ref.indexOf(':');
   if (colon >= 0) {
-    parseOwnerName(ref.slice(0, colon), field);
-    return { kind: 'version', version: checkVersionId(ref.slice(colon + 1), `${field} version`) };
+    const model = parseOwnerName(ref.slice(0, colon), field);
+    return { kind: 'version', version: checkVersionId(ref.slice(colon + 1), `${field} version`), model };
   }
   return { kind: 'model', ...parseOwnerName(ref, field) };
 }

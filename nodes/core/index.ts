@@ -19,3 +19,5 @@ export * from './webhook-filter';
 export * from './webhook-url';
 export * from './raw-body';
 export * from './correlation-store';
+export * from './input-schema';
+export * from './model-inputs';

@@ -69,6 +69,8 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
   wait: z.preprocess(blankToUndefined, z.enum(['none', 'sync', 'complete'], { error: 'Wait must be none, sync or complete' }).default('none')),
   waitSeconds: numberSetting('Sync wait', 1, 60, 60, true),
   cancelAfter: textSetting(),
+  /** Check msg.payload against the model's input schema before sending. */
+  validateInput: booleanSetting(true),
 });
 export type CreateSettings = z.infer<typeof CreateSettingsSchema>;
 

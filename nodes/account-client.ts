@@ -1,0 +1,27 @@
+// A client for one account, from a config node's settings and credentials.
+import type * as Core from './core';
+import type { ReplicateCredentials } from './node-types';
+
+const core = (): typeof Core => require('./core');
+
+export function tokenFrom(credentials: ReplicateCredentials | undefined): string | undefined {
+  return credentials?.token?.trim() || process.env.REPLICATE_API_TOKEN?.trim() || undefined;
+}
+
+export function clientFor(settings: Core.ConfigSettings, token: string | undefined): Core.ReplicateClient {
+  const { InputError, ReplicateClient } = core();
+  if (!token) {
+    throw new InputError(
+      'No Replicate API token: enter one in the Replicate config node or set the REPLICATE_API_TOKEN environment variable',
+    );
+  }
+  return new ReplicateClient({
+    baseUrl: settings.baseUrl,
+    token,
+    timeoutMs: settings.timeout * 1000,
+    maxConcurrency: settings.concurrency,
+    createsPerMinute: settings.createRateLimit,
+    requestsPerMinute: settings.requestRateLimit,
+    retry: { maxRetries: settings.maxRetries },
+  });
+}

@@ -1,0 +1,150 @@
+// A model version's input, as its OpenAPI schema (components.schemas.Input) describes it: the
+// fields the editor shows, the template it offers, and the check a create node makes before
+// anything is sent, with the obvious coercions ("3" to 3, "true" to true).
+import { InputError } from './errors';
+
+export type FieldType = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'any';
+
+export interface InputField {
+  name: string;
+  type: FieldType;
+  required: boolean;
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  format?: string;
+  order: number;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `#/components/schemas/aspect_ratio` within the same document; nothing else is followed. */
+function resolve(schema: unknown, root: Json, depth = 0): Json {
+  if (!isObject(schema) || depth > 5) return {};
+  const ref = schema.$ref;
+  if (typeof ref === 'string' && ref.startsWith('#/')) {
+    const target = ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((node, part) => (isObject(node) && Object.hasOwn(node, part) ? node[part] : undefined), root);
+    return { ...resolve(target, root, depth + 1), ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$ref')) };
+  }
+  const parts = [schema.allOf, schema.anyOf, schema.oneOf].find(Array.isArray) as unknown[] | undefined;
+  if (!parts) return schema;
+  const merged = parts.reduce<Json>((all, part) => ({ ...all, ...resolve(part, root, depth + 1) }), {});
+  const own = Object.fromEntries(Object.entries(schema).filter(([key]) => !['allOf', 'anyOf', 'oneOf'].includes(key)));
+  return { ...merged, ...own };
+}
+
+const TYPES: FieldType[] = ['string', 'integer', 'number', 'boolean', 'array', 'object'];
+
+/** The input fields of a version's OpenAPI schema, in the model's own order; undefined when it has none. */
+export function inputFields(openapi: unknown): InputField[] | undefined {
+  if (!isObject(openapi)) return undefined;
+  const input = resolve((openapi.components as Json | undefined)?.schemas && ((openapi.components as Json).schemas as Json).Input, openapi);
+  if (!isObject(input.properties)) return undefined;
+  const required = new Set(Array.isArray(input.required) ? input.required.filter((name): name is string => typeof name === 'string') : []);
+  return Object.entries(input.properties)
+    .map(([name, raw], index): InputField => {
+      const field = resolve(raw, openapi);
+      const type = TYPES.includes(field.type as FieldType) ? (field.type as FieldType) : 'any';
+      return {
+        name,
+        type,
+        required: required.has(name),
+        ...(typeof field.title === 'string' ? { title: field.title } : {}),
+        ...(typeof field.description === 'string' ? { description: field.description } : {}),
+        ...('default' in field ? { default: field.default } : {}),
+        ...(Array.isArray(field.enum) ? { enum: field.enum } : {}),
+        ...(typeof field.minimum === 'number' ? { minimum: field.minimum } : {}),
+        ...(typeof field.maximum === 'number' ? { maximum: field.maximum } : {}),
+        ...(typeof field.format === 'string' ? { format: field.format } : {}),
+        order: typeof field['x-order'] === 'number' ? field['x-order'] : 1000 + index,
+      };
+    })
+    .sort((a, b) => a.order - b.order);
+}
+
+/** A default input to start from: every default, and an empty value for each required field. */
+export function inputTemplate(fields: InputField[]): Json {
+  const empty: Record<FieldType, unknown> = { string: '', integer: 0, number: 0, boolean: false, array: [], object: {}, any: '' };
+  const template: Json = {};
+  for (const field of fields) {
+    if (field.default !== undefined) template[field.name] = field.default;
+    else if (field.required) template[field.name] = field.enum?.[0] ?? empty[field.type];
+  }
+  return template;
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** The value as the field's type when the conversion is obvious, else the value as it was. */
+function coerce(field: InputField, value: unknown): unknown {
+  if ((field.type === 'integer' || field.type === 'number') && typeof value === 'string' && value.trim() !== '') {
+    const number = Number(value.trim());
+    if (Number.isFinite(number)) return number;
+  }
+  if (field.type === 'boolean' && typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+  if (field.type === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return String(value);
+  return value;
+}
+
+function problemWith(field: InputField, value: unknown): string | undefined {
+  const name = `input "${field.name}"`;
+  switch (field.type) {
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return `${name} must be a whole number (got ${describe(value)})`;
+      break;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return `${name} must be a number (got ${describe(value)})`;
+      break;
+    case 'boolean':
+      if (typeof value !== 'boolean') return `${name} must be true or false (got ${describe(value)})`;
+      break;
+    case 'string':
+      if (typeof value !== 'string') return `${name} must be text (got ${describe(value)})`;
+      break;
+    case 'array':
+      if (!Array.isArray(value)) return `${name} must be a list (got ${describe(value)})`;
+      break;
+    case 'object':
+      if (!isObject(value)) return `${name} must be an object (got ${describe(value)})`;
+      break;
+  }
+  if (field.enum && !field.enum.some((choice) => choice === value)) {
+    return `${name} must be one of ${field.enum.map((choice) => describe(choice)).join(', ')} (got ${describe(value)})`;
+  }
+  if (typeof value === 'number') {
+    if (field.minimum !== undefined && value < field.minimum) return `${name} must be at least ${field.minimum} (got ${value})`;
+    if (field.maximum !== undefined && value > field.maximum) return `${name} must be at most ${field.maximum} (got ${value})`;
+  }
+  return undefined;
+}
+
+/** The input, coerced where obvious; an InputError naming every field that does not fit. */
+export function checkInput(fields: InputField[], input: Json, modelName: string): Json {
+  const checked: Json = { ...input };
+  const problems: string[] = [];
+  for (const field of fields) {
+    if (!Object.hasOwn(input, field.name) || input[field.name] === null) {
+      if (field.required && field.default === undefined) problems.push(`input "${field.name}" is required`);
+      continue;
+    }
+    const value = coerce(field, input[field.name]);
+    const problem = problemWith(field, value);
+    if (problem) problems.push(problem);
+    else checked[field.name] = value;
+  }
+  if (problems.length > 0) {
+    throw new InputError(`The input does not fit ${modelName}: ${problems.join('; ')}. Turn off "Check the input" to send it anyway.`);
+  }
+  return checked;
+}

@@ -1,0 +1,79 @@
+'use strict';
+// `npm run scorecard`: the Flow Library's checks (node-red-dev validate) on the package as
+// published: `npm pack`, unpacked into a cache directory, its dependencies installed as npm
+// installs them for a user. Dependencies are resolved for Node 22 (what Node-RED 5 runs on):
+// undici's newest major needs Node 22, and on Node 20 npm picks the newest undici that runs there
+// (package.json allows both), so "dependencies at their latest version" is judged where it can be.
+// catalogue.nodered.org cannot be reached from CI: that one host is answered with an empty
+// catalogue; every other request (the npm registry) goes out as usual and no check is skipped.
+// Any warning fails the run.
+const { execFileSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const ROOT = path.join(__dirname, '..');
+const STAGE = path.join(ROOT, 'node_modules', '.cache', 'scorecard');
+const NODE22 = path.join(ROOT, 'node_modules', '.cache', 'node22');
+
+const NPM_CLI = process.env.npm_execpath?.endsWith('.js')
+  ? process.env.npm_execpath
+  : fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+
+function npm(args, cwd, node = process.execPath) {
+  return execFileSync(node, [NPM_CLI, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** A Node 22 binary from the `node` npm package (its install script fetches the binary package). */
+function node22() {
+  const bin = path.join(NODE22, 'node_modules', 'node', 'bin', 'node');
+  if (!fs.existsSync(bin)) npm(['install', '--prefix', NODE22, '--no-save', '--no-audit', '--no-fund', 'node@22'], ROOT);
+  return bin;
+}
+
+function stagePackage() {
+  fs.rmSync(STAGE, { recursive: true, force: true });
+  fs.mkdirSync(STAGE, { recursive: true });
+  const [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', STAGE], ROOT));
+  execFileSync('tar', ['-xzf', path.join(STAGE, packed.filename), '-C', STAGE]);
+  const dir = path.join(STAGE, 'package');
+  npm(['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'], dir, node22());
+  return dir;
+}
+
+async function validate(dir) {
+  const cliDir = path.dirname(require.resolve('node-red-dev/package.json'));
+  const fromCli = (id) => require(require.resolve(id, { paths: [cliDir] }));
+  const axios = fromCli('axios');
+  const realGet = axios.get.bind(axios);
+  axios.get = (url, ...rest) =>
+    new URL(url).host === 'catalogue.nodered.org' ? Promise.resolve({ status: 200, data: { modules: [] } }) : realGet(url, ...rest);
+
+  let warnings = 0;
+  const { Command } = fromCli('@oclif/command');
+  const warn = Command.prototype.warn;
+  Command.prototype.warn = function (message) {
+    warnings++;
+    return warn.call(this, message);
+  };
+  try {
+    await fromCli('@oclif/command').run(['validate', '-p', dir], cliDir);
+  } catch (err) {
+    if (err?.oclif?.exit !== 0) throw err; // validate ends with exit(0)
+  }
+  return warnings;
+}
+
+const dir = stagePackage();
+validate(dir).then(
+  (warnings) => {
+    if (warnings > 0) {
+      console.error(`\nThe scorecard has ${warnings} warning(s).`);
+      process.exit(1);
+    }
+    console.log('\nThe scorecard passes every check with no warning.');
+  },
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

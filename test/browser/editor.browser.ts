@@ -1,0 +1,215 @@
+// The editor in a real browser (Debian's chromium, driven by playwright-core), against Node-RED
+// and the local emulator in this process: the palette, the create dialog with its model picker
+// and input form, a config node added from the dialog, a deploy, and the result in the debug
+// sidebar. Screenshots go to test-artifacts/ for a person to look at.
+import fs from 'fs';
+import http from 'http';
+import os from 'os';
+import path from 'path';
+import type { AddressInfo } from 'net';
+import should from 'should';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLOW_NODES = ['replicate-create-prediction', 'replicate-get-prediction', 'replicate-cancel-prediction', 'replicate-list-models', 'replicate-prediction-completed'];
+
+describe('the editor, in a browser', function () {
+  this.timeout(120_000);
+  let emulator: Emulator;
+  let server: http.Server;
+  let editorUrl: string;
+  let browser: Browser;
+  let page: Page;
+  let userDir: string;
+  /** Uncaught errors in the editor: any one of ours is a defect. */
+  const pageErrors: string[] = [];
+  const RED = require('node-red');
+
+  before(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    for (const old of fs.readdirSync(ARTIFACTS).filter((f) => f.endsWith('.png'))) fs.rmSync(path.join(ARTIFACTS, old));
+    emulator = await startEmulator();
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-browser-'));
+    const express = require('express');
+    const app = express();
+    server = http.createServer(app);
+    RED.init(server, {
+      userDir,
+      flowFile: 'flows.json',
+      credentialSecret: false,
+      nodesDir: [ROOT],
+      httpAdminRoot: '/',
+      httpNodeRoot: '/api',
+      uiHost: '127.0.0.1',
+      logging: { console: { level: 'warn' } },
+      telemetry: { enabled: false, updateNotification: false },
+      editorTheme: { tours: false, projects: { enabled: false } },
+    });
+    app.use('/', RED.httpAdmin);
+    app.use('/api', RED.httpNode);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    editorUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    await RED.start();
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(editorUrl);
+    await page.waitForFunction(() => (window as any).RED?.nodes?.getType?.('replicate-create-prediction'), undefined, { timeout: 60_000 });
+    await page.locator('#red-ui-palette-container').waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await RED.stop();
+    await new Promise((resolve) => server?.close(resolve));
+    server?.closeAllConnections();
+    await emulator?.close();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
+  });
+
+  /** Press, move in small steps (jQuery UI starts a drag only after a few pixels), release. */
+  async function glide(fromX: number, fromY: number, toX: number, toY: number) {
+    await page.mouse.move(fromX, fromY);
+    await page.mouse.down();
+    const steps = Math.max(10, Math.ceil(Math.hypot(toX - fromX, toY - fromY) / 8));
+    for (let i = 1; i <= steps; i++) await page.mouse.move(fromX + ((toX - fromX) * i) / steps, fromY + ((toY - fromY) * i) / steps);
+    await page.mouse.up();
+  }
+
+  /** Filters the palette by typing, as a user does (the palette listens to key events, not to value changes). */
+  async function filterPalette(text: string) {
+    const search = page.locator('#red-ui-palette-search input');
+    await search.click();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.press('Backspace');
+    if (text) await search.pressSequentially(text);
+    await page.waitForTimeout(300);
+  }
+
+  /** Drags a palette node into the workspace as a user does: filter the palette, then many small moves. */
+  async function dragIntoWorkspace(type: string, x: number, y: number): Promise<string> {
+    await filterPalette(type.replace(/^replicate-/, '').replace(/-/g, ' '));
+    const item = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+    await item.waitFor();
+    // the palette animates its categories open and shut: wait until the item stands still
+    let from = (await item.boundingBox())!;
+    for (let settled = false; !settled; ) {
+      await page.waitForTimeout(150);
+      const now = (await item.boundingBox())!;
+      settled = now.x === from.x && now.y === from.y;
+      from = now;
+    }
+    const chart = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
+    const idsOf = (t: string) => page.evaluate((t) => {
+      const ids: string[] = [];
+      (window as any).RED.nodes.eachNode((n: any) => { if (n.type === t) ids.push(n.id); });
+      return ids;
+    }, t);
+    const before = await idsOf(type);
+    await glide(from.x + from.width / 2, from.y + from.height / 2, chart.x + x, chart.y + y);
+    await filterPalette('');
+    const added = (await idsOf(type)).filter((id) => !before.includes(id));
+    should(added, pageErrors.join("\n")).have.length(1);
+    return added[0];
+  }
+
+  /** Wires an output port to an input port with the mouse. */
+  async function wire(fromId: string, toId: string) {
+    const out = (await page.locator(`[id="${fromId}"] .red-ui-flow-port-output`).first().boundingBox())!;
+    const into = (await page.locator(`[id="${toId}"] .red-ui-flow-port-input`).first().boundingBox())!;
+    await glide(out.x + out.width / 2, out.y + out.height / 2, into.x + into.width / 2, into.y + into.height / 2);
+  }
+
+  it('shows all six nodes, the five flow nodes in the Replicate palette category with their own icons', async () => {
+    const types = await page.evaluate(
+      (types) => types.map((type) => [type, (window as any).RED.nodes.getType(type)?.category ?? null]),
+      ['replicate-config', ...FLOW_NODES],
+    );
+    should(types).eql([['replicate-config', 'config'], ...FLOW_NODES.map((type) => [type, 'Replicate'])]);
+    await filterPalette('replicate');
+    for (const type of FLOW_NODES) {
+      const icon = page.locator(`.red-ui-palette-node[data-palette-type="${type}"] .red-ui-palette-icon`);
+      await icon.waitFor();
+      should(await icon.evaluate((el) => getComputedStyle(el).backgroundImage)).match(/icons\/@nr-replicate\/node-red-replicate\/replicate-[a-z]+\.svg/);
+    }
+    await shot('1-palette');
+    await filterPalette('');
+  });
+
+  it('builds a flow with the picker and input form, deploys it and shows the result in the debug sidebar', async () => {
+    const inject = await dragIntoWorkspace('inject', 150, 150);
+    const create = await dragIntoWorkspace('replicate-create-prediction', 400, 150);
+    const debug = await dragIntoWorkspace('debug', 650, 150);
+    await wire(inject, create);
+    await wire(create, debug);
+    should(await page.evaluate(() => { let links = 0; (window as any).RED.nodes.eachLink(() => { links++; }); return links; })).equal(2);
+    // the inject sends an empty payload, so the create node runs its default input
+    await page.evaluate((id) => {
+      const node = (window as any).RED.nodes.node(id);
+      node.props = [{ p: 'payload', v: '', vt: 'str' }];
+      node.payload = '';
+      node.payloadType = 'str';
+    }, inject);
+
+    await page.locator(`[id="${create}"]`).dblclick();
+    await page.locator('#node-input-model').waitFor();
+
+    // a config node, added from the dialog
+    await page.locator('#node-input-btn-replicate-add, #node-input-lookup-replicate').first().click(); // Node-RED 4 / 3
+    await page.locator('#node-config-input-token').waitFor();
+    await page.locator('#node-config-input-name').fill('Emulator account');
+    await page.locator('#node-config-input-token').fill(DEFAULT_TOKEN);
+    await page.locator('#node-config-input-baseUrl').fill(emulator.url);
+    await page.locator('#node-config-replicate-test').click();
+    await page.locator('#node-config-replicate-test-result', { hasText: 'Connected as' }).waitFor();
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-input-model').waitFor({ state: 'visible' });
+
+    // search and pick a model, then see its input form
+    await page.locator('#replicate-picker-open').click();
+    await page.locator('#replicate-picker-query').pressSequentially('flux schnell');
+    await page.keyboard.press('Enter');
+    await page.locator('.replicate-picker-item', { hasText: 'black-forest-labs/flux-schnell' }).first().click();
+    should(await page.locator('#node-input-model').inputValue()).equal('black-forest-labs/flux-schnell');
+    await page.locator('.replicate-fields .replicate-field-name', { hasText: 'prompt *' }).waitFor();
+    should(await page.locator('.replicate-fields .replicate-field-name').allTextContents()).containEql('num_outputs');
+    await page.locator('#replicate-input-template').click();
+    const template = JSON.parse(await page.evaluate(() => (window as any).$('#node-input-input').typedInput('value')));
+    should(template).match({ prompt: '', aspect_ratio: '1:1', num_outputs: 1 });
+    await page.evaluate(() => {
+      const $input = (window as any).$('#node-input-input');
+      $input.typedInput('value', JSON.stringify({ ...JSON.parse($input.typedInput('value')), prompt: 'a lighthouse at dawn' }));
+    });
+    await page.locator('#node-input-wait').selectOption('complete');
+    await page.locator('#node-input-pollInterval').fill('0.2');
+    await page.evaluate(() => document.querySelector('.red-ui-tray-body')?.scrollTo(0, 0));
+    await shot('2-create-dialog');
+    await page.locator('#node-dialog-ok').click();
+
+    await page.locator('#red-ui-header-button-deploy').click();
+    await page.locator('.red-ui-notification', { hasText: /deployed/i }).first().waitFor();
+
+    await page.locator('#red-ui-tab-debug-link-button').click();
+    await page.locator(`[id="${inject}"] .red-ui-flow-node-button`).click();
+    const result = page.locator('.red-ui-debug-msg').first();
+    await result.waitFor({ timeout: 30_000 });
+    await result.locator('.red-ui-debug-msg-object-header').first().click(); // open the prediction object
+    await result.locator('.red-ui-debug-msg-object-key', { hasText: 'status' }).first().waitFor();
+    const shown = await result.textContent();
+    should(shown).containEql('succeeded');
+    should(shown).containEql('output: array[1]'); // the image URL
+    should(pageErrors).eql([]);
+    await shot('3-debug-result');
+    const sent = JSON.parse(emulator.requests.find((r) => r.method === 'POST')!.body);
+    should(sent.input).match({ prompt: 'a lighthouse at dawn', aspect_ratio: '1:1' });
+  });
+});
