@@ -69,4 +69,47 @@ describe('replicate-config node', () => {
     should(a.client()).equal(a.client());
     should(a.client()).not.equal(b.client());
   });
+
+  describe('what the create dialog asks through it', () => {
+    const ask = (path: string, body: object) => helper.request().post(`/replicate-config/${path}`).send(body).expect(200);
+
+    it('searches models, lists versions and deployments, and describes a model\'s input', async () => {
+      await load({ cfg: { token: DEFAULT_TOKEN } });
+      const ref = { id: 'cfg', baseUrl: emulator.url, token: '__PWRD__' }; // the stored token
+      const found = await ask('models', { config: ref, query: 'flux schnell' });
+      should(found.body.ok).be.true();
+      const flux = found.body.models.find((m: any) => m.ref === 'black-forest-labs/flux-schnell');
+      should(flux).match({ official: true, latestVersion: /^[0-9a-f]{64}$/ });
+      should(found.text).not.containEql(DEFAULT_TOKEN);
+
+      const listed = await ask('models', { config: ref });
+      should(listed.body.models).have.length(25);
+      const next = await ask('models', { config: ref, cursor: listed.body.next });
+      should(next.body.models[0].ref).not.equal(listed.body.models[0].ref);
+
+      const versions = await ask('versions', { config: ref, model: 'black-forest-labs/flux-schnell' });
+      should(versions.body.versions[0].id).equal(flux.latestVersion);
+
+      const deployments = await ask('deployments', { config: ref });
+      should(deployments.body.deployments).eql([{ ref: 'emulator/flux-schnell-prod', model: 'black-forest-labs/flux-schnell', version: flux.latestVersion }]);
+
+      for (const target of [{ model: 'black-forest-labs/flux-schnell' }, { model: `black-forest-labs/flux-schnell:${flux.latestVersion}` }, { deployment: 'emulator/flux-schnell-prod' }]) {
+        const schema = await ask('schema', { config: ref, ...target });
+        should(schema.body).match({ ok: true, model: 'black-forest-labs/flux-schnell', version: flux.latestVersion });
+        should(schema.body.fields[0]).match({ name: 'prompt', type: 'string', required: true });
+        should(schema.body.fields.find((f: any) => f.name === 'aspect_ratio')).match({ default: '1:1', enum: ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'] });
+        should(schema.body.template).match({ prompt: '', aspect_ratio: '1:1', num_outputs: 1 });
+      }
+    });
+
+    it('works for a config node not yet deployed, with the token just typed, and explains failures', async () => {
+      await load();
+      const fresh = { id: 'not-deployed', baseUrl: emulator.url, token: DEFAULT_TOKEN };
+      should((await ask('models', { config: fresh, query: 'upscale' })).body.models.length).be.above(0);
+      const missing = await ask('schema', { config: fresh, model: 'nobody/nothing' });
+      should(missing.body).match({ ok: false, message: /could not find the model "nobody\/nothing" \(404\)/ });
+      const noToken = await ask('models', { config: { id: 'not-deployed', baseUrl: emulator.url } });
+      should(noToken.body.message).match(/^No Replicate API token/);
+    });
+  });
 });
