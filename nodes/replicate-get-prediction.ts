@@ -32,7 +32,7 @@ export = (RED: NodeAPI) => {
       if (s.waitForCompletion) {
         const plan = c.waitPlan(s);
         poller ??= new c.PredictionPoller(client);
-        flow.show('blue', 'polling', { status: 'waiting', polls: 0, max: plan.maxPolls }, 'ring');
+        flow.show('blue', 'pollStart', { max: plan.maxPolls }, 'ring');
         try {
           prediction = await c.awaitPrediction(client, poller, id, plan, {
             signal: flow.signal,

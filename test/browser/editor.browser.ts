@@ -118,8 +118,9 @@ describe('the editor, in a browser', function () {
     await glide(from.x + from.width / 2, from.y + from.height / 2, chart.x + x, chart.y + y);
     await filterPalette('');
     const added = (await idsOf(type)).filter((id) => !before.includes(id));
-    should(added, pageErrors.join("\n")).have.length(1);
-    return added[0];
+    should(pageErrors).eql([]);
+    should(added).have.length(1);
+    return added[0]!;
   }
 
   /** Wires an output port to an input port with the mouse. */
