@@ -4,12 +4,12 @@ import fs from 'fs';
 import path from 'path';
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
-import { configNode, helper, messages, nodeModules, serveHttpNode } from './support/node-red';
+import { configNode, helper, messages, nodeModules, resolveNodeRed, serveHttpNode } from './support/node-red';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 const CONFIG_ID = 'replicate-account';
 const CORE_NODES = ['common/20-inject.js', 'common/90-comment.js', 'function/15-change.js', 'function/10-switch.js', 'function/89-delay.js'].map(
-  (file) => require(require.resolve(`@node-red/nodes/core/${file}`)),
+  (file) => require(resolveNodeRed(`@node-red/nodes/core/${file}`)),
 );
 
 type FlowNode = Record<string, any> & { id: string; type: string; name?: string };

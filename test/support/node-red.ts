@@ -7,7 +7,12 @@ import path from 'path';
 import supertest from 'supertest';
 import helper = require('node-red-node-test-helper');
 
-helper.init(require.resolve('node-red'));
+// NODE_RED_PATH (a node-red package directory or its red.js) picks the Node-RED to run on, as
+// `npm run test:compat` does; without it, the one in the dev dependencies.
+const NODE_RED_MAIN = process.env.NODE_RED_PATH ? require.resolve(path.resolve(process.env.NODE_RED_PATH)) : require.resolve('node-red');
+/** Resolves a module (e.g. `@node-red/nodes/core/...`) as the Node-RED the tests run on sees it. */
+export const resolveNodeRed = (request: string): string => require.resolve(request, { paths: [path.dirname(NODE_RED_MAIN)] });
+helper.init(NODE_RED_MAIN);
 
 export { helper };
 
