@@ -23,9 +23,17 @@ function npm(args, cwd, node = process.execPath) {
   return execFileSync(node, [NPM_CLI, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-/** A Node 22 binary from the `node` npm package (its install script fetches the binary package). */
+/**
+ * A Node 22 binary from the `node` npm package (its install script fetches the binary package):
+ * the one `npm run test:compat` keeps in its cache when there is one, else one of our own.
+ */
 function node22() {
-  const bin = path.join(NODE22, 'node_modules', 'node', 'bin', 'node');
+  const compat = path.join(ROOT, 'node_modules', '.cache', 'node-red-compat');
+  const cached = fs.existsSync(compat)
+    ? fs.readdirSync(compat).filter((dir) => /^node-22\.\d+\.\d+$/.test(dir) && fs.existsSync(path.join(compat, dir, '.compat-complete')))
+    : [];
+  const dir = cached.length > 0 ? path.join(compat, cached[0]) : NODE22;
+  const bin = path.join(dir, 'node_modules', 'node', 'bin', 'node');
   if (!fs.existsSync(bin)) npm(['install', '--prefix', NODE22, '--no-save', '--no-audit', '--no-fund', 'node@22'], ROOT);
   return bin;
 }
