@@ -26,6 +26,11 @@ export interface FlowNode {
   client(): Core.ReplicateClient;
   t(key: string, vars?: Record<string, unknown>): string;
   show(fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape?: NodeStatus['shape']): void;
+  /**
+   * A step of the one message in flight ("creating", "fetching"). With several in flight the
+   * steps of each would flicker past unread, so the status keeps showing outcomes instead.
+   */
+  progress(key: string, vars?: Record<string, unknown>): void;
   /** Shows a finished prediction's status in its colour. */
   showPrediction(prediction: Core.Prediction): void;
   /** For CallOptions.onRetry: the status says a retry is coming. */
@@ -60,6 +65,34 @@ const PREDICTION_FILL: Record<string, NodeStatus['fill']> = {
   aborted: 'grey',
 };
 
+/**
+ * A node's status in the shared catalog's words. Each text is translated once and then filled in
+ * here, and a status is sent to the editor only when it changed: at hundreds of messages a
+ * second, translating and publishing every status would cost more than the requests.
+ */
+export function statusLine(RED: NodeAPI, node: Node) {
+  const templates = new Map<string, string>();
+  let shown = '';
+  return {
+    t(key: string, vars: Record<string, unknown> = {}): string {
+      const names = Object.keys(vars);
+      const id = `${key}|${names.join(',')}`;
+      let template = templates.get(id);
+      if (template === undefined) {
+        template = RED._(`${COMMON}.${key}`, Object.fromEntries(names.map((name) => [name, `\u0001${name}\u0001`])));
+        templates.set(id, template);
+      }
+      return names.length === 0 ? template : template.replace(/\u0001(\w+)\u0001/g, (_, name: string) => String(vars[name]));
+    },
+    set(status: NodeStatus): void {
+      const text = JSON.stringify(status);
+      if (text === shown) return;
+      shown = text;
+      node.status(status);
+    },
+  };
+}
+
 export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode {
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per message in flight: hundreds is normal, not a leak
@@ -67,9 +100,10 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
   let closed = false;
   let active = 0;
 
-  const t = (key: string, vars?: Record<string, unknown>) => RED._(`${COMMON}.${key}`, vars as Record<string, string | number>);
+  const status = statusLine(RED, node);
+  const t = status.t;
   const show = (fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape: NodeStatus['shape'] = 'dot') => {
-    if (!closed) node.status({ fill, shape, text: t(`status.${key}`, vars) });
+    if (!closed) status.set({ fill, shape, text: t(`status.${key}`, vars) });
   };
 
   const config = typeof configId === 'string' && configId ? (RED.nodes.getNode(configId) as ReplicateConfigNode | null) : null;
@@ -91,6 +125,9 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     },
     t,
     show,
+    progress(key, vars) {
+      if (active <= 1) show('blue', key, vars, 'ring');
+    },
     showPrediction(prediction) {
       const fill = PREDICTION_FILL[prediction.status];
       show(fill ?? 'blue', prediction.status, undefined, fill ? 'dot' : 'ring');
@@ -105,14 +142,14 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
         handler(msg as Msg, guardedSend).then(
           () => {
             active--;
-            done();
+            finish(RED, node, msg as Msg, done);
           },
           (err: Error) => {
             active--;
             // A node closed mid-request stays silent: its flow is being replaced.
-            if (closed) return done();
+            if (closed) return finish(RED, node, msg as Msg, done);
             show('red', errorStatusKey(err), undefined, 'ring');
-            done(err);
+            finish(RED, node, msg as Msg, done, err);
           },
         );
       });
@@ -126,11 +163,39 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     closed = true;
     abort.abort();
     for (const cleanup of cleanups) cleanup();
-    node.status({});
+    status.set({});
     done();
   });
 
   return flow;
+}
+
+/**
+ * Calls done(). Node-RED hands a copy of msg to each Catch or Complete node, and a message it
+ * cannot copy (nested thousands of levels deep, say) makes done() throw: the error must still
+ * reach a Catch node, without the parts that cannot be copied, and nothing may escape as an
+ * unhandled rejection, which stops Node-RED.
+ */
+function finish(RED: NodeAPI, node: Node, msg: Msg, done: (err?: Error) => void, err?: Error): void {
+  try {
+    done(err);
+  } catch {
+    if (!err) return; // the message went out; only a Complete node missed its copy
+    const copyable: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(msg)) {
+      try {
+        RED.util.cloneMessage({ value });
+        copyable[key] = value;
+      } catch {
+        // left out: Node-RED cannot copy it
+      }
+    }
+    try {
+      node.error(err, copyable);
+    } catch {
+      node.error(err);
+    }
+  }
 }
 
 /** A node's settings, checked once at deploy: a bad one shows on the status and fails each message. */

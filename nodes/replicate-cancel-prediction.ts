@@ -12,7 +12,7 @@ export = (RED: NodeAPI) => {
       const c = core();
       const client = flow.client();
       const id = c.resolvePredictionId(await evaluate(RED, node, def.predictionId, def.predictionIdType, msg), msg);
-      flow.show('blue', 'cancelling', undefined, 'ring');
+      flow.progress('cancelling');
       const prediction = await client.cancelPrediction(id, { signal: flow.signal, onRetry: flow.retrying });
       flow.showPrediction(prediction);
       send(withPrediction(msg, prediction));

@@ -57,13 +57,13 @@ export = (RED: NodeAPI) => {
         cancelAfter: s.cancelAfter ? c.checkCancelAfter(s.cancelAfter, 'the cancel after setting') : undefined,
         plan,
       };
-      flow.show('blue', s.wait === 'sync' ? 'running' : 'creating', undefined, 'ring');
+      flow.progress(s.wait === 'sync' ? 'running' : 'creating');
       poller ??= new c.PredictionPoller(client);
       try {
         const prediction = await c.runPrediction(client, poller, request, {
           signal: flow.signal,
           onRetry: flow.retrying,
-          onPoll: (p, polls) => flow.show('blue', 'polling', { status: p.status, polls, max: plan.maxPolls }, 'ring'),
+          onPoll: (p, polls) => flow.progress('polling', { status: p.status, polls, max: plan.maxPolls }),
         });
         flow.showPrediction(prediction);
         send(withPrediction(msg, prediction));

@@ -32,14 +32,14 @@ export = (RED: NodeAPI) => {
       if (s.waitForCompletion) {
         const plan = c.waitPlan(s);
         poller ??= new c.PredictionPoller(client);
-        flow.show('blue', 'pollStart', { max: plan.maxPolls }, 'ring');
+        flow.progress('pollStart', { max: plan.maxPolls });
         try {
           prediction = await c.awaitPrediction(client, poller, id, plan, {
             signal: flow.signal,
             onRetry: flow.retrying,
             onPoll: (p, polls) =>
               flow.active > 1
-                ? flow.show('blue', 'waitingOn', { count: flow.active }, 'ring')
+                ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring')
                 : flow.show('blue', 'polling', { status: p.status, polls, max: plan.maxPolls }, 'ring'),
           });
         } catch (err) {
@@ -47,7 +47,7 @@ export = (RED: NodeAPI) => {
           throw err;
         }
       } else {
-        flow.show('blue', 'fetching', undefined, 'ring');
+        flow.progress('fetching');
         prediction = await client.getPrediction(id, { signal: flow.signal, onRetry: flow.retrying });
       }
       flow.showPrediction(prediction);

@@ -13,7 +13,7 @@ export = (RED: NodeAPI) => {
       const c = core();
       const s = settings();
       const client = flow.client();
-      flow.show('blue', 'fetching', undefined, 'ring');
+      flow.progress('fetching');
       const result = await c.fetchModels(
         client,
         {
@@ -24,9 +24,9 @@ export = (RED: NodeAPI) => {
           sortBy: s.sortBy,
           sortDirection: s.sortDirection,
         },
-        { signal: flow.signal, onRetry: flow.retrying, onPage: (pages) => flow.show('blue', 'page', { pages }, 'ring') },
+        { signal: flow.signal, onRetry: flow.retrying, onPage: (pages) => flow.progress('page', { pages }) },
       );
-      flow.show('green', 'models', { count: result.models.length });
+      flow.show('green', 'models', { total: result.models.length });
       msg.payload = result.models;
       msg.next = result.next;
       msg.pages = result.pages;

@@ -4,7 +4,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import type { Request, Response } from 'express';
 import type * as Core from './core';
-import { core, withPrediction, type Msg } from './flow-node';
+import { core, statusLine, withPrediction, type Msg } from './flow-node';
 import { claimPostRoute, postRouteTaken } from './http-route';
 import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
 
@@ -14,7 +14,6 @@ interface TriggerCredentials {
 
 type TriggerNode = PredictionCompletedNode & Node<TriggerCredentials>;
 
-const COMMON = '@nr-replicate/node-red-replicate/replicate-config:common';
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 /** What a rejected sender reads: enough to fix a setup, nothing about the secret. */
@@ -42,9 +41,9 @@ export = (RED: NodeAPI) => {
     const node = this;
     const c = core();
     let closed = false;
-    const t = (key: string, vars?: Record<string, unknown>) => RED._(`${COMMON}.status.${key}`, vars as Record<string, string>);
+    const status = statusLine(RED, node);
     const show = (fill: NodeStatus['fill'], key: string, shape: NodeStatus['shape'] = 'dot', vars?: Record<string, unknown>) => {
-      if (!closed) node.status({ fill, shape, text: t(key, vars) });
+      if (!closed) status.set({ fill, shape, text: status.t(`status.${key}`, vars) });
     };
     const fail = (message: string, statusKey: string) => {
       node.error(message);
@@ -101,7 +100,7 @@ export = (RED: NodeAPI) => {
       if (route === 'result') {
         received++;
         const fill = verdict.prediction.status === 'succeeded' ? 'green' : verdict.prediction.status === 'failed' ? 'red' : 'grey';
-        show(fill, 'received', 'dot', { status: verdict.prediction.status, count: received });
+        show(fill, 'received', 'dot', { status: verdict.prediction.status, total: received });
       }
       const out: NodeMessage | null = msg as NodeMessage;
       node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : out);
@@ -142,7 +141,7 @@ export = (RED: NodeAPI) => {
       closed = true;
       clearInterval(sweeper);
       release();
-      node.status({});
+      status.set({});
       done();
     });
   }

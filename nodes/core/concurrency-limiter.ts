@@ -1,7 +1,9 @@
 // At most `max` requests in flight per config node; the rest wait their turn in order.
+import { WaitQueue } from './wait-queue';
+
 export class ConcurrencyLimiter {
   private active = 0;
-  private readonly waiting: Array<{ start: () => void; reject: (err: Error) => void; signal?: AbortSignal; onAbort?: () => void }> = [];
+  private readonly queue = new WaitQueue();
   private closedWith: Error | undefined;
 
   constructor(readonly max: number) {}
@@ -17,10 +19,7 @@ export class ConcurrencyLimiter {
 
   close(reason: Error): void {
     this.closedWith = reason;
-    for (const entry of this.waiting.splice(0)) {
-      if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
-      entry.reject(reason);
-    }
+    this.queue.rejectAll(reason);
   }
 
   private enter(signal?: AbortSignal): Promise<void> {
@@ -30,33 +29,11 @@ export class ConcurrencyLimiter {
       this.active++;
       return Promise.resolve();
     }
-    return new Promise<void>((resolve, reject) => {
-      const entry: (typeof this.waiting)[number] = {
-        start: () => {
-          this.active++;
-          resolve();
-        },
-        reject,
-        signal,
-      };
-      if (signal) {
-        entry.onAbort = () => {
-          const i = this.waiting.indexOf(entry);
-          if (i >= 0) this.waiting.splice(i, 1);
-          reject(signal.reason as Error);
-        };
-        signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
-      this.waiting.push(entry);
-    });
+    return this.queue.wait(signal);
   }
 
   private leave(): void {
-    this.active--;
-    const next = this.waiting.shift();
-    if (next) {
-      if (next.onAbort) next.signal?.removeEventListener('abort', next.onAbort);
-      next.start();
-    }
+    // The slot passes straight to the next in line, so nobody arriving meanwhile can take it.
+    if (!this.queue.release()) this.active--;
   }
 }

@@ -3,16 +3,20 @@ import { z } from 'zod';
 import { InputError } from './errors';
 import { checkPredictionId } from './identifiers';
 
+/** "Date", "Map", "Object"...: what an object is, also for objects made in a function node's sandbox. */
+const tagOf = (value: unknown) => Object.prototype.toString.call(value).slice(8, -1);
+
 function kind(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (Buffer.isBuffer(value)) return 'a buffer';
-  const type = typeof value;
-  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+  const type = typeof value === 'object' && tagOf(value) !== 'Object' ? tagOf(value) : typeof value;
+  return `${/^[aeiou]/i.test(type) ? 'an' : 'a'} ${type}`;
 }
 
+// Not a Date, a Map or a String object: their fields would be dropped (or spread as "0", "1"...) without a word.
 const PlainObject = z.custom<Record<string, unknown>>(
-  (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value),
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && tagOf(value) === 'Object',
 );
 
 function read<T>(schema: z.ZodType<T>, value: unknown, describe: () => string): T {
@@ -24,7 +28,23 @@ function read<T>(schema: z.ZodType<T>, value: unknown, describe: () => string): 
 /** msg.payload for create: the model input (merged over the node's default input). Empty means none. */
 export function readModelInput(payload: unknown): Record<string, unknown> {
   if (payload === undefined || payload === null || payload === '') return {};
-  return read(PlainObject, payload, () => `msg.payload must be an object of model inputs, such as {"prompt": "a cat"}, but it is ${kind(payload)}`);
+  const input = read(PlainObject, payload, () => `msg.payload must be an object of model inputs, such as {"prompt": "a cat"}, but it is ${kind(payload)}`);
+  // Checked here, before any request: failing later, as the request is sent, would look like a
+  // dropped connection after which the prediction "may have been created".
+  try {
+    JSON.stringify(input);
+  } catch (err) {
+    throw new InputError(`msg.payload cannot be sent to Replicate as JSON: ${notJson(err)}`);
+  }
+  return input;
+}
+
+function notJson(err: unknown): string {
+  if (err instanceof RangeError) return 'it is nested too deeply';
+  const text = err instanceof Error ? err.message : String(err);
+  if (/circular/i.test(text)) return 'it contains itself (a circular reference)';
+  if (/BigInt/i.test(text)) return 'it holds a BigInt, which JSON cannot carry (send it as a number or a string)';
+  return text;
 }
 
 /** An optional string field of msg (msg.model, msg.webhook, msg.query, msg.cursor...). */

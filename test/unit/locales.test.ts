@@ -16,7 +16,7 @@ const WORST_CASE: Record<string, string | number> = {
   status: 'processing', // Replicate's status word, substituted as Replicate sends it (the longest of its six)
   polls: 999,
   max: 999,
-  count: 99999,
+  total: 99999,
   seconds: 999,
   pages: 999,
 };
@@ -224,7 +224,7 @@ describe('message catalogs and help in every language', () => {
     const unknown: string[] = [];
     should(render('__status__ __polls__/__max__', unknown)).equal('processing 999/999');
     should(render('retry in __seconds__s', unknown)).equal('retry in 999s');
-    should(render('__count__ models', unknown)).equal('99999 models');
+    should(render('__total__ models', unknown)).equal('99999 models');
     should(unknown).eql([]);
     render('__nope__', unknown);
     should(unknown).eql(['nope']);
