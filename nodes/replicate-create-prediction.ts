@@ -16,6 +16,10 @@ function targetFor(settings: Core.CreateSettings, msg: Msg): Core.PredictionTarg
   throw new InputError('No model: set a model or deployment on the node, or send msg.model');
 }
 
+function isDeliveryRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'id' in value && 'timestamp' in value;
+}
+
 export = (RED: NodeAPI) => {
   function CreatePrediction(this: Node, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
@@ -38,12 +42,17 @@ export = (RED: NodeAPI) => {
       const c = core();
       const s = settings();
       const client = flow.client();
-      const typedWebhook = c.readText(msg, 'webhook') ?? (s.trigger ? undefined : s.webhook || undefined);
+      // msg.webhook as a prediction-completed node leaves it ({id, timestamp} of its delivery) is not a URL for this create
+      const typedWebhook = (isDeliveryRecord(msg.webhook) ? undefined : c.readText(msg, 'webhook')) ?? (s.trigger ? undefined : s.webhook || undefined);
       const plan = c.waitPlan(s);
       const target = targetFor(s, msg);
       let input = { ...s.input, ...c.readModelInput(msg.payload) };
       if (s.validateInput) {
-        const known = await c.modelInput(client, target, { signal: flow.signal, onRetry: flow.retrying });
+        // The check is a help, not a gate: when Replicate cannot answer it now, the create goes unchecked (Replicate checks too).
+        const known = await c.modelInput(client, target, { signal: flow.signal, onRetry: flow.retrying }).catch((err: Core.ReplicateError) => {
+          if (err.retryable && !flow.signal.aborted) return undefined;
+          throw err;
+        });
         if (known) input = c.checkInput(known.fields, input, known.model);
       }
       const trigger = typedWebhook ? undefined : await triggerWebhook(s, msg);

@@ -211,6 +211,24 @@ describe('replicate-create-prediction', () => {
       should(creates()).have.length(0);
     });
 
+    it('sends the input unchecked when Replicate cannot answer the schema lookup now', async () => {
+      const flow = await create({ input: '{"prompt": "a cat"}' }, { config: { maxRetries: 0 } });
+      nr.emulator.fault({ match: { method: 'GET' }, type: 'status', status: 503 });
+      const out = flow.next();
+      flow.send({ payload: { num_outputs: 2 } });
+      should((await out).status).equal('starting');
+      should(schemaReads()).have.length(1); // the one lookup, answered 503
+      should(JSON.parse(creates()[0]!.body).input).eql({ prompt: 'a cat', num_outputs: 2 });
+    });
+
+    it('takes the output of a prediction-completed node as input: its msg.webhook record is not a URL', async () => {
+      const flow = await create({ input: '{"prompt": "a cat"}' });
+      const out = flow.next();
+      flow.send({ payload: {}, webhook: { id: 'msg_1', timestamp: 1795430000 } });
+      await out;
+      should(JSON.parse(creates()[0]!.body)).not.have.property('webhook');
+    });
+
     it('sends the input as it is when the check is off', async () => {
       const flow = await create({ input: '{}', validateInput: false });
       const caught = flow.error();

@@ -18,10 +18,13 @@ interface Entry {
 const ROOT = 'replicateCorrelations';
 const UNSAFE = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** A key that is safe in a context property path and in a URL. */
+/** A key that is safe in a context property path and in a URL: `c` and 24 hex digits. */
 export function newCorrelationKey(): string {
   return `c${randomBytes(12).toString('hex')}`;
 }
+
+/** Only keys of the form newCorrelationKey makes are looked up: never `__proto__` and the like. */
+export const CORRELATION_KEY = /^c[0-9a-f]{24}$/;
 
 /** `topic`, `order.id`: the msg property paths to keep, without any that could reach a prototype. */
 export function parseFieldList(text: string): string[] {

@@ -82,7 +82,12 @@ export function inputTemplate(fields: InputField[]): Json {
 }
 
 function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value); // a cycle or a BigInt: say what it is
+  }
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 

@@ -1,6 +1,7 @@
 // One webhook delivery from Replicate, judged: is it authentic (signature, shared secret or
 // both), is it a prediction, and has it been seen before? The node answers with the verdict's
 // status and emits only what is accepted and new.
+import { CORRELATION_KEY } from './correlation-store';
 import { RecentIds } from './recent-ids';
 import { isTerminal, PredictionSchema, type Prediction } from './schemas';
 import { sharedSecretPresented } from './shared-secret';
@@ -43,7 +44,6 @@ export interface RejectedDelivery {
 
 export type DeliveryVerdict = AcceptedDelivery | RejectedDelivery;
 
-const CORRELATION_KEY = /^[A-Za-z0-9_-]{8,64}$/;
 
 function header(headers: IncomingDelivery['headers'], name: string): string | undefined {
   const value = headers[name];
