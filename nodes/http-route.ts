@@ -2,8 +2,24 @@
 // routes: behind the user's httpNodeMiddleware, with httpNodeRoot and httpNodeAuth applied by
 // Node-RED. A path another node already answers is refused rather than silently shadowed, and
 // the route is spliced out when the node closes.
+//
+// The route gets the body as the bytes that were sent. When the admin API shares the root path
+// with httpNode (the default), its JSON parser would consume the body first; so, as core
+// `http in` does for "do not parse body", one middleware at the top of the root app captures
+// the raw body of our routes before anything parses it.
+import type { IncomingMessage } from 'http';
 import type { NodeAPI } from 'node-red';
 import type { RequestHandler } from 'express';
+import type * as Core from './core';
+
+const core = (): typeof Core => require('./core');
+
+/** What the capture leaves on the request: the bytes, or why there are none. */
+export interface RawBodyRequest extends IncomingMessage {
+  rawBody?: Buffer;
+  rawBodyError?: Error;
+  _body?: boolean;
+}
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -24,18 +40,60 @@ function stackOf(app: unknown): Layer[] {
   return express.router?.stack ?? [];
 }
 
+interface MountedApp {
+  parent?: unknown;
+}
+
+function rootOf(app: unknown): unknown {
+  const parent = (app as MountedApp).parent;
+  return parent === undefined ? app : rootOf(parent);
+}
+
+/** Full request paths (httpNodeRoot included) whose raw body is captured, with their size limit. */
+const rawRoutes = new Map<string, number>();
+const normalize = (path: string) => path.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
+
+function captureRawBody(req: RawBodyRequest, _res: unknown, next: () => void): void {
+  const path = req.method === 'POST' ? normalize(new URL(req.url ?? '/', 'http://x').pathname) : undefined;
+  const limit = path === undefined ? undefined : rawRoutes.get(path);
+  if (limit === undefined || req._body) return next();
+  req._body = true; // body parsers after this one leave the request alone
+  core()
+    .readRawBody(req, limit)
+    .then(
+      (body) => (req.rawBody = body),
+      (err: Error) => (req.rawBodyError = err),
+    )
+    .finally(next);
+}
+
+function installCapture(RED: NodeAPI): void {
+  const root = rootOf(RED.httpNode);
+  if (root === RED.httpNode) return; // not mounted under another app: nothing parses before our route
+  const stack = stackOf(root);
+  if (stack.some((layer) => (layer as { handle?: unknown }).handle === captureRawBody)) return;
+  (root as { use(handler: unknown): void }).use(captureRawBody);
+  const index = stack.findIndex((layer) => (layer as { handle?: unknown }).handle === captureRawBody);
+  stack.unshift(stack.splice(index, 1)[0]!);
+}
+
 export function postRouteTaken(RED: NodeAPI, path: string): boolean {
   return stackOf(RED.httpNode).some((layer) => layer.route?.path === path && layer.route.methods.post);
 }
 
-/** Registers the route and returns what removes it again. */
-export function claimPostRoute(RED: NodeAPI, path: string, handler: RequestHandler): () => void {
+/** Registers the route, its body kept as bytes up to `maxBodyBytes`, and returns what removes it again. */
+export function claimPostRoute(RED: NodeAPI, path: string, maxBodyBytes: number, handler: RequestHandler): () => void {
+  const nodeRoot = typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '/';
+  const fullPath = normalize(`${nodeRoot}/${path}`);
+  rawRoutes.set(fullPath, maxBodyBytes);
+  installCapture(RED);
   const configured = RED.settings.httpNodeMiddleware as unknown;
   const middleware: RequestHandler[] =
     typeof configured === 'function' ? [configured as RequestHandler] : Array.isArray(configured) ? (configured as RequestHandler[]) : [];
   RED.httpNode.post(path, ...middleware, handler);
   const route = stackOf(RED.httpNode).at(-1)?.route;
   return () => {
+    rawRoutes.delete(fullPath);
     const stack = stackOf(RED.httpNode);
     const index = stack.findIndex((layer) => layer.route === route);
     if (index >= 0) stack.splice(index, 1);

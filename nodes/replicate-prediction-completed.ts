@@ -5,7 +5,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import type { Request, Response } from 'express';
 import type * as Core from './core';
 import { core, statusLine, withPrediction, type Msg } from './flow-node';
-import { claimPostRoute, postRouteTaken } from './http-route';
+import { claimPostRoute, postRouteTaken, type RawBodyRequest } from './http-route';
 import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
 
 interface TriggerCredentials {
@@ -106,11 +106,13 @@ export = (RED: NodeAPI) => {
       node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : out);
     };
 
-    const release = claimPostRoute(RED, s.url, (req: Request, res: Response) => {
+    const release = claimPostRoute(RED, s.url, c.MAX_WEBHOOK_BODY_BYTES, (req: Request, res: Response) => {
       void (async () => {
         let body: Buffer;
         try {
-          body = await c.readRawBody(req, c.MAX_WEBHOOK_BODY_BYTES);
+          const raw = req as unknown as RawBodyRequest;
+          if (raw.rawBodyError) throw raw.rawBodyError;
+          body = raw.rawBody ?? (await c.readRawBody(req, c.MAX_WEBHOOK_BODY_BYTES));
         } catch (err) {
           const tooLarge = err instanceof c.BodyTooLargeError;
           res.status(tooLarge ? 413 : 400).type('text/plain').send(tooLarge ? err.message : 'The body could not be read');
