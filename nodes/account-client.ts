@@ -1,8 +1,8 @@
 // A client for one account, from a config node's settings and credentials.
 import type * as Core from './core';
+import { core } from './lazy-core';
 import type { ReplicateCredentials } from './node-types';
 
-const core = (): typeof Core => require('./core');
 
 export function tokenFrom(credentials: ReplicateCredentials | undefined): string | undefined {
   return credentials?.token?.trim() || process.env.REPLICATE_API_TOKEN?.trim() || undefined;

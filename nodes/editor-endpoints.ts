@@ -4,10 +4,10 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import type * as Core from './core';
+import { core } from './lazy-core';
 import { clientFor, tokenFrom } from './account-client';
 import type { ReplicateConfigNode, ReplicateCredentials } from './node-types';
 
-const core = (): typeof Core => require('./core');
 
 /** What the dialogs send about the config node: the token only when just typed. */
 interface ConfigRef {

@@ -5,10 +5,9 @@ import { setMaxListeners } from 'events';
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { z } from 'zod';
 import type * as Core from './core';
+import { core } from './lazy-core';
 import type { ReplicateConfigNode } from './node-types';
 
-/** The core is loaded on first use, not when Node-RED loads the node files. */
-export const core = (): typeof Core => require('./core');
 
 /** Status words shared by all nodes live in the config node's catalog. */
 const COMMON = '@nr-replicate/node-red-replicate/replicate-config:common';

@@ -11,8 +11,8 @@ import type { IncomingMessage } from 'http';
 import type { NodeAPI } from 'node-red';
 import type { RequestHandler } from 'express';
 import type * as Core from './core';
+import { core } from './lazy-core';
 
-const core = (): typeof Core => require('./core');
 
 /** What the capture leaves on the request: the bytes, or why there are none. */
 export interface RawBodyRequest extends IncomingMessage {

@@ -1,6 +1,7 @@
 // Cancel prediction: stops a running prediction; one that already finished is sent on as it is.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { core, evaluate, flowNode, withPrediction } from './flow-node';
+import { core } from './lazy-core';
+import { evaluate, flowNode, withPrediction } from './flow-node';
 
 export = (RED: NodeAPI) => {
   function CancelPrediction(this: Node, def: NodeDef & Record<string, unknown>) {

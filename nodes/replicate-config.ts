@@ -2,11 +2,11 @@
 // own client, so an agency's clients never share a token, a queue or a rate limit.
 import type { NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
+import { core } from './lazy-core';
 import { clientFor, tokenFrom } from './account-client';
 import { registerEditorEndpoints } from './editor-endpoints';
 import type { ReplicateConfigNode, ReplicateCredentials } from './node-types';
 
-const core = (): typeof Core => require('./core');
 
 export = (RED: NodeAPI) => {
   function ReplicateConfig(this: ReplicateConfigNode, def: NodeDef & Record<string, unknown>) {

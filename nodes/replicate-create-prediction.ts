@@ -2,7 +2,8 @@
 // input, and sends the prediction on as created, after a sync wait, or once it has finished.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
-import { core, flowNode, readSettings, withPrediction, type Msg } from './flow-node';
+import { core } from './lazy-core';
+import { flowNode, readSettings, withPrediction, type Msg } from './flow-node';
 import type { PredictionCompletedNode, TriggerWebhook } from './node-types';
 
 function targetFor(settings: Core.CreateSettings, msg: Msg): Core.PredictionTarget {

@@ -2,7 +2,8 @@
 // canceled (the predict-and-poll workflow). Finished predictions are results, failed ones too.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type * as Core from './core';
-import { core, evaluate, flowNode, readSettings, withPrediction } from './flow-node';
+import { core } from './lazy-core';
+import { evaluate, flowNode, readSettings, withPrediction } from './flow-node';
 
 /** With split outputs: succeeded, failed, canceled or aborted, still running. */
 const OUTPUT_OF: Record<Core.PredictionStatus, number> = {

@@ -1,7 +1,8 @@
 // List models: one page of Replicate's public models (or of a search) per message, with the
 // cursor for the next page; or every page, up to a bound.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { core, flowNode, readSettings } from './flow-node';
+import { core } from './lazy-core';
+import { flowNode, readSettings } from './flow-node';
 
 export = (RED: NodeAPI) => {
   function ListModels(this: Node, def: NodeDef & Record<string, unknown>) {

@@ -4,7 +4,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import type { Request, Response } from 'express';
 import type * as Core from './core';
-import { core, statusLine, withPrediction, type Msg } from './flow-node';
+import { core } from './lazy-core';
+import { statusLine, withPrediction, type Msg } from './flow-node';
 import { claimPostRoute, postRouteTaken, type RawBodyRequest } from './http-route';
 import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
 
@@ -16,23 +17,14 @@ type TriggerNode = PredictionCompletedNode & Node<TriggerCredentials>;
 
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
-/** What a rejected sender reads: enough to fix a setup, nothing about the secret. */
-const REJECTION: Record<Core.RejectedDelivery['reason'], string> = {
-  signature: 'The webhook signature is missing or does not match',
-  stale: 'The webhook timestamp is too old or too far in the future',
-  secret: 'The webhook secret is missing or does not match',
-  json: 'The body is not valid JSON',
-  'not-a-prediction': 'The body is not a Replicate prediction',
-  'secret-unavailable': 'The signing secret could not be fetched from Replicate; try again later',
-};
-
-const STATUS_OF_REJECTION: Record<Core.RejectedDelivery['reason'], string> = {
-  signature: 'badSignature',
-  stale: 'staleDelivery',
-  secret: 'badSecret',
-  json: 'badJson',
-  'not-a-prediction': 'badJson',
-  'secret-unavailable': 'noSigningSecret',
+/** Why a delivery was refused: what the sender reads (enough to fix a setup, nothing about the secret) and the status key. */
+const REJECTION: Record<Core.RejectedDelivery['reason'], { answer: string; status: string }> = {
+  signature: { answer: 'The webhook signature is missing or does not match', status: 'badSignature' },
+  stale: { answer: 'The webhook timestamp is too old or too far in the future', status: 'staleDelivery' },
+  secret: { answer: 'The webhook secret is missing or does not match', status: 'badSecret' },
+  json: { answer: 'The body is not valid JSON', status: 'badJson' },
+  'not-a-prediction': { answer: 'The body is not a Replicate prediction', status: 'badJson' },
+  'secret-unavailable': { answer: 'The signing secret could not be fetched from Replicate; try again later', status: 'noSigningSecret' },
 };
 
 export = (RED: NodeAPI) => {
@@ -121,8 +113,9 @@ export = (RED: NodeAPI) => {
         }
         const verdict = await receiver.receive({ headers: req.headers, query: (req.query ?? {}) as Record<string, unknown>, body });
         if (verdict.status !== 200) {
-          res.status(verdict.status).type('text/plain').send(REJECTION[verdict.reason]);
-          show(verdict.status === 503 ? 'yellow' : 'red', STATUS_OF_REJECTION[verdict.reason], 'ring');
+          const rejection = REJECTION[verdict.reason];
+          res.status(verdict.status).type('text/plain').send(rejection.answer);
+          show(verdict.status === 503 ? 'yellow' : 'red', rejection.status, 'ring');
           return;
         }
         res.status(200).json({ ok: true });

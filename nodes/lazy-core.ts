@@ -1,0 +1,5 @@
+// The core, loaded on first use rather than when Node-RED loads the node files: undici and zod
+// take ~250 ms to load, and a Node-RED that merely has the package installed should not pay it.
+import type * as Core from './core';
+
+export const core = (): typeof Core => require('./core');
