@@ -192,7 +192,7 @@ describe('the editor, in a browser', function () {
     });
     await page.locator('#node-input-wait').selectOption('complete');
     await page.locator('#node-input-pollInterval').fill('0.2');
-    await page.evaluate(() => document.querySelector('.red-ui-tray-body')?.scrollTo(0, 0));
+    await page.evaluate(() => document.getElementById('node-input-model')?.scrollIntoView({ block: 'start' }));
     await shot('2-create-dialog');
     await page.locator('#node-dialog-ok').click();
 
