@@ -8,7 +8,6 @@ import type * as Core from './core';
 import { core } from './lazy-core';
 import type { ReplicateConfigNode } from './node-types';
 
-
 /** Status words shared by all nodes live in the config node's catalog. */
 const COMMON = '@nr-replicate/node-red-replicate/replicate-config:common';
 
@@ -67,27 +66,36 @@ const PREDICTION_FILL: Record<string, NodeStatus['fill']> = {
 /**
  * A node's status in the shared catalog's words. Each text is translated once and then filled in
  * here, and a status is sent to the editor only when it changed: at hundreds of messages a
- * second, translating and publishing every status would cost more than the requests.
+ * second, translating and publishing every status would cost more than the requests. After
+ * stop() (the node closed) nothing is shown any more.
  */
 export function statusLine(RED: NodeAPI, node: Node) {
   const templates = new Map<string, string>();
   let shown = '';
+  let stopped = false;
+  const t = (key: string, vars: Record<string, unknown> = {}): string => {
+    const names = Object.keys(vars);
+    const id = `${key}|${names.join(',')}`;
+    let template = templates.get(id);
+    if (template === undefined) {
+      template = RED._(`${COMMON}.${key}`, Object.fromEntries(names.map((name) => [name, `\u0001${name}\u0001`])));
+      templates.set(id, template);
+    }
+    return names.length === 0 ? template : template.replace(/\u0001(\w+)\u0001/g, (_, name: string) => String(vars[name]));
+  };
   return {
-    t(key: string, vars: Record<string, unknown> = {}): string {
-      const names = Object.keys(vars);
-      const id = `${key}|${names.join(',')}`;
-      let template = templates.get(id);
-      if (template === undefined) {
-        template = RED._(`${COMMON}.${key}`, Object.fromEntries(names.map((name) => [name, `\u0001${name}\u0001`])));
-        templates.set(id, template);
-      }
-      return names.length === 0 ? template : template.replace(/\u0001(\w+)\u0001/g, (_, name: string) => String(vars[name]));
-    },
-    set(status: NodeStatus): void {
+    t,
+    show(fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape: NodeStatus['shape'] = 'dot'): void {
+      if (stopped) return;
+      const status: NodeStatus = { fill, shape, text: t(`status.${key}`, vars) };
       const text = JSON.stringify(status);
       if (text === shown) return;
       shown = text;
       node.status(status);
+    },
+    stop(): void {
+      stopped = true;
+      node.status({});
     },
   };
 }
@@ -100,10 +108,7 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
   let active = 0;
 
   const status = statusLine(RED, node);
-  const t = status.t;
-  const show = (fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape: NodeStatus['shape'] = 'dot') => {
-    if (!closed) status.set({ fill, shape, text: t(`status.${key}`, vars) });
-  };
+  const { t, show } = status;
 
   const config = typeof configId === 'string' && configId ? (RED.nodes.getNode(configId) as ReplicateConfigNode | null) : null;
   if (!config || config.type !== 'replicate-config') show('red', 'noConfig', undefined, 'ring');
@@ -162,7 +167,7 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     closed = true;
     abort.abort();
     for (const cleanup of cleanups) cleanup();
-    status.set({});
+    status.stop();
     done();
   });
 

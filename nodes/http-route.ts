@@ -23,6 +23,7 @@ export interface RawBodyRequest extends IncomingMessage {
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
+  handle?: unknown;
 }
 
 interface AppWithRouter {
@@ -54,9 +55,10 @@ const rawRoutes = new Map<string, number>();
 const normalize = (path: string) => path.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
 
 function captureRawBody(req: RawBodyRequest, _res: unknown, next: () => void): void {
-  const path = req.method === 'POST' ? normalize(new URL(req.url ?? '/', 'http://x').pathname) : undefined;
-  const limit = path === undefined ? undefined : rawRoutes.get(path);
-  if (limit === undefined || req._body) return next();
+  // every request to this Node-RED passes here: only a POST to one of our routes is touched
+  if (req.method !== 'POST' || rawRoutes.size === 0 || req._body) return next();
+  const limit = rawRoutes.get(normalize(new URL(req.url ?? '/', 'http://x').pathname));
+  if (limit === undefined) return next();
   req._body = true; // body parsers after this one leave the request alone
   core()
     .readRawBody(req, limit)
@@ -71,10 +73,15 @@ function installCapture(RED: NodeAPI): void {
   const root = rootOf(RED.httpNode);
   if (root === RED.httpNode) return; // not mounted under another app: nothing parses before our route
   const stack = stackOf(root);
-  if (stack.some((layer) => (layer as { handle?: unknown }).handle === captureRawBody)) return;
+  if (stack.some((layer) => layer.handle === captureRawBody)) return;
   (root as { use(handler: unknown): void }).use(captureRawBody);
-  const index = stack.findIndex((layer) => (layer as { handle?: unknown }).handle === captureRawBody);
+  const index = stack.findIndex((layer) => layer.handle === captureRawBody);
   stack.unshift(stack.splice(index, 1)[0]!);
+}
+
+/** Where Node-RED serves httpNode routes (`httpNodeRoot`, `/` unless set). */
+export function httpNodeRoot(RED: NodeAPI): string {
+  return typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '/';
 }
 
 export function postRouteTaken(RED: NodeAPI, path: string): boolean {
@@ -83,8 +90,7 @@ export function postRouteTaken(RED: NodeAPI, path: string): boolean {
 
 /** Registers the route, its body kept as bytes up to `maxBodyBytes`, and returns what removes it again. */
 export function claimPostRoute(RED: NodeAPI, path: string, maxBodyBytes: number, handler: RequestHandler): () => void {
-  const nodeRoot = typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '/';
-  const fullPath = normalize(`${nodeRoot}/${path}`);
+  const fullPath = normalize(`${httpNodeRoot(RED)}/${path}`);
   rawRoutes.set(fullPath, maxBodyBytes);
   installCapture(RED);
   const configured = RED.settings.httpNodeMiddleware as unknown;

@@ -1,12 +1,12 @@
 // Prediction completed: the HTTP endpoint Replicate posts webhooks to. It answers as soon as a
 // delivery is verified, then emits each finished prediction once, with the properties of the
 // message that started it restored when a create node of this Node-RED started it.
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import type * as Core from './core';
 import { core } from './lazy-core';
 import { statusLine, withPrediction, type Msg } from './flow-node';
-import { claimPostRoute, postRouteTaken, type RawBodyRequest } from './http-route';
+import { claimPostRoute, httpNodeRoot, postRouteTaken, type RawBodyRequest } from './http-route';
 import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
 
 interface TriggerCredentials {
@@ -34,12 +34,10 @@ export = (RED: NodeAPI) => {
     const c = core();
     let closed = false;
     const status = statusLine(RED, node);
-    const show = (fill: NodeStatus['fill'], key: string, shape: NodeStatus['shape'] = 'dot', vars?: Record<string, unknown>) => {
-      if (!closed) status.set({ fill, shape, text: status.t(`status.${key}`, vars) });
-    };
+    const { show } = status;
     const fail = (message: string, statusKey: string) => {
       node.error(message);
-      show('red', statusKey, 'ring');
+      show('red', statusKey, undefined, 'ring');
       node.webhookFor = () => Promise.reject(new c.InputError(message));
     };
 
@@ -66,7 +64,7 @@ export = (RED: NodeAPI) => {
       const correlation = c.newCorrelationKey();
       const url = c.webhookUrl({
         publicUrl: config?.webhookBaseUrl ?? '',
-        nodeRoot: typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '',
+        nodeRoot: httpNodeRoot(RED),
         path: s.url,
         correlation,
         sharedSecret: s.auth === 'signature' ? undefined : sharedSecret,
@@ -92,7 +90,7 @@ export = (RED: NodeAPI) => {
       if (route === 'result') {
         received++;
         const fill = verdict.prediction.status === 'succeeded' ? 'green' : verdict.prediction.status === 'failed' ? 'red' : 'grey';
-        show(fill, 'received', 'dot', { status: verdict.prediction.status, total: received });
+        show(fill, 'received', { status: verdict.prediction.status, total: received });
       }
       const out: NodeMessage | null = msg as NodeMessage;
       node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : out);
@@ -108,14 +106,14 @@ export = (RED: NodeAPI) => {
         } catch (err) {
           const tooLarge = err instanceof c.BodyTooLargeError;
           res.status(tooLarge ? 413 : 400).type('text/plain').send(tooLarge ? err.message : 'The body could not be read');
-          show('red', tooLarge ? 'tooLarge' : 'badJson', 'ring');
+          show('red', tooLarge ? 'tooLarge' : 'badJson', undefined, 'ring');
           return;
         }
         const verdict = await receiver.receive({ headers: req.headers, query: (req.query ?? {}) as Record<string, unknown>, body });
         if (verdict.status !== 200) {
           const rejection = REJECTION[verdict.reason];
           res.status(verdict.status).type('text/plain').send(rejection.answer);
-          show(verdict.status === 503 ? 'yellow' : 'red', rejection.status, 'ring');
+          show(verdict.status === 503 ? 'yellow' : 'red', rejection.status, undefined, 'ring');
           return;
         }
         res.status(200).json({ ok: true });
@@ -130,13 +128,13 @@ export = (RED: NodeAPI) => {
     sweep();
     const sweeper = setInterval(sweep, SWEEP_EVERY_MS);
     sweeper.unref();
-    show('grey', 'listening', 'ring');
+    show('grey', 'listening', undefined, 'ring');
 
     node.on('close', (done: () => void) => {
       closed = true;
       clearInterval(sweeper);
       release();
-      status.set({});
+      status.stop();
       done();
     });
   }

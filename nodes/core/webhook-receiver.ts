@@ -44,7 +44,6 @@ export interface RejectedDelivery {
 
 export type DeliveryVerdict = AcceptedDelivery | RejectedDelivery;
 
-
 function header(headers: IncomingDelivery['headers'], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value.join(' ') : value;
