@@ -1,50 +1,129 @@
 // Admin endpoints behind the edit dialogs: test a token, search models, list versions and
-// deployments, read a model's input schema. They use the config node being edited (its token
-// just typed, or the one stored on the server) and never send a token back to the browser.
+// deployments, read a model's input schema. A stored or environment token only ever goes to the
+// API base URL of the deployed config node it belongs to: a dialog that changed the URL, or a
+// config node not deployed yet, must send a token typed in that dialog, and anything but a
+// deployed config node as it is needs the permission to change config nodes (read-only users
+// could otherwise send every account's token to a server of their choice). No token is ever
+// sent back to the browser.
 import type { NodeAPI } from 'node-red';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { clientFor, tokenFrom } from './account-client';
-import type { ReplicateConfigNode, ReplicateCredentials } from './node-types';
+import { clientFor } from './account-client';
+import type { ReplicateConfigNode } from './node-types';
 
 
 /** What the dialogs send about the config node: the token only when just typed. */
 interface ConfigRef {
-  id?: string;
-  baseUrl?: string;
-  token?: string;
+  id?: unknown;
+  baseUrl?: unknown;
+  token?: unknown;
 }
 
 const PASSWORD_PLACEHOLDER = '__PWRD__';
+const CHANGE_PERMISSION = 'replicate-config.write';
+const RETYPE_TOKEN = 'Type the token again to use another API URL: a stored token is only sent to the API URL its config node was deployed with';
+const TYPE_TOKEN =
+  'Type the token to use a config node that is not deployed: a stored or environment token is only sent to the API URL of its deployed config node';
 
-/** The deployed config node's client when nothing was changed, else a short-lived one. */
-function editorClient(RED: NodeAPI, ref: ConfigRef): { client: Core.ReplicateClient; temporary: boolean } {
-  const { ConfigSettingsSchema, describeIssues, InputError } = core();
+/** An API base URL read from an environment variable: its value never appears in an answer. */
+interface FromEnv {
+  name: string;
+  value: string;
+}
+
+/** How one request reaches Replicate, decided before anything is sent. */
+type Access = { env?: FromEnv } & (
+  | { use: 'deployed'; node: ReplicateConfigNode }
+  | { use: 'typed'; baseUrl: unknown; token: string }
+  | { use: 'refused'; message: string }
+);
+
+/** Whole-string `${VAR}` or `$(VAR)`, the forms Node-RED's runtime resolves in config properties. */
+const ENV_REFERENCES = [/^\$\{(\S+)\}$/, /^\$\((\S+)\)$/];
+
+/**
+ * The dialog's base URL as the runtime reads it when it deploys the node (flows/util.js
+ * mapEnvVarProperties): in the deployed node's flow and group scope when there is one.
+ */
+function dialogBaseUrl(RED: NodeAPI, raw: unknown, deployed: ReplicateConfigNode | undefined): { url: unknown; env?: FromEnv; unset?: string } {
+  const name = typeof raw === 'string' ? ENV_REFERENCES.map((re) => re.exec(raw)?.[1]).find(Boolean) : undefined;
+  if (!name) return { url: raw };
+  const value: unknown = RED.util.getSetting(deployed ?? (null as never), name);
+  if (value === undefined) return { url: raw, unset: name };
+  return { url: String(value), env: { name, value: String(value) } };
+}
+
+function decideAccess(RED: NodeAPI, ref: ConfigRef): Access {
+  const { checkBaseUrl, sameBaseUrl } = core();
   const typed = typeof ref.token === 'string' && ref.token !== PASSWORD_PLACEHOLDER ? ref.token.trim() : '';
-  const deployed = ref.id ? (RED.nodes.getNode(ref.id) as ReplicateConfigNode | null) : null;
-  if (!typed && deployed?.type === 'replicate-config' && deployed.baseUrl === (ref.baseUrl ?? deployed.baseUrl)) {
-    return { client: deployed.client(), temporary: false };
+  const found = typeof ref.id === 'string' && ref.id ? (RED.nodes.getNode(ref.id) as ReplicateConfigNode | null) : null;
+  const deployed = found?.type === 'replicate-config' ? found : undefined; // another node's credentials are never used
+  const { url, env, unset } = dialogBaseUrl(RED, ref.baseUrl, deployed);
+  if (unset) return { use: 'refused', message: `The environment variable ${unset} in the API base URL is not set` };
+  if (!typed) {
+    if (deployed && (url === undefined || sameBaseUrl(url, deployed.baseUrl))) return { use: 'deployed', node: deployed, env };
+    return { use: 'refused', message: deployed ? RETYPE_TOKEN : TYPE_TOKEN, env };
   }
-  const parsed = ConfigSettingsSchema.safeParse({ baseUrl: ref.baseUrl, maxRetries: 1, timeout: 20 });
+  if (env) {
+    try {
+      checkBaseUrl(env.value);
+    } catch {
+      return {
+        use: 'refused',
+        message: `The environment variable ${env.name} does not hold a usable API base URL (https://, or http:// on 127.0.0.1 or localhost; no credentials, query or fragment)`,
+      };
+    }
+  }
+  return { use: 'typed', baseUrl: url ?? deployed?.baseUrl, token: typed, env };
+}
+
+/** An answer about a URL from an environment variable names the variable, never its value. */
+function withoutEnvValue(message: string, env: FromEnv | undefined): string {
+  if (!env) return message;
+  let url: URL | undefined;
+  try {
+    url = new URL(env.value.trim());
+  } catch {
+    url = undefined;
+  }
+  const shown = [env.value, env.value.trim(), url?.href, url?.origin, url?.host].filter((part): part is string => !!part?.trim());
+  if (shown.length === 0) return message;
+  const escaped = shown.sort((a, b) => b.length - a.length).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return message.replace(new RegExp(`(?<![\\w.-])(?:${escaped.join('|')})(?![\\w-])`, 'g'), () => `\${${env.name}}`);
+}
+
+function typedClient(access: Extract<Access, { use: 'typed' }>): Core.ReplicateClient {
+  const { ConfigSettingsSchema, describeIssues, InputError } = core();
+  const parsed = ConfigSettingsSchema.safeParse({ baseUrl: access.baseUrl, maxRetries: 1, timeout: 20 });
   if (!parsed.success) throw new InputError(describeIssues(parsed.error));
-  const stored = ref.id ? (RED.nodes.getCredentials(ref.id) as ReplicateCredentials | undefined) : undefined;
-  return { client: clientFor(parsed.data, typed || tokenFrom(stored)), temporary: true };
+  return clientFor(parsed.data, access.token);
 }
 
 type Handler = (client: Core.ReplicateClient, body: Record<string, unknown>) => Promise<unknown>;
 
+const ACCESS = 'replicateAccess';
+
 function endpoint(RED: NodeAPI, path: string, permission: string, handler: Handler) {
-  RED.httpAdmin.post(`/replicate-config/${path}`, RED.auth.needsPermission(permission), async (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    let opened: { client: Core.ReplicateClient; temporary: boolean } | undefined;
+  const bodyOf = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+  // Decide first, then let Node-RED's admin auth check what that decision needs.
+  const authorize = (req: Request, res: Response, next: NextFunction) => {
+    const body = bodyOf(req);
+    const access = decideAccess(RED, (body.config ?? body) as ConfigRef); // "test" sends the config fields alone
+    res.locals[ACCESS] = access;
+    RED.auth.needsPermission(access.use === 'deployed' ? permission : CHANGE_PERMISSION)(req, res, next);
+  };
+  RED.httpAdmin.post(`/replicate-config/${path}`, authorize, async (req: Request, res: Response) => {
+    const access = res.locals[ACCESS] as Access;
+    if (access.use === 'refused') return void res.json({ ok: false, message: access.message }); // nothing sent
+    let temporary: Core.ReplicateClient | undefined;
     try {
-      opened = editorClient(RED, (body.config ?? body) as ConfigRef); // "test" sends the config fields alone
-      res.json({ ok: true, ...((await handler(opened.client, body)) as object) });
+      const client = access.use === 'deployed' ? access.node.client() : (temporary = typedClient(access));
+      res.json({ ok: true, ...((await handler(client, bodyOf(req))) as object) });
     } catch (err) {
-      res.json({ ok: false, message: (err as Error).message });
+      res.json({ ok: false, message: withoutEnvValue((err as Error).message, access.env) });
     } finally {
-      if (opened?.temporary) await opened.client.close();
+      await temporary?.close();
     }
   });
 }

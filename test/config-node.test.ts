@@ -48,7 +48,7 @@ describe('replicate-config node', () => {
     should(rejected.body.ok).be.false();
     should(rejected.body.message).match(/^Replicate rejected the token \(401\)/);
     should(rejected.text).not.containEql('r8_not_a_real_token');
-    should((await test({ baseUrl: emulator.url })).body.message).match(/^No Replicate API token/);
+    should((await test({ id: 'cfg', baseUrl: emulator.url })).body.message).match(/^No Replicate API token/);
     should((await test({ baseUrl: 'http://replicate.example.com/v1', token: DEFAULT_TOKEN })).body.message).match(/must start with https:\/\//);
   });
 
@@ -109,7 +109,7 @@ describe('replicate-config node', () => {
       const missing = await ask('schema', { config: fresh, model: 'nobody/nothing' });
       should(missing.body).match({ ok: false, message: /could not find the model "nobody\/nothing" \(404\)/ });
       const noToken = await ask('models', { config: { id: 'not-deployed', baseUrl: emulator.url } });
-      should(noToken.body.message).match(/^No Replicate API token/);
+      should(noToken.body.message).match(/^Type the token to use a config node that is not deployed/);
     });
   });
 });

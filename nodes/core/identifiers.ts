@@ -85,3 +85,20 @@ export function checkBaseUrl(value: unknown, field = 'API base URL'): URL {
   if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) return url;
   throw new InputError(`${field} must start with https:// (plain http is only allowed for 127.0.0.1 and localhost)`);
 }
+
+/**
+ * Whether two API base URLs send requests to the same place: scheme and host in any case, the
+ * default port written or not, a trailing slash or not. A URL the client would refuse matches nothing.
+ */
+export function sameBaseUrl(a: unknown, b: unknown): boolean {
+  const canonical = (value: unknown): string | undefined => {
+    try {
+      const url = checkBaseUrl(value);
+      return url.origin + url.pathname.replace(/\/+$/, '');
+    } catch {
+      return undefined;
+    }
+  };
+  const left = canonical(a);
+  return left !== undefined && left === canonical(b);
+}
