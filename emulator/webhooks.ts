@@ -83,7 +83,7 @@ export class WebhookSender {
   private async attempt(message: WebhookMessage, attempt: number, retry: boolean): Promise<WebhookDelivery> {
     this.pending++;
     const timestamp = Math.floor(Date.now() / 1000);
-    const headers = {
+    const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
       'webhook-id': message.webhookId,
@@ -102,11 +102,19 @@ export class WebhookSender {
     };
     let retryable = true;
     try {
-      if (!isLocalHost(new URL(message.url).hostname)) {
+      const target = new URL(message.url);
+      if (!isLocalHost(target.hostname)) {
         retryable = false;
         throw new Error('not sent: the emulator only delivers webhooks to this machine or a private network');
       }
-      const response = await request(message.url, {
+      // user:password@ in the URL goes as basic credentials, as HTTP clients send it (undici refuses userinfo)
+      if (target.username || target.password) {
+        const credentials = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
+        headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+        target.username = '';
+        target.password = '';
+      }
+      const response = await request(target, {
         method: 'POST',
         headers,
         body: message.body,

@@ -225,9 +225,14 @@ export function evaluate(RED: NodeAPI, node: Node, value: unknown, type: unknown
   });
 }
 
-/** Puts the prediction in msg.payload exactly as Replicate sent it, with convenience fields beside it. */
+/**
+ * Puts the prediction in msg.payload exactly as Replicate sent it, with convenience fields beside
+ * it; only the password of its webhook URL (httpNodeAuth) is masked, in a copy.
+ */
 export function withPrediction(msg: Msg, prediction: Core.Prediction): Msg {
-  msg.payload = prediction;
+  const { webhook } = prediction as { webhook?: unknown };
+  const masked = typeof webhook === 'string' ? core().maskPassword(webhook) : webhook;
+  msg.payload = masked === webhook ? prediction : { ...prediction, webhook: masked };
   msg.predictionId = prediction.id;
   msg.status = prediction.status;
   return msg;

@@ -5,72 +5,111 @@
 //
 // The route gets the body as the bytes that were sent. When the admin API shares the root path
 // with httpNode (the default), its JSON parser would consume the body first; so, as core
-// `http in` does for "do not parse body", one middleware at the top of the root app captures
-// the raw body of our routes before anything parses it.
+// `http in` does for "do not parse body", one middleware at the top of the root app starts
+// reading the raw body of our routes before anything parses it. It picks out the requests
+// exactly as Express will route them: one it missed would reach the route with its body gone,
+// one it took wrongly would lose its body for whoever answers it.
 import type { IncomingMessage } from 'http';
 import type { NodeAPI } from 'node-red';
 import type { RequestHandler } from 'express';
-import type * as Core from './core';
 import { core } from './lazy-core';
 
 
-/** What the capture leaves on the request: the bytes, or why there are none. */
+/** What the capture leaves on the request: its body, being read. */
 export interface RawBodyRequest extends IncomingMessage {
-  rawBody?: Buffer;
-  rawBodyError?: Error;
+  rawBody?: Promise<Buffer>;
+  /** Set by body parsers (and the capture) when they take the body. */
   _body?: boolean;
 }
 
 interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
+  route?: { path: unknown; methods: Record<string, boolean> };
   handle?: unknown;
 }
 
-interface AppWithRouter {
+interface ExpressApp {
+  parent?: ExpressApp;
+  mountpath?: unknown;
+  enabled?(setting: string): boolean;
   lazyrouter?: () => void; // express 4 (Node-RED 3, 4): the router is made on first use
   _router?: { stack: Layer[] };
   router?: { stack: Layer[] }; // express 5 (Node-RED 5); a throwing getter in express 4
 }
 
-function stackOf(app: unknown): Layer[] {
-  const express = app as AppWithRouter;
-  if (typeof express.lazyrouter === 'function') {
-    express.lazyrouter();
-    return express._router?.stack ?? [];
+const isExpress4 = (app: ExpressApp) => typeof app.lazyrouter === 'function';
+
+function stackOf(app: ExpressApp): Layer[] {
+  if (isExpress4(app)) {
+    app.lazyrouter!();
+    return app._router?.stack ?? [];
   }
-  return express.router?.stack ?? [];
+  return app.router?.stack ?? [];
 }
 
-interface MountedApp {
-  parent?: unknown;
+function rootOf(app: ExpressApp): ExpressApp {
+  return app.parent === undefined ? app : rootOf(app.parent);
 }
 
-function rootOf(app: unknown): unknown {
-  const parent = (app as MountedApp).parent;
-  return parent === undefined ? app : rootOf(parent);
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const flags = (app: ExpressApp) => (app.enabled?.('case sensitive routing') ? '' : 'i');
+
+/** The path of a request target as Express routes it: not decoded, `//` kept, the scheme and host of an absolute URL cut off. */
+function pathnameOf(url: string): string {
+  return url.replace(/^[^/?#]*:\/\/[^/?#]*/, '').replace(/[?#][\s\S]*$/, '') || '/';
 }
 
-/** Full request paths (httpNodeRoot included) whose raw body is captured, with their size limit. */
-const rawRoutes = new Map<string, number>();
-const normalize = (path: string) => path.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1');
+/**
+ * The path routes inside `app` match for a request to `path` at the root app, or undefined when
+ * Express does not pass the request to `app`. Each mount matches as Express matches it: case
+ * aside, a trailing slash of the mount path optional, and (Express 4 only) one more slash after it.
+ */
+function pathInside(app: ExpressApp, path: string): string | undefined {
+  const parent = app.parent;
+  if (!parent) return path;
+  const outer = pathInside(parent, path);
+  if (outer === undefined || typeof app.mountpath !== 'string') return undefined;
+  if (app.mountpath === '/') return outer;
+  const express4 = isExpress4(parent);
+  const prefix = escape(app.mountpath.replace(express4 ? /\/$/ : /\/+$/, ''));
+  const match = new RegExp(`^${prefix}${express4 ? '/?' : '(?:/$)?'}(?=/|$)`, flags(parent)).exec(outer);
+  if (!match) return undefined;
+  const rest = outer.slice(match[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/** Does a route of `app` on `routePath` answer `path`? Case aside and a trailing slash optional, unless the app says otherwise. */
+function routeMatches(app: ExpressApp, routePath: string, path: string): boolean {
+  const strict = app.enabled?.('strict routing') === true;
+  const base = strict ? routePath : routePath.replace(isExpress4(app) ? /\/$/ : /\/+$/, '');
+  return new RegExp(`^${escape(base)}${strict ? '' : '/?'}$`, flags(app)).test(path);
+}
+
+interface RawRoute {
+  app: ExpressApp;
+  path: string;
+  limit: number;
+}
+
+/** The routes whose raw body is captured, with their size limit. */
+const rawRoutes = new Set<RawRoute>();
 
 function captureRawBody(req: RawBodyRequest, _res: unknown, next: () => void): void {
   // every request to this Node-RED passes here: only a POST to one of our routes is touched
   if (req.method !== 'POST' || rawRoutes.size === 0 || req._body) return next();
-  const limit = rawRoutes.get(normalize(new URL(req.url ?? '/', 'http://x').pathname));
-  if (limit === undefined) return next();
+  const path = pathnameOf(req.url ?? '/');
+  const route = [...rawRoutes].find(({ app, path: routePath }) => {
+    const inside = pathInside(app, path);
+    return inside !== undefined && routeMatches(app, routePath, inside);
+  });
+  if (!route) return next();
   req._body = true; // body parsers after this one leave the request alone
-  core()
-    .readRawBody(req, limit)
-    .then(
-      (body) => (req.rawBody = body),
-      (err: Error) => (req.rawBodyError = err),
-    )
-    .finally(next);
+  req.rawBody = core().readRawBody(req, route.limit);
+  req.rawBody.catch(() => undefined); // the route reports a failure; when something else answers first, nobody need
+  next();
 }
 
 function installCapture(RED: NodeAPI): void {
-  const root = rootOf(RED.httpNode);
+  const root = rootOf(RED.httpNode as ExpressApp);
   if (root === RED.httpNode) return; // not mounted under another app: nothing parses before our route
   const stack = stackOf(root);
   if (stack.some((layer) => layer.handle === captureRawBody)) return;
@@ -79,28 +118,45 @@ function installCapture(RED: NodeAPI): void {
   stack.unshift(stack.splice(index, 1)[0]!);
 }
 
+/**
+ * The body of a request to our route: as the capture read it, else read now. When a middleware
+ * in front of the route has already read it, it is refused at once: waiting for it would wait forever.
+ */
+export function routeBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const raw = req as RawBodyRequest;
+  if (raw.rawBody) return raw.rawBody;
+  const { readRawBody, BodyAlreadyReadError } = core();
+  if (raw._body || raw.readableEnded) return Promise.reject(new BodyAlreadyReadError());
+  return readRawBody(req, limit);
+}
+
 /** Where Node-RED serves httpNode routes (`httpNodeRoot`, `/` unless set). */
 export function httpNodeRoot(RED: NodeAPI): string {
   return typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '/';
 }
 
+/** Does a POST route already answer requests to `path`, as Express matches them? */
 export function postRouteTaken(RED: NodeAPI, path: string): boolean {
-  return stackOf(RED.httpNode).some((layer) => layer.route?.path === path && layer.route.methods.post);
+  const app = RED.httpNode as ExpressApp;
+  return stackOf(app).some(({ route }) => {
+    if (!route || !(route.methods.post || route.methods._all)) return false;
+    return typeof route.path === 'string' && routeMatches(app, route.path, path);
+  });
 }
 
 /** Registers the route, its body kept as bytes up to `maxBodyBytes`, and returns what removes it again. */
 export function claimPostRoute(RED: NodeAPI, path: string, maxBodyBytes: number, handler: RequestHandler): () => void {
-  const fullPath = normalize(`${httpNodeRoot(RED)}/${path}`);
-  rawRoutes.set(fullPath, maxBodyBytes);
+  const raw: RawRoute = { app: RED.httpNode as ExpressApp, path, limit: maxBodyBytes };
+  rawRoutes.add(raw);
   installCapture(RED);
   const configured = RED.settings.httpNodeMiddleware as unknown;
   const middleware: RequestHandler[] =
     typeof configured === 'function' ? [configured as RequestHandler] : Array.isArray(configured) ? (configured as RequestHandler[]) : [];
   RED.httpNode.post(path, ...middleware, handler);
-  const route = stackOf(RED.httpNode).at(-1)?.route;
+  const route = stackOf(raw.app).at(-1)?.route;
   return () => {
-    rawRoutes.delete(fullPath);
-    const stack = stackOf(RED.httpNode);
+    rawRoutes.delete(raw);
+    const stack = stackOf(raw.app);
     const index = stack.findIndex((layer) => layer.route === route);
     if (index >= 0) stack.splice(index, 1);
   };

@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import type * as Core from './core';
 import { core } from './lazy-core';
 import { statusLine, withPrediction, type Msg } from './flow-node';
-import { claimPostRoute, httpNodeRoot, postRouteTaken, type RawBodyRequest } from './http-route';
+import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
 import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
 
 interface TriggerCredentials {
@@ -25,6 +25,12 @@ const REJECTION: Record<Core.RejectedDelivery['reason'], { answer: string; statu
   json: { answer: 'The body is not valid JSON', status: 'badJson' },
   'not-a-prediction': { answer: 'The body is not a Replicate prediction', status: 'badJson' },
   'secret-unavailable': { answer: 'The signing secret could not be fetched from Replicate; try again later', status: 'noSigningSecret' },
+};
+
+/** A delivery still open at its deadline, by what it was waiting for. */
+const LATE = {
+  body: { code: 408, answer: 'The body did not arrive in time' },
+  verify: { code: 503, answer: 'The delivery could not be verified in time; try again later' },
 };
 
 export = (RED: NodeAPI) => {
@@ -96,32 +102,58 @@ export = (RED: NodeAPI) => {
       node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : out);
     };
 
+    /** Deliveries not yet answered, each with what answers it when the node closes. */
+    const open = new Set<() => void>();
+
     const release = claimPostRoute(RED, s.url, c.MAX_WEBHOOK_BODY_BYTES, (req: Request, res: Response) => {
+      const refuse = (code: number, answer: string, statusKey?: string, fill: 'red' | 'yellow' = 'red') => {
+        if (res.headersSent) return;
+        res.status(code).type('text/plain').send(answer);
+        if (statusKey) show(fill, statusKey, undefined, 'ring');
+      };
+      /** Answered before the delivery was read or verified: the socket closes, even if a body is still arriving. */
+      const cutShort = (code: number, answer: string, statusKey?: string) => {
+        if (res.headersSent) return;
+        res.set('Connection', 'close');
+        refuse(code, answer, statusKey, 'yellow');
+      };
+      let waitingFor: keyof typeof LATE = 'body';
+      const deadline = setTimeout(() => cutShort(LATE[waitingFor].code, LATE[waitingFor].answer, 'timedOut'), c.DELIVERY_DEADLINE.ms);
+      const finish = () => {
+        clearTimeout(deadline);
+        open.delete(stop);
+      };
+      const stop = () => {
+        finish();
+        cutShort(503, 'This endpoint was stopped; try again later');
+      };
+      open.add(stop);
+
       void (async () => {
         let body: Buffer;
         try {
-          const raw = req as unknown as RawBodyRequest;
-          if (raw.rawBodyError) throw raw.rawBodyError;
-          body = raw.rawBody ?? (await c.readRawBody(req, c.MAX_WEBHOOK_BODY_BYTES));
+          body = await routeBody(req, c.MAX_WEBHOOK_BODY_BYTES);
         } catch (err) {
-          const tooLarge = err instanceof c.BodyTooLargeError;
-          res.status(tooLarge ? 413 : 400).type('text/plain').send(tooLarge ? err.message : 'The body could not be read');
-          show('red', tooLarge ? 'tooLarge' : 'badJson', undefined, 'ring');
-          return;
+          if (err instanceof c.BodyTooLargeError) return refuse(413, err.message, 'tooLarge');
+          if (err instanceof c.BodyAlreadyReadError) return refuse(400, err.message, 'bodyAlreadyRead');
+          return refuse(400, 'The body could not be read', 'badJson');
         }
+        waitingFor = 'verify';
         const verdict = await receiver.receive({ headers: req.headers, query: (req.query ?? {}) as Record<string, unknown>, body });
         if (verdict.status !== 200) {
           const rejection = REJECTION[verdict.reason];
-          res.status(verdict.status).type('text/plain').send(rejection.answer);
-          show(verdict.status === 503 ? 'yellow' : 'red', rejection.status, undefined, 'ring');
-          return;
+          return refuse(verdict.status, rejection.answer, rejection.status, verdict.status === 503 ? 'yellow' : 'red');
         }
-        res.status(200).json({ ok: true });
+        // Verified after the deadline answered 503: emitted all the same, and Replicate's next copy is acknowledged as a repeat.
+        if (!res.headersSent) res.status(200).json({ ok: true });
+        finish();
         if (!verdict.repeat && !closed) await emit(verdict);
-      })().catch((err: Error) => {
-        node.error(`A webhook delivery could not be handled: ${err.message}`);
-        if (!res.headersSent) res.status(500).type('text/plain').send('The delivery could not be handled');
-      });
+      })()
+        .catch((err: Error) => {
+          node.error(`A webhook delivery could not be handled: ${err.message}`);
+          if (!res.headersSent) res.status(500).type('text/plain').send('The delivery could not be handled');
+        })
+        .finally(finish);
     });
 
     const sweep = () => void correlations.sweep().catch(() => undefined);
@@ -134,6 +166,7 @@ export = (RED: NodeAPI) => {
       closed = true;
       clearInterval(sweeper);
       release();
+      for (const stop of [...open]) stop();
       status.stop();
       done();
     });

@@ -1,10 +1,13 @@
 // The prediction-completed trigger: a verified webhook endpoint. Deliveries are made the way
 // Replicate makes them (the emulator's signing), then tampered with in the ways an attacker or a
 // flaky network would.
+import http from 'http';
+import type { NextFunction, Request, Response } from 'express';
 import should from 'should';
 import { DEFAULT_TOKEN, signWebhook } from '../emulator';
+import { DELIVERY_DEADLINE } from '../nodes/core';
 import { nodeRedWithEmulator } from './support/harness';
-import { configNode, helper, httpNode, messages, nodeModules, serveHttpNode, statusesOf } from './support/node-red';
+import { configNode, everythingShown, helper, httpNode, messages, nodeModules, resolveNodeRed, serveHttpNode, statusesOf } from './support/node-red';
 
 const PATH = '/replicate/completed';
 const SECRET = 'whsec_' + Buffer.from('a signing key of thirty-two bytes').toString('base64');
@@ -226,6 +229,106 @@ describe('replicate-prediction-completed', () => {
     should(JSON.stringify(helper.log().args)).match(/Another node already answers POST \/replicate\/completed/);
   });
 
+  it('refuses a path that differs only in case or a trailing slash: Express would route both to one node', async () => {
+    await helper.load(nodeModules(), [
+      configNode('cfg', nr.emulator.url),
+      { id: 'first', type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, wires: [[]] },
+      { id: 'second', type: 'replicate-prediction-completed', replicate: 'cfg', url: '/Replicate/Completed/', wires: [[]] },
+    ], { cfg: { token: DEFAULT_TOKEN, webhookSecret: SECRET } });
+    const statuses = [statusesOf(helper.getNode('first')).at(-1)?.text, statusesOf(helper.getNode('second')).at(-1)?.text];
+    should(statuses.sort()).eql(['listening', 'path in use']);
+    should(JSON.stringify(helper.log().args)).match(/Another node already answers POST/);
+  });
+
+  it('refuses a restore list naming a property the prediction fills, saying which', async () => {
+    const flow = await trigger({ correlate: 'topic, msg.payload.prompt, status' });
+    should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid settings' });
+    should(JSON.stringify(helper.log().args)).match(/Settings: Restore may not name payload\.prompt, status/);
+    const body = JSON.stringify(prediction());
+    should((await post(body, signed(body))).status).equal(404);
+  });
+
+  it('answers 400 at once when a middleware in front of it already read the body, rather than wait for it forever', async () => {
+    helper.settings({ httpNodeMiddleware: require(resolveNodeRed('express')).json() });
+    try {
+      const flow = await trigger();
+      const emitted = counting(flow.outputs[0]);
+      const body = JSON.stringify(prediction());
+      const res = await post(body, signed(body)).timeout(5000);
+      should(res.status).equal(400);
+      should(res.text).match(/already read by another middleware/);
+      should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'body already read' });
+      await settle();
+      should(emitted).have.length(0);
+    } finally {
+      helper.settings({});
+    }
+  });
+
+  describe('with a deadline for each delivery', () => {
+    let server: Awaited<ReturnType<typeof serveHttpNode>>;
+    const usual = DELIVERY_DEADLINE.ms;
+    before(async () => {
+      server = await serveHttpNode();
+      DELIVERY_DEADLINE.ms = 300;
+    });
+    after(async () => {
+      DELIVERY_DEADLINE.ms = usual;
+      await server.close();
+    });
+
+    /** A signed delivery of which only the first bytes are sent; resolves with the answer and its text. */
+    const stalled = () =>
+      new Promise<{ status?: number; connection?: string; text: string }>((resolve, reject) => {
+        const body = JSON.stringify(prediction());
+        const req = http.request(`${server.url}${PATH}`, { method: 'POST', headers: { ...signed(body), 'content-length': String(body.length) }, timeout: 10_000 }, async (res) => {
+          let text = '';
+          for await (const chunk of res) text += chunk;
+          resolve({ status: res.statusCode, connection: res.headers.connection, text });
+        });
+        req.on('timeout', () => req.destroy(new Error('no answer: the delivery was left hanging')));
+        req.on('error', reject);
+        req.write(body.slice(0, 20)); // and the rest never comes
+      });
+
+    it('answers 408 and closes the connection when the body stalls', async () => {
+      const flow = await trigger();
+      should(await stalled()).eql({ status: 408, connection: 'close', text: 'The body did not arrive in time' });
+      should(statusesOf(flow.node).at(-1)).eql({ fill: 'yellow', shape: 'ring', text: 'timed out' });
+    });
+
+    it('answers a delivery still open when the node closes with 503', async () => {
+      DELIVERY_DEADLINE.ms = usual;
+      try {
+        await trigger();
+        const answer = stalled();
+        await settle(); // the request reaches the node
+        await helper.clearFlows();
+        should(await answer).eql({ status: 503, connection: 'close', text: 'This endpoint was stopped; try again later' });
+      } finally {
+        DELIVERY_DEADLINE.ms = 300;
+      }
+    });
+
+    it('answers 503 when fetching the signing secret outlasts it, emits the delivery once verified, and acknowledges the next copy', async () => {
+      const account = nr.emulator.account();
+      nr.emulator.fault({ match: { path: '/webhooks/default/secret' }, type: 'delay', ms: 1000 });
+      const flow = await trigger({}, { webhookSecret: '' });
+      const emitted = counting(flow.outputs[0]);
+      const p = prediction();
+      const body = JSON.stringify(p);
+      const headers = signed(body, { secret: account.webhookSecret });
+      const out = flow.next();
+      const res = await post(body, headers).timeout(5000);
+      should(res.status).equal(503);
+      should(res.text).equal('The delivery could not be verified in time; try again later');
+      should((await out).predictionId).equal(p.id);
+      should((await post(body, headers)).status).equal(200); // Replicate delivers again after a 503
+      await settle();
+      should(emitted).have.length(1);
+    });
+  });
+
   it('never lets the shared secret into a message, and refuses a trigger without one', async () => {
     const flow = await trigger({ auth: 'secret' });
     should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid settings' });
@@ -239,12 +342,12 @@ describe('replicate-prediction-completed', () => {
     });
     after(() => server.close());
 
-    const flowWith = (triggerProps: Record<string, unknown> = {}, credentials: Record<string, object> = {}) =>
+    const flowWith = (triggerProps: Record<string, unknown> = {}, credentials: Record<string, object> = {}, webhookBaseUrl = server.url) =>
       helper.load(
         nodeModules(),
         [
           { id: 'tab', type: 'tab' },
-          configNode('cfg', nr.emulator.url, { webhookBaseUrl: server.url, z: 'tab' }),
+          configNode('cfg', nr.emulator.url, { webhookBaseUrl, z: 'tab' }),
           { id: 'create', z: 'tab', x: 0, y: 0, type: 'replicate-create-prediction', replicate: 'cfg', model: 'black-forest-labs/flux-schnell', trigger: 'trigger', webhookEvents: [], wires: [['created']] },
           { id: 'created', z: 'tab', x: 0, y: 0, type: 'helper' },
           { id: 'trigger', z: 'tab', x: 0, y: 0, type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, correlate: 'topic, job.id', ...triggerProps, wires: [['done']] },
@@ -271,6 +374,34 @@ describe('replicate-prediction-completed', () => {
       // the entry is gone once used
       const kept = helper.getNode('trigger').context().global.get('replicateCorrelations');
       should(Object.keys(kept ?? {})).have.length(0);
+    });
+
+    it('gives Replicate the user and password of the Public URL (httpNodeAuth), and shows the password to nobody', async () => {
+      const expected = `Basic ${Buffer.from('u:p4ss').toString('base64')}`;
+      // stands in for httpNodeAuth, which the test helper does not apply
+      const basicAuth = (req: Request, res: Response, next: NextFunction) => (req.headers.authorization === expected ? next() : res.status(401).end());
+      helper.settings({ httpNodeMiddleware: basicAuth });
+      try {
+        const publicUrl = server.url.replace('http://', 'http://u:p4ss@');
+        await flowWith({}, {}, publicUrl);
+        const done = messages(helper.getNode('done'));
+        const created = messages(helper.getNode('created'));
+        helper.getNode('create').receive({ payload: { prompt: 'a cat' }, topic: 'order-42' });
+        const [createdMsg] = await created;
+        const [msg] = await done; // delivered past the credentials check
+        const sent = JSON.parse(nr.emulator.requests.find((r) => r.method === 'POST')!.body);
+        should(sent.webhook).startWith(`${publicUrl}${PATH}?correlation=c`);
+        await nr.emulator.webhooks.idle();
+        const delivery = nr.emulator.webhooks.deliveries.find((d) => d.predictionId === createdMsg.predictionId);
+        should(delivery).match({ status: 200, headers: { authorization: expected } });
+        should(delivery!.url).equal(sent.webhook);
+        should(createdMsg.payload.webhook).equal(sent.webhook.replace('u:p4ss@', 'u:***@'));
+        should(msg).match({ topic: 'order-42', payload: { webhook: createdMsg.payload.webhook } });
+        should(JSON.stringify([createdMsg, msg])).not.containEql('p4ss');
+        should(everythingShown()).not.containEql('p4ss');
+      } finally {
+        helper.settings({});
+      }
     });
 
     it('builds a URL with a token for this prediction only in shared-secret mode, never the secret itself', async () => {

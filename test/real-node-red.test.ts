@@ -1,6 +1,8 @@
-// The trigger inside a real Node-RED process, laid out as users run it: the admin API and
-// httpNode share the root path, so the admin API's JSON parser sees every request first. The
-// signature must still be checked over the bytes Replicate sent.
+// The trigger inside a real Node-RED process, laid out as users run it: the admin API at the root
+// path, so its JSON parser sees every request first, and httpNode at the root or under its own
+// httpNodeRoot, with or without httpNodeAuth. The signature must still be checked over the bytes
+// Replicate sent, for every request Express routes to the trigger: paths in any case, with a
+// trailing slash, under the prefix. Every request has a client timeout: a hang fails the test.
 import { spawn, type ChildProcess } from 'child_process';
 import fs from 'fs';
 import os from 'os';
@@ -11,15 +13,17 @@ import { resolveNodeRed } from './support/node-red';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SECRET = 'whsec_' + Buffer.from('a signing key of thirty-two bytes').toString('base64');
+const WRONG_SECRET = 'whsec_' + Buffer.from('not the right key at all').toString('base64');
+const CLIENT_TIMEOUT_MS = 10_000;
 
-describe('the trigger in a real Node-RED, admin API and httpNode both at /', function () {
-  this.timeout(60_000);
+/** One Node-RED process for the enclosing describe, with one trigger on /replicate/completed wired to a debug node. */
+function realNodeRed(extraSettings: Record<string, unknown> = {}) {
+  const state = { base: '', output: '' };
   let child: ChildProcess;
-  let output = '';
-  let base: string;
   let userDir: string;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(60_000);
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-real-'));
     fs.writeFileSync(
       path.join(userDir, 'flows.json'),
@@ -40,18 +44,19 @@ describe('the trigger in a real Node-RED, admin API and httpNode both at /', fun
       nodesDir: [ROOT],
       telemetry: { enabled: false, updateNotification: false },
       logging: { console: { level: 'info' } },
+      ...extraSettings,
     };
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings)};`);
     child = spawn(process.execPath, [resolveNodeRed('node-red/red.js'), '--settings', path.join(userDir, 'settings.js'), '--userDir', userDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    base = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${output}`)), 45_000);
+    child.stdout!.on('data', (d) => (state.output += d));
+    child.stderr!.on('data', (d) => (state.output += d));
+    state.base = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${state.output}`)), 45_000);
       const look = () => {
-        const url = /Server now running at (http:\/\/\S+?)\/?\s/.exec(output)?.[1];
-        if (url && output.includes('Started flows')) {
+        const url = /Server now running at (http:\/\/\S+?)\/?\s/.exec(state.output)?.[1];
+        if (url && state.output.includes('Started flows')) {
           clearTimeout(timer);
           resolve(url);
         } else setTimeout(look, 100);
@@ -68,30 +73,81 @@ describe('the trigger in a real Node-RED, admin API and httpNode both at /', fun
     fs.rmSync(userDir, { recursive: true, force: true });
   });
 
-  const deliver = (body: string, secret = SECRET) => {
-    const id = `msg_${Math.random().toString(36).slice(2)}`;
-    const timestamp = Math.floor(Date.now() / 1000);
-    return fetch(`${base}/replicate/completed`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, id, timestamp, body) },
-      body,
-    });
-  };
+  return state;
+}
+
+let deliveries = 0;
+/** A prediction body with an id of its own, with spacing a JSON parser and re-serializer would not keep. */
+const body = (id = `realnoderedtest${String(++deliveries).padStart(4, '0')}`) => ({
+  id,
+  text: `{ "id": "${id}", "status": "succeeded",  "output": ["https://replicate.delivery/x.png"] }`,
+});
+
+function deliver(url: string, text: string, { secret = SECRET, headers = {} as Record<string, string> } = {}) {
+  const id = `msg_${Math.random().toString(36).slice(2)}`;
+  const timestamp = Math.floor(Date.now() / 1000);
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, id, timestamp, text), ...headers },
+    body: text,
+    signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+  });
+}
+
+async function shownInDebug(state: { output: string }, id: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!state.output.includes(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  should(state.output).match(new RegExp(`\\[debug:done\\][\\s\\S]*${id}`));
+}
+
+describe('the trigger in a real Node-RED, admin API and httpNode both at /', function () {
+  this.timeout(30_000);
+  const nodeRed = realNodeRed();
 
   it('verifies a JSON delivery over its raw bytes and continues the flow', async () => {
-    // spacing that a JSON parser and re-serializer would not keep
-    const body = '{ "id": "realnoderedtest0001", "status": "succeeded",  "output": ["https://replicate.delivery/x.png"] }';
-    const res = await deliver(body);
-    should(res.status).equal(200);
-    const deadline = Date.now() + 5000;
-    while (!output.includes('realnoderedtest0001') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    should(output).match(/\[debug:done\][\s\S]*realnoderedtest0001/);
+    const { id, text } = body();
+    should((await deliver(`${nodeRed.base}/replicate/completed`, text)).status).equal(200);
+    await shownInDebug(nodeRed, id);
+  });
+
+  it('verifies deliveries to the path in other case or with a trailing slash, as Express routes them', async () => {
+    for (const route of ['/REPLICATE/completed', '/Replicate/Completed/', '/replicate/completed/?x=1']) {
+      const { id, text } = body();
+      const res = await deliver(`${nodeRed.base}${route}`, text);
+      should(res.status).equal(200, `POST ${route}: ${await res.text()}`);
+      await shownInDebug(nodeRed, id);
+    }
   });
 
   it('still refuses a forged delivery, malformed JSON and an oversized body', async () => {
-    should((await deliver('{"id": "forged00000001", "status": "succeeded"}', 'whsec_' + Buffer.from('not the right key at all').toString('base64'))).status).equal(401);
-    should((await deliver('{"id": ')).status).equal(400);
-    should((await deliver(JSON.stringify({ id: 'huge', status: 'succeeded', logs: 'x'.repeat(6 * 1024 * 1024) }))).status).equal(413);
-    should(output).not.containEql('forged00000001');
+    const url = `${nodeRed.base}/replicate/completed`;
+    should((await deliver(url, '{"id": "forged00000001", "status": "succeeded"}', { secret: WRONG_SECRET })).status).equal(401);
+    should((await deliver(url, '{"id": ')).status).equal(400);
+    should((await deliver(url, JSON.stringify({ id: 'huge', status: 'succeeded', logs: 'x'.repeat(6 * 1024 * 1024) }))).status).equal(413);
+    should(nodeRed.output).not.containEql('forged00000001');
+  });
+});
+
+describe('the trigger in a real Node-RED, httpNode under /hooks with httpNodeAuth', function () {
+  this.timeout(30_000);
+  const bcrypt = require(resolveNodeRed('bcryptjs')) as { hashSync(password: string, rounds: number): string };
+  const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`replicate:${password}`).toString('base64')}` });
+  const nodeRed = realNodeRed({ httpNodeRoot: '/hooks', httpNodeAuth: { user: 'replicate', pass: bcrypt.hashSync('p4ss', 8) } });
+
+  it('verifies a delivery under the prefix, in any case, with the right basic credentials', async () => {
+    for (const route of ['/hooks/replicate/completed', '/HOOKS/Replicate/Completed/']) {
+      const { id, text } = body();
+      const res = await deliver(`${nodeRed.base}${route}`, text, { headers: basic('p4ss') });
+      should(res.status).equal(200, `POST ${route}: ${await res.text()}`);
+      await shownInDebug(nodeRed, id);
+    }
+  });
+
+  it('refuses a signed delivery without the right credentials with 401, emitting nothing', async () => {
+    const { id, text } = body();
+    should((await deliver(`${nodeRed.base}/hooks/replicate/completed`, text)).status).equal(401);
+    should((await deliver(`${nodeRed.base}/hooks/replicate/completed`, text, { headers: basic('wrong') })).status).equal(401);
+    await new Promise((r) => setTimeout(r, 200));
+    should(nodeRed.output).not.containEql(id);
   });
 });

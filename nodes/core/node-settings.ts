@@ -2,6 +2,7 @@
 // them (numbers often as strings, empty strings for untouched fields), so each field says
 // how it is read and what it falls back to.
 import { z } from 'zod';
+import { parseFieldList } from './correlation-store';
 import { CLIENT_DEFAULTS } from './replicate-client';
 import { DEFAULT_RETRY } from './retry-policy';
 import { TERMINAL_STATUSES } from './schemas';
@@ -88,6 +89,13 @@ function listOf<T extends z.ZodType>(item: T) {
   );
 }
 
+const PREDICTION_FIELDS = new Set(['payload', 'predictionId', 'status', 'webhook']);
+
+/** The msg properties in a restore list that the trigger fills from the prediction. */
+function predictionFieldsNamed(text: string): string[] {
+  return parseFieldList(text).filter((path) => PREDICTION_FIELDS.has(path.split('.')[0]!));
+}
+
 export const TriggerSettingsSchema = z.object({
   url: z.preprocess(
     (value) => (typeof value === 'string' && value.trim() && !value.trim().startsWith('/') ? `/${value.trim()}` : blankToUndefined(value)),
@@ -100,8 +108,11 @@ export const TriggerSettingsSchema = z.object({
   outcomes: listOf(z.enum(TERMINAL_STATUSES, { error: 'Outcomes can be succeeded, failed, canceled and aborted' })),
   models: listOf(z.string().regex(/^([\w.-]+\/[\w.-]+(:[0-9a-f]{64})?|[0-9a-f]{64})$/, { error: 'Models are owner/name, owner/name:version or a version id' })),
   progress: booleanSetting(false),
-  /** msg properties to restore; the editor proposes topic. */
-  correlate: textSetting(),
+  /** msg properties to restore; the editor proposes topic. Never the ones the prediction fills: restoring them would overwrite it. */
+  correlate: textSetting().refine((text) => predictionFieldsNamed(text).length === 0, {
+    error: (issue) =>
+      `Restore may not name ${predictionFieldsNamed(String(issue.input)).join(', ')}: payload, predictionId, status and webhook carry the prediction`,
+  }),
   store: textSetting(),
   expiry: numberSetting('Keep message properties for', 0.01, 24 * 90, 24),
 });

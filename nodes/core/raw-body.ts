@@ -8,6 +8,13 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** Another middleware (a body parser in httpNodeMiddleware, say) read the body before the route: the bytes sent are gone. */
+export class BodyAlreadyReadError extends Error {
+  constructor() {
+    super('The body was already read by another middleware in front of this endpoint, so its signature cannot be checked');
+  }
+}
+
 export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
@@ -17,24 +24,26 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      chunks.length = 0;
+      reject(err);
+    };
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
+      if (settled) return; // keeps draining
       size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        chunks.length = 0;
-        reject(new BodyTooLargeError(limit));
-        return;
-      }
+      if (size > limit) return fail(new BodyTooLargeError(limit));
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks, size));
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks, size));
     });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-      failed = true;
-    });
+    req.on('error', fail);
+    // a connection closed mid-body ends the wait, with or without an error event
+    req.on('close', () => fail(new Error('The connection closed before the body arrived')));
   });
 }

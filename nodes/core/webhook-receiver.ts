@@ -13,6 +13,13 @@ export type WebhookAuth = 'signature' | 'secret' | 'both';
 /** Bodies beyond this are refused with 413: a prediction with long logs stays far below it. */
 export const MAX_WEBHOOK_BODY_BYTES = 5 * 1024 * 1024;
 
+/**
+ * How long a delivery may take to arrive and be verified (a signing-secret fetch included)
+ * before it is answered anyway, so nobody can hold a connection open by sending slowly. An
+ * object, so that tests can shorten it.
+ */
+export const DELIVERY_DEADLINE = { ms: 30_000 };
+
 export interface ReceiverOptions {
   auth: WebhookAuth;
   /** Where the signing secret comes from (signature and both). */

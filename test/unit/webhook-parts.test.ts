@@ -1,7 +1,8 @@
 import should from 'should';
 import { CorrelationStore, parseFieldList, pickFields, restoreFields, type ContextLike } from '../../nodes/core/correlation-store';
 import { WebhookSecretSource } from '../../nodes/core/webhook-secret-source';
-import { webhookUrl } from '../../nodes/core/webhook-url';
+import { maskPassword, webhookUrl } from '../../nodes/core/webhook-url';
+import { withPrediction, type Msg } from '../../nodes/flow-node';
 
 /** Node-RED's global context as the memory store behaves: dotted keys reach into objects, one map per store. */
 function fakeContext() {
@@ -66,6 +67,26 @@ describe('webhook parts', () => {
       const url = new URL(webhookUrl({ publicUrl: 'https://example.com', path: '/hook', correlation: 'c1234567', sharedSecret: 'hunter2' }));
       should(url.searchParams.get('token')).match(/^[\w-]{43}$/);
       should(url.toString()).not.containEql('hunter2');
+    });
+
+    it('keeps the user and password of the public URL, for httpNodeAuth', () => {
+      const url = webhookUrl({ publicUrl: 'https://hook:p%40ss@example.com/nodered?x=1', nodeRoot: '/api/', path: '/done', correlation: 'c1234567' });
+      should(url).equal('https://hook:p%40ss@example.com/nodered/api/done?correlation=c1234567');
+    });
+
+    it('masks the password of a URL, and leaves a URL without one as it is', () => {
+      should(maskPassword('https://hook:p%40ss@example.com/api/done?correlation=c1')).equal('https://hook:***@example.com/api/done?correlation=c1');
+      should(maskPassword('https://hook:a@b@example.com/')).equal('https://hook:***@example.com/'); // the last @ ends the userinfo
+      for (const plain of ['https://example.com/done?mail=a@b.c', 'https://hook@example.com/', 'not a URL @ all']) should(maskPassword(plain)).equal(plain);
+    });
+
+    it("puts the prediction itself in msg.payload, and a copy with the webhook's password masked when it has one", () => {
+      const plain = { id: 'p1', status: 'succeeded' as const, webhook: 'https://example.com/done' };
+      should(withPrediction({} as Msg, plain).payload).equal(plain);
+      const secret = { id: 'p2', status: 'succeeded' as const, webhook: 'https://hook:p4ss@example.com/done', output: ['x'] };
+      const msg = withPrediction({} as Msg, secret);
+      should(msg.payload).eql({ ...secret, webhook: 'https://hook:***@example.com/done' });
+      should(secret.webhook).equal('https://hook:p4ss@example.com/done'); // the original is not changed
     });
 
     it('says what to set when the config node has no public URL', () => {

@@ -1,0 +1,74 @@
+// The trigger's dialog refuses exactly what its runtime refuses: a setting the editor lets through
+// would deploy as a node showing "invalid settings", one it refuses would be fine at run time.
+// The editor script runs here with a stand-in RED that captures the node definition.
+import fs from 'fs';
+import path from 'path';
+import vm from 'vm';
+import should from 'should';
+import { TriggerSettingsSchema } from '../../nodes/core/node-settings';
+
+const NODES = path.join(__dirname, '..', '..', 'nodes');
+
+interface Property {
+  required?: boolean;
+  validate?: (this: unknown, value: unknown, opt?: object) => true | false | string;
+}
+
+function triggerDefinition(): { defaults: Record<string, Property> } {
+  const html = fs.readFileSync(path.join(NODES, 'replicate-prediction-completed.html'), 'utf8');
+  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1]!;
+  let definition: { defaults: Record<string, Property> } | undefined;
+  const RED = { nodes: { registerType: (_type: string, def: typeof definition) => (definition = def) }, validators: {}, settings: {} };
+  vm.runInNewContext(script, { RED, $: () => ({}) });
+  return definition!;
+}
+
+const catalog = JSON.parse(fs.readFileSync(path.join(NODES, 'locales', 'en-US', 'replicate-prediction-completed.json'), 'utf8'));
+/** The node as the editor passes it to a validator: its own catalog's translations, with placeholders filled. */
+const node = {
+  auth: 'signature',
+  _: (key: string, vars: Record<string, string> = {}) => {
+    const text = key.split('.').reduce((entry: any, part) => entry?.[part], catalog) as unknown;
+    if (typeof text !== 'string') throw new Error(`no message ${key}`);
+    return text.replace(/__(\w+)__/g, (_, name: string) => vars[name] ?? '');
+  },
+};
+
+describe('the trigger dialog', () => {
+  const { defaults } = triggerDefinition();
+  const editorAnswer = (field: string, value: unknown) => {
+    const property = defaults[field]!;
+    if (property.required && value === '') return false;
+    return property.validate ? property.validate.call(node, value, {}) : true;
+  };
+  const runtimeAccepts = (field: string, value: unknown) => TriggerSettingsSchema.safeParse({ url: '/replicate/completed', [field]: value }).success;
+
+  const hex = 'a'.repeat(64);
+  const samples: Record<string, unknown[]> = {
+    url: ['/replicate/completed', 'replicate/completed', ' /padded ', '/', '/~a.b_c-1/', '', ' ', '/a b', '/a?b', '/a:b', '/ä', '/a%20b'],
+    expiry: ['', '24', 24, '0.01', '0.009', '0', '-1', '2160', '2160.01', '1e3', '1e4', ' 12 ', ' ', 'abc', 'Infinity', '0x10'],
+    models: ['', 'owner/name', 'owner/name, other/model-2', `owner/name:${hex}`, hex, 'owner', 'owner/name:abc', 'a/b/c', 'a/b\nc/d'],
+    correlate: ['', 'topic', 'topic, orderId', 'msg.topic job.id', 'payload', 'msg.payload', 'payload.prompt', 'topic status', 'webhook.id',
+      'predictionId', 'payloads', 'bad-name', '__proto__.payload', 'payload.__proto__'],
+  };
+
+  for (const [field, values] of Object.entries(samples)) {
+    it(`accepts for ${field} what the runtime accepts, and nothing else`, () => {
+      const disagreements = values.filter((value) => (editorAnswer(field, value) === true) !== runtimeAccepts(field, value));
+      should(disagreements).eql([]);
+    });
+  }
+
+  it('keeps expiry within 0.01 to 2160 hours, an empty field meaning the default', () => {
+    should(editorAnswer('expiry', '2161')).equal('Between 0.01 and 2160 hours');
+    should(editorAnswer('expiry', '0.001')).equal('Between 0.01 and 2160 hours');
+    should(editorAnswer('expiry', '')).be.true();
+  });
+
+  it('names the properties of a restore list that would overwrite the prediction', () => {
+    should(editorAnswer('correlate', 'topic, msg.payload, status')).equal(
+      'Cannot restore payload, status: payload, predictionId, status and webhook carry the prediction',
+    );
+    should(editorAnswer('correlate', 'topic, orderId')).be.true();
+  });
+});
