@@ -13,6 +13,7 @@ export function clientFor(settings: Core.ConfigSettings, token: string | undefin
   if (!token) {
     throw new InputError(
       'No Replicate API token: enter one in the Replicate config node or set the REPLICATE_API_TOKEN environment variable',
+      'no-token',
     );
   }
   return new ReplicateClient({

@@ -31,10 +31,17 @@ export interface FlowNode {
   progress(key: string, vars?: Record<string, unknown>): void;
   /** Shows a finished prediction's status in its colour. */
   showPrediction(prediction: Core.Prediction): void;
+  /** Takes away a status shown before, when what it reported has been fixed. */
+  clear(): void;
   /** For CallOptions.onRetry: the status says a retry is coming. */
   retrying: (event: Core.RetryEvent) => void;
   onInput(handler: (msg: Msg, send: Send) => Promise<void>): void;
   onClose(cleanup: () => void): void;
+  /**
+   * Marks a prediction as waited on until the returned release is called. Closing the node ends
+   * the wait, not the prediction: for each one still waited on, the node warns that it keeps running.
+   */
+  waitingFor(predictionId: string): () => void;
 }
 
 const ERROR_STATUS: Record<string, string> = {
@@ -48,12 +55,25 @@ const ERROR_STATUS: Record<string, string> = {
   timeout: 'timedOut',
   network: 'unreachable',
   'bad-response': 'badResponse',
+  'no-config': 'noConfig',
+  'no-token': 'noToken',
+  'bad-base-url': 'badBaseUrl',
+  'bad-config': 'badConfig',
 };
 
 function errorStatusKey(err: Error): string {
-  if (err.name === 'InputError') return 'invalidInput';
   if (err.name === 'PollsExhaustedError') return 'stillRunning';
-  return ERROR_STATUS[(err as Core.ReplicateError).code] ?? 'error';
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && Object.hasOwn(ERROR_STATUS, code)) return ERROR_STATUS[code]!;
+  return err.name === 'InputError' ? 'invalidInput' : 'error';
+}
+
+/** What a node says when it closes while a prediction it waits on is still running. */
+function stillRunningWarning(predictionId: string): string {
+  return (
+    `Prediction ${predictionId} keeps running on Replicate: this node was closed (redeploy or stop) while waiting for it, ` +
+    `so it will send no message for it. To stop it, send msg.predictionId "${predictionId}" to a cancel prediction node.`
+  );
 }
 
 const PREDICTION_FILL: Record<string, NodeStatus['fill']> = {
@@ -93,6 +113,11 @@ export function statusLine(RED: NodeAPI, node: Node) {
       shown = text;
       node.status(status);
     },
+    clear(): void {
+      if (stopped || shown === '') return;
+      shown = '';
+      node.status({});
+    },
     stop(): void {
       stopped = true;
       node.status({});
@@ -104,6 +129,7 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per message in flight: hundreds is normal, not a leak
   const cleanups: Array<() => void> = [];
+  const waitedOn = new Map<symbol, string>();
   let closed = false;
   let active = 0;
 
@@ -112,6 +138,14 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
 
   const config = typeof configId === 'string' && configId ? (RED.nodes.getNode(configId) as ReplicateConfigNode | null) : null;
   if (!config || config.type !== 'replicate-config') show('red', 'noConfig', undefined, 'ring');
+  else {
+    // A config node that cannot work (no token, a bad base URL) shows at deploy, not at the first message.
+    try {
+      config.client();
+    } catch (err) {
+      show('red', errorStatusKey(err as Error), undefined, 'ring');
+    }
+  }
 
   const flow: FlowNode = {
     signal: abort.signal,
@@ -123,12 +157,13 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     },
     client() {
       if (!config || config.type !== 'replicate-config') {
-        throw new (core().InputError)('No Replicate config node is selected: open this node and choose or add one');
+        throw new (core().InputError)('No Replicate config node is selected: open this node and choose or add one', 'no-config');
       }
       return config.client();
     },
     t,
     show,
+    clear: status.clear,
     progress(key, vars) {
       if (active <= 1) show('blue', key, vars, 'ring');
     },
@@ -161,10 +196,17 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     onClose(cleanup) {
       cleanups.push(cleanup);
     },
+    waitingFor(predictionId) {
+      const key = Symbol(predictionId);
+      waitedOn.set(key, predictionId);
+      return () => waitedOn.delete(key);
+    },
   };
 
   node.on('close', (done: () => void) => {
     closed = true;
+    for (const predictionId of new Set(waitedOn.values())) node.warn(stillRunningWarning(predictionId));
+    waitedOn.clear();
     abort.abort();
     for (const cleanup of cleanups) cleanup();
     status.stop();

@@ -8,14 +8,28 @@ import { registerEditorEndpoints } from './editor-endpoints';
 import type { ReplicateConfigNode, ReplicateCredentials } from './node-types';
 
 
+/** The settings, or what keeps them from working, checked at deploy; a bad base URL has a status of its own. */
+function readConfig(def: Record<string, unknown>): { settings: Core.ConfigSettings; problem?: undefined } | { settings?: undefined; problem: Core.InputError } {
+  const { ConfigSettingsSchema, checkBaseUrl, describeIssues, InputError } = core();
+  const parsed = ConfigSettingsSchema.safeParse(def);
+  const problems = parsed.success ? [] : [describeIssues(parsed.error)];
+  const baseUrl = ConfigSettingsSchema.shape.baseUrl.safeParse(def.baseUrl);
+  let badBaseUrl = false;
+  try {
+    checkBaseUrl(baseUrl.data);
+  } catch (err) {
+    badBaseUrl = true;
+    problems.push((err as Error).message);
+  }
+  if (parsed.success && !badBaseUrl) return { settings: parsed.data };
+  return { problem: new InputError(`Replicate config: ${problems.join('; ')}`, badBaseUrl ? 'bad-base-url' : 'bad-config') };
+}
+
 export = (RED: NodeAPI) => {
   function ReplicateConfig(this: ReplicateConfigNode, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
-    const { ConfigSettingsSchema, describeIssues, InputError } = core();
-    const parsed = ConfigSettingsSchema.safeParse(def);
-    const problem = parsed.success ? undefined : new InputError(`Replicate config: ${describeIssues(parsed.error)}`);
+    const { settings, problem } = readConfig(def);
     if (problem) this.error(problem.message);
-    const settings = parsed.success ? parsed.data : undefined;
     let client: Core.ReplicateClient | undefined;
 
     this.baseUrl = settings?.baseUrl ?? '';

@@ -4,7 +4,9 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
 import { flowNode, readSettings, withPrediction, type Msg } from './flow-node';
-import type { PredictionCompletedNode, TriggerWebhook } from './node-types';
+import type { PredictionCompletedNode, ReplicateConfigNode, TriggerWebhook } from './node-types';
+
+type Definitions = Map<string, Record<string, unknown>>;
 
 function targetFor(settings: Core.CreateSettings, msg: Msg): Core.PredictionTarget {
   const { parseDeploymentRef, parseModelRef, readText, InputError } = core();
@@ -21,21 +23,95 @@ function isDeliveryRecord(value: unknown): boolean {
   return typeof value === 'object' && value !== null && 'id' in value && 'timestamp' in value;
 }
 
+const NOT_DEPLOYED = 'The "prediction completed" node chosen as webhook is not deployed: choose another one or deploy it';
+
 export = (RED: NodeAPI) => {
+  const configNode = (id: unknown) => {
+    const node = typeof id === 'string' && id ? (RED.nodes.getNode(id) as ReplicateConfigNode | null) : null;
+    return node?.type === 'replicate-config' ? node : undefined;
+  };
+  const nameOf = (node: Node & { name?: string }) => `"${node.name || node.id}"`;
+
+  /**
+   * What is wrong between a create node and the trigger it reports to, read from the trigger's
+   * definition (its runtime node keeps no settings): a refusal, or a warning when only signatures fail.
+   */
+  function triggerProblem(triggerId: string, own: ReplicateConfigNode, definitions: Definitions) {
+    const trigger = RED.nodes.getNode(triggerId);
+    if (trigger?.type !== 'replicate-prediction-completed') return { refuse: NOT_DEPLOYED, status: 'noTrigger' };
+    const definition = definitions.get(triggerId);
+    if (!definition) return undefined; // a node of a subflow instance: not the flow's to read
+    const theirs = configNode(definition.replicate);
+    if (!theirs) {
+      return {
+        refuse: `The "prediction completed" node ${nameOf(trigger)} chosen as webhook has no Replicate config node, and the webhook URL needs that config node's Public URL: choose ${nameOf(own)} on it`,
+        status: 'triggerNoConfig',
+      };
+    }
+    if (theirs !== own && definition.auth !== 'secret') {
+      return {
+        warn: `The "prediction completed" node ${nameOf(trigger)} this node reports to uses the config node ${nameOf(theirs)}, this node uses ${nameOf(own)}: it checks signatures with the signing secret of ${nameOf(theirs)}, so it will refuse the deliveries for this node's predictions unless both config nodes hold the same Replicate account. Choose the same config node on both.`,
+        status: 'triggerOtherConfig',
+      };
+    }
+    return undefined;
+  }
+
+  // Nodes are created one at a time, so a create node cannot see a trigger defined after it: the
+  // setup is checked once every flow has started, after every deploy (a partial deploy may change
+  // the trigger alone). One listener serves every create node that has a trigger.
+  const triggerChecks = new Set<(definitions: Definitions) => void>();
+  const checkTriggers = () => {
+    const definitions: Definitions = new Map();
+    RED.nodes.eachNode((definition) => definitions.set(definition.id, definition as NodeDef & Record<string, unknown>));
+    for (const check of triggerChecks) check(definitions);
+  };
+  function watchTrigger(check: (definitions: Definitions) => void): () => void {
+    if (triggerChecks.size === 0) RED.events.on('flows:started', checkTriggers);
+    triggerChecks.add(check);
+    return () => {
+      triggerChecks.delete(check);
+      if (triggerChecks.size === 0) RED.events.removeListener('flows:started', checkTriggers);
+    };
+  }
+
   function CreatePrediction(this: Node, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
+    const node = this;
     const flow = flowNode(RED, this, def.replicate);
     const settings = readSettings(flow, this, core().CreateSettingsSchema, def);
     let poller: Core.PredictionPoller | undefined;
     flow.onClose(() => poller?.close());
 
+    let triggerRefusal: Error | undefined;
+    let triggerStatus = false;
+    let triggerId = '';
+    try {
+      triggerId = settings().trigger;
+    } catch {
+      // settings that cannot work are reported already, and fail every message
+    }
+    const own = configNode(def.replicate);
+    if (triggerId && own) {
+      flow.onClose(
+        watchTrigger((definitions) => {
+          const problem = triggerProblem(triggerId, own, definitions);
+          triggerRefusal = problem?.refuse ? new (core().InputError)(problem.refuse) : undefined;
+          if (problem?.refuse) node.error(problem.refuse);
+          if (problem?.warn) node.warn(problem.warn);
+          if (problem) flow.show(problem.refuse ? 'red' : 'yellow', problem.status, undefined, 'ring');
+          else if (triggerStatus) flow.clear();
+          triggerStatus = problem !== undefined;
+        }),
+      );
+    }
+
     /** The URL of the prediction-completed node chosen as this node's webhook, if one is. */
     async function triggerWebhook(s: Core.CreateSettings, msg: Msg): Promise<TriggerWebhook | undefined> {
       if (!s.trigger) return undefined;
+      if (triggerRefusal) throw triggerRefusal;
       const trigger = RED.nodes.getNode(s.trigger) as PredictionCompletedNode | null;
-      if (trigger?.type !== 'replicate-prediction-completed') {
-        throw new (core().InputError)('The "prediction completed" node chosen as webhook is not deployed: choose another one or deploy it');
-      }
+      if (trigger?.type !== 'replicate-prediction-completed') throw new (core().InputError)(NOT_DEPLOYED);
       return trigger.webhookFor(msg);
     }
 
@@ -61,7 +137,7 @@ export = (RED: NodeAPI) => {
         target,
         input,
         webhook: trigger?.url ?? (typedWebhook ? c.readWebhookUrl(typedWebhook, msg.webhook ? 'msg.webhook' : 'the webhook setting') : undefined),
-        webhookEvents: trigger && s.webhookEvents.length === 0 ? ['completed'] : s.webhookEvents,
+        webhookEvents: c.webhookEventsFor(s.webhookEvents, trigger !== undefined),
         wait: s.wait,
         waitSeconds: s.waitSeconds,
         cancelAfter: s.cancelAfter ? c.checkCancelAfter(s.cancelAfter, 'the cancel after setting') : undefined,
@@ -69,10 +145,12 @@ export = (RED: NodeAPI) => {
       };
       flow.progress(s.wait === 'sync' ? 'running' : 'creating');
       poller ??= new c.PredictionPoller(client);
+      let release: (() => void) | undefined;
       try {
         const prediction = await c.runPrediction(client, poller, request, {
           signal: flow.signal,
           onRetry: flow.retrying,
+          onCreated: (created) => (release = flow.waitingFor(created.id)),
           onPoll: (p, polls) => flow.progress('polling', { status: p.status, polls, max: plan.maxPolls }),
         });
         flow.showPrediction(prediction);
@@ -82,6 +160,8 @@ export = (RED: NodeAPI) => {
         // Kept for the trigger unless Replicate may have the prediction after all.
         else if (trigger && !c.createMayHaveHappened(err)) await trigger.forget().catch(() => undefined);
         throw err;
+      } finally {
+        release?.();
       }
     });
   }

@@ -34,6 +34,7 @@ export = (RED: NodeAPI) => {
         const plan = c.waitPlan(s);
         poller ??= new c.PredictionPoller(client);
         flow.progress('pollStart', { max: plan.maxPolls });
+        const release = flow.waitingFor(id);
         try {
           prediction = await c.awaitPrediction(client, poller, id, plan, {
             signal: flow.signal,
@@ -46,6 +47,8 @@ export = (RED: NodeAPI) => {
         } catch (err) {
           if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
           throw err;
+        } finally {
+          release();
         }
       } else {
         flow.progress('fetching');

@@ -1,6 +1,7 @@
 import should from 'should';
 import { nodeRedWithEmulator } from './support/harness';
-import { helper, messages, statusesOf } from './support/node-red';
+import { DEFAULT_TOKEN } from '../emulator';
+import { configNode, helper, loggedBy, messages, nodeModules, statusesOf } from './support/node-red';
 
 const OFFICIAL = 'black-forest-labs/flux-schnell';
 
@@ -192,10 +193,10 @@ describe('replicate-create-prediction', () => {
     it('makes the obvious coercions and reads the schema once for many messages', async () => {
       const flow = await create({ input: '{"prompt": "a cat"}' });
       const out = messages(flow.outputs[0], 3);
-      for (let i = 0; i < 3; i++) flow.send({ payload: { num_outputs: '2', go_fast: 'false', seed: '42', extra: 'kept' } });
+      for (let i = 0; i < 3; i++) flow.send({ payload: { num_outputs: '2', go_fast: 'false', seed: '42' } });
       await out;
       for (const request of creates()) {
-        should(JSON.parse(request.body).input).eql({ prompt: 'a cat', num_outputs: 2, go_fast: false, seed: 42, extra: 'kept' });
+        should(JSON.parse(request.body).input).eql({ prompt: 'a cat', num_outputs: 2, go_fast: false, seed: 42 });
       }
       should(schemaReads().map((r) => r.path)).eql([`/v1/models/${OFFICIAL}`]);
     });
@@ -221,6 +222,22 @@ describe('replicate-create-prediction', () => {
       should(JSON.parse(creates()[0]!.body).input).eql({ prompt: 'a cat', num_outputs: 2 });
     });
 
+    it('names an input the model does not have, with the nearest one it has, or a few it has (Replicate would ignore it)', async () => {
+      const flow = await create({ model: 'stability-ai/sdxl', input: '{}' });
+      let caught = flow.error();
+      flow.send({ payload: { prompt: 'a cat', negative_promt: 'blurry' } });
+      should((await caught).error.message).equal(
+        'The input does not fit stability-ai/sdxl: input "negative_promt" is not an input of stability-ai/sdxl; did you mean "negative_prompt"? Turn off "Check the input" to send it anyway.',
+      );
+      should(statusesOf(flow.node).at(-1)!.text).equal('invalid input');
+      caught = flow.error();
+      flow.send({ payload: { prompt: 'a cat', colour: 'red' } });
+      should((await caught).error.message).match(
+        /^The input does not fit stability-ai\/sdxl: input "colour" is not an input of stability-ai\/sdxl; its inputs are ("\w+", ){4}"\w+" and \d+ more\. Turn off/,
+      );
+      should(creates()).have.length(0);
+    });
+
     it('takes the output of a prediction-completed node as input: its msg.webhook record is not a URL', async () => {
       const flow = await create({ input: '{"prompt": "a cat"}' });
       const out = flow.next();
@@ -237,5 +254,146 @@ describe('replicate-create-prediction', () => {
       should(JSON.parse(creates()[0]!.body).input).eql({ num_outputs: '9' });
       should(schemaReads()).have.length(0);
     });
+  });
+
+  describe('webhook events', () => {
+    it('says what an empty list from an old flow meant: every event for a typed URL', async () => {
+      for (const webhookEvents of [[], '']) {
+        const flow = await create({ webhook: 'https://hooks.example.com/a', webhookEvents });
+        const out = flow.next();
+        flow.send({});
+        await out;
+        should(JSON.parse(creates().at(-1)!.body).webhook_events_filter).eql(['start', 'output', 'logs', 'completed']);
+        await helper.unload();
+      }
+    });
+
+    it('refuses at deploy a trigger as webhook without the completed event, on which it continues the flow', async () => {
+      const flow = await create({ trigger: 'somewhere', webhookEvents: ['start', 'output'] });
+      should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid settings' });
+      should(loggedBy(flow.node, 'error')).eql([
+        'Settings: Webhook events must include completed when a "prediction completed" node is the webhook: it continues the flow on that event',
+      ]);
+      const caught = flow.error();
+      flow.send({});
+      should((await caught).error.message).startWith('Settings: Webhook events must include completed');
+      should(creates()).have.length(0);
+    });
+  });
+
+  describe('with a "prediction completed" node as its webhook', () => {
+    const PUBLIC = { webhookBaseUrl: 'https://nodered.example.com' };
+    /** The create node and its trigger in either order: nodes are created one by one, in flow order. */
+    async function withTrigger(trigger: Record<string, unknown>, { triggerFirst = false, credentials = {} } = {}) {
+      const create = { id: 'create', type: 'replicate-create-prediction', replicate: 'cfg', model: OFFICIAL, input: '{"prompt":"a cat"}', trigger: 'trigger', webhookEvents: ['completed'], wires: [['created']] };
+      const triggerNode = { id: 'trigger', type: 'replicate-prediction-completed', url: '/replicate/create-test', wires: [[]], ...trigger };
+      await helper.load(
+        nodeModules(),
+        [
+          { id: 'tab', type: 'tab' },
+          configNode('cfg', nr.emulator.url, PUBLIC),
+          configNode('other', nr.emulator.url, PUBLIC),
+          ...[
+            ...(triggerFirst ? [triggerNode, create] : [create, triggerNode]),
+            { id: 'created', type: 'helper' },
+            { id: 'catch', type: 'catch', scope: ['create'], uncaught: false, wires: [['caught']] },
+            { id: 'caught', type: 'helper' },
+          ].map((n) => ({ z: 'tab', x: 100, y: 100, ...n })),
+        ],
+        { cfg: { token: DEFAULT_TOKEN }, other: { token: DEFAULT_TOKEN }, ...credentials },
+      );
+      return helper.getNode('create');
+    }
+    const SHARED = { trigger: { sharedSecret: 'a shared secret' } };
+
+    it('refuses at deploy a trigger in shared-secret mode without a config node, defined before or after it', async () => {
+      const events = (helper as any)._events;
+      const listeners = events.listenerCount('flows:started');
+      for (const triggerFirst of [false, true]) {
+        const node = await withTrigger({ auth: 'secret', replicate: '' }, { triggerFirst, credentials: SHARED });
+        should(statusesOf(node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'trigger: no config' });
+        const sentence =
+          'The "prediction completed" node "trigger" chosen as webhook has no Replicate config node, and the webhook URL needs that config node\'s Public URL: choose "config cfg" on it';
+        should(loggedBy(node, 'error')).eql([sentence]);
+        const caught = messages(helper.getNode('caught'));
+        node.receive({ payload: {} });
+        should((await caught)[0].error.message).equal(sentence);
+        should(creates()).have.length(0);
+        await helper.unload();
+        should(events.listenerCount('flows:started')).equal(listeners); // the deploy check is gone with its node
+      }
+    });
+
+    it('refuses at deploy a trigger that is not deployed, yet sends a message with its own msg.webhook', async () => {
+      const flow = await create({ trigger: 'deleted-trigger' });
+      const sentence = 'The "prediction completed" node chosen as webhook is not deployed: choose another one or deploy it';
+      should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'no trigger node' });
+      should(loggedBy(flow.node, 'error')).eql([sentence]);
+      const caught = flow.error();
+      flow.send({});
+      should((await caught).error.message).equal(sentence);
+      const out = flow.next();
+      flow.send({ webhook: 'https://hooks.example.com/a' });
+      await out;
+      should(JSON.parse(creates()[0]!.body).webhook).equal('https://hooks.example.com/a');
+    });
+
+    it('warns at deploy when the trigger checks signatures with another config node, not when it checks a shared secret', async () => {
+      let node = await withTrigger({ replicate: 'other' });
+      should(statusesOf(node).at(-1)).eql({ fill: 'yellow', shape: 'ring', text: 'other trigger config' });
+      const [warning] = loggedBy(node, 'warn');
+      should(warning).startWith('The "prediction completed" node "trigger" this node reports to uses the config node "config other", this node uses "config cfg"');
+      should(loggedBy(node, 'error')).eql([]);
+      await helper.unload();
+
+      node = await withTrigger({ replicate: 'other', auth: 'secret' }, { credentials: SHARED });
+      should(loggedBy(node, 'warn')).eql([]);
+      should(statusesOf(node)).eql([]);
+    });
+  });
+
+  it('warns on redeploy, once per prediction it waits on, that it keeps running on Replicate, and sends nothing after', async () => {
+    nr.emulator.fault({ type: 'timing', startingMs: 100, processingMs: 10_000, times: 2 });
+    const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 100 });
+    let sent = 0;
+    flow.outputs[0].on('input', () => sent++);
+    let errors = 0;
+    flow.caught.on('input', () => errors++);
+    flow.send({});
+    flow.send({});
+    await new Promise((r) => setTimeout(r, 400));
+    const polls = nr.emulator.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'));
+    const ids = [...new Set(polls.map((r) => r.path.split('/').at(-1)!))];
+    should(ids).have.length(2);
+    await helper.clearFlows();
+    const warnings = loggedBy(flow.node, 'warn');
+    should(warnings).have.length(2);
+    for (const id of ids) {
+      should(warnings).containEql(
+        `Prediction ${id} keeps running on Replicate: this node was closed (redeploy or stop) while waiting for it, so it will send no message for it. To stop it, send msg.predictionId "${id}" to a cancel prediction node.`,
+      );
+      should(nr.emulator.prediction(id)!.status).equal('processing'); // not cancelled: that stays the user's choice
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    should(sent).equal(0);
+    should(errors).equal(0);
+  });
+
+  describe('a config node that cannot work shows why, at deploy and on each message', () => {
+    for (const [what, props, options, status, message] of [
+      ['no config node', { replicate: '' }, {}, 'no config node', /^No Replicate config node is selected/],
+      ['no token', {}, { token: '' }, 'no API token', /^No Replicate API token/],
+      ['a base URL it cannot use', {}, { config: { baseUrl: 'http://replicate.example.com/v1' } }, 'bad API base URL', /^Replicate config: API base URL must start with https:\/\//],
+    ] as const) {
+      it(what, async () => {
+        const flow = await create(props, options);
+        should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: status });
+        const caught = flow.error();
+        flow.send({});
+        should((await caught).error.message).match(message);
+        should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: status });
+        should(nr.emulator.requests).have.length(0);
+      });
+    }
   });
 });

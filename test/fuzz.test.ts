@@ -107,9 +107,21 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
         { label: 'input holding a BigInt', value: { prompt: 'a cat', seed: 5n } },
         { label: 'input holding itself', value: (() => { const v: Record<string, unknown> = { prompt: 'a cat' }; v.self = v; return v; })() },
       ];
-      const ended = await fuzz(await create(), cases, (payload) => ({ payload }), /^msg\.payload\b|^Input validation failed: /);
+      // unchecked, as Replicate receives it
+      const ended = await fuzz(await create({ validateInput: false }), cases, (payload) => ({ payload }), /^msg\.payload\b|^Input validation failed: /);
       // Objects with __proto__ and constructor keys are model input like any other (and pollute nothing: afterEach).
       for (const proto of PROTO_OBJECTS) should(ended.get(cases.indexOf(proto))!.kind).equal('output');
+    });
+
+    it("msg.payload, checked against the model's schema", async () => {
+      const cases = casesFor('create checked msg.payload');
+      const ended = await fuzz(await create(), cases, (payload) => ({ payload }), /^msg\.payload\b|^The input does not fit black-forest-labs\/flux-schnell: /);
+      // __proto__ and constructor are named as inputs the model does not have (and pollute nothing: afterEach)
+      for (const proto of PROTO_OBJECTS.filter((c) => Object.keys(c.value as object).some((key) => key !== 'prompt'))) {
+        const outcome = ended.get(cases.indexOf(proto))!;
+        should(outcome.kind).equal('error');
+        should(outcome.msg.error.message).match(/: input "(__proto__|constructor|prototype)" is not an input of black-forest-labs\/flux-schnell; /);
+      }
     });
 
     it('msg.model', async () => {

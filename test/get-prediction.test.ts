@@ -1,7 +1,7 @@
 import should from 'should';
 import { DEFAULT_TOKEN } from '../emulator';
 import { nodeRedWithEmulator } from './support/harness';
-import { helper, messages, statusesOf } from './support/node-red';
+import { helper, loggedBy, messages, statusesOf } from './support/node-red';
 
 const OFFICIAL = 'black-forest-labs/flux-schnell';
 
@@ -152,7 +152,7 @@ describe('replicate-get-prediction', () => {
     should(got).have.length(300); // nothing sent twice afterwards
   });
 
-  it('stops polling on redeploy and sends nothing after closing', async () => {
+  it('stops polling on redeploy, sends nothing after closing, and warns that the prediction keeps running', async () => {
     nr.emulator.fault({ type: 'timing', startingMs: 100, processingMs: 2000 });
     const id = await started();
     const flow = await get({ waitForCompletion: true, pollInterval: 0.1, maxPolls: 100 });
@@ -168,6 +168,12 @@ describe('replicate-get-prediction', () => {
     should(gets(id).length).be.belowOrEqual(pollsAtClose + 1); // at most the one already in flight
     should(sent).equal(0);
     should(errors).equal(0);
+    should(loggedBy(flow.node, 'warn')).eql([
+      `Prediction ${id} keeps running on Replicate: this node was closed (redeploy or stop) while waiting for it, so it will send no message for it. To stop it, send msg.predictionId "${id}" to a cancel prediction node.`,
+    ]);
+    // not cancelled: that stays the user's choice
+    should(nr.emulator.requests.filter((r) => r.path.endsWith('/cancel'))).have.length(0);
+    should(nr.emulator.prediction(id)!.status).equal('succeeded');
   });
 
   it('backs off while the model cold-boots', async () => {

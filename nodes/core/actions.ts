@@ -3,10 +3,12 @@ import type { PredictionTarget } from './identifiers';
 import { cursorFromNext, collectPages } from './pagination';
 import { PollsExhaustedError, type PollPlan, type PredictionPoller } from './prediction-poller';
 import type { CallOptions, ReplicateClient } from './replicate-client';
-import type { Model, Prediction, WebhookEvent } from './schemas';
+import { WEBHOOK_EVENTS, type Model, type Prediction, type WebhookEvent } from './schemas';
 import type { WaitSettings } from './node-settings';
 
 export interface Progress extends CallOptions {
+  /** The prediction as Replicate created it, before any wait for it. */
+  onCreated?: (prediction: Prediction) => void;
   onPoll?: (prediction: Prediction, polls: number) => void;
 }
 
@@ -36,6 +38,16 @@ export interface RunRequest {
   plan: WaitPlan;
 }
 
+/**
+ * The events Replicate is asked to send to a webhook. An empty list, as flows saved before a choice
+ * was required hold, keeps what it meant then, now said in the request: a "prediction completed"
+ * node continues on completed, and a typed URL gets every event.
+ */
+export function webhookEventsFor(events: readonly WebhookEvent[], toTrigger: boolean): WebhookEvent[] {
+  if (events.length > 0) return [...events];
+  return toTrigger ? ['completed'] : [...WEBHOOK_EVENTS];
+}
+
 /** Creates a prediction and, as asked, returns it as created, after a sync wait, or once finished. */
 export async function runPrediction(
   client: ReplicateClient,
@@ -57,6 +69,7 @@ export async function runPrediction(
       cancelAfter: request.cancelAfter,
     },
   );
+  progress.onCreated?.(created);
   if (request.wait !== 'complete') return created;
   return awaitPrediction(client, poller, created.id, request.plan, progress, created);
 }

@@ -69,9 +69,18 @@ export class ReplicateError extends SentenceError implements ReplicateErrorField
   }
 }
 
+/** Why a node cannot work whatever the message: each shows on the node's status in its own words. */
+export type SetupProblem = 'no-config' | 'no-token' | 'bad-base-url' | 'bad-config';
+
 /** A message or configuration value that cannot be sent; raised before any request is made. */
 export class InputError extends SentenceError {
   override name = 'InputError';
+  constructor(
+    message: string,
+    readonly code?: SetupProblem,
+  ) {
+    super(message);
+  }
 }
 
 const MAX_DETAIL = 500;

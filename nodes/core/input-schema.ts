@@ -134,7 +134,42 @@ function problemWith(field: InputField, value: unknown): string | undefined {
   return undefined;
 }
 
-/** The input, coerced where obvious; an InputError naming every field that does not fit. */
+/** How many single-character insertions, deletions or substitutions turn `a` into `b` (Levenshtein). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Names listed in a sentence at most: known inputs offered, unknown ones reported. */
+const NAMES_SHOWN = 5;
+
+/**
+ * Replicate ignores an input it does not know, so a typo (negative_promt) would silently run
+ * without it: name the nearest known input, or a few of them when none is near.
+ */
+function unknownInput(name: string, fields: InputField[], modelName: string): string {
+  const problem = `input ${describe(name)} is not an input of ${modelName}`;
+  if (fields.length === 0) return `${problem}, which takes no input`;
+  const near = Math.max(1, Math.floor(name.length / 3));
+  let best: { name: string; distance: number } | undefined;
+  for (const field of fields) {
+    if (Math.abs(field.name.length - name.length) > near) continue; // too far apart, whatever the letters
+    const distance = editDistance(name.toLowerCase(), field.name.toLowerCase());
+    if (distance <= near && (!best || distance < best.distance)) best = { name: field.name, distance };
+  }
+  if (best) return `${problem}; did you mean "${best.name}"?`;
+  const names = fields.slice(0, NAMES_SHOWN).map((field) => `"${field.name}"`);
+  return `${problem}; its inputs are ${names.join(', ')}${fields.length > NAMES_SHOWN ? ` and ${fields.length - NAMES_SHOWN} more` : ''}`;
+}
+
+/** The input, coerced where obvious; an InputError naming every field that does not fit, or that the model does not know. */
 export function checkInput(fields: InputField[], input: Json, modelName: string): Json {
   const checked: Json = { ...input };
   const problems: string[] = [];
@@ -148,8 +183,13 @@ export function checkInput(fields: InputField[], input: Json, modelName: string)
     if (problem) problems.push(problem);
     else checked[field.name] = value;
   }
+  const known = new Set(fields.map((field) => field.name));
+  const unknown = Object.keys(input).filter((name) => !known.has(name));
+  for (const name of unknown.slice(0, NAMES_SHOWN)) problems.push(unknownInput(name, fields, modelName));
+  if (unknown.length > NAMES_SHOWN) problems.push(`${unknown.length - NAMES_SHOWN} more inputs that ${modelName} does not have`);
   if (problems.length > 0) {
-    throw new InputError(`The input does not fit ${modelName}: ${problems.join('; ')}. Turn off "Check the input" to send it anyway.`);
+    const text = problems.join('; ');
+    throw new InputError(`The input does not fit ${modelName}: ${text}${text.endsWith('?') ? '' : '.'} Turn off "Check the input" to send it anyway.`);
   }
   return checked;
 }

@@ -72,6 +72,9 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
   cancelAfter: textSetting(),
   /** Check msg.payload against the model's input schema before sending. */
   validateInput: booleanSetting(true),
+}).refine((s) => !s.trigger || s.webhookEvents.length === 0 || s.webhookEvents.includes('completed'), {
+  error: 'Webhook events must include completed when a "prediction completed" node is the webhook: it continues the flow on that event',
+  path: ['webhookEvents'],
 });
 export type CreateSettings = z.infer<typeof CreateSettingsSchema>;
 

@@ -110,3 +110,9 @@ export function statusesOf(node: any): Array<{ fill?: string; shape?: string; te
   const proto = (helper as any)._NodePrototype;
   return (proto.status?.getCalls() ?? []).filter((call: any) => call.thisValue === node).map((call: any) => call.args[0]);
 }
+
+/** What a node has logged with node.warn or node.error, as text, oldest first. */
+export function loggedBy(node: any, level: 'warn' | 'error'): string[] {
+  const proto = (helper as any)._NodePrototype;
+  return (proto[level]?.getCalls() ?? []).filter((call: any) => call.thisValue === node).map((call: any) => String(call.args[0]));
+}
