@@ -107,7 +107,7 @@ describe('editor checks and runtime settings', () => {
       [{ trigger: 'abc' }, ['completed'], true],
       [{ trigger: 'abc' }, ['start', 'completed'], true],
       [{ trigger: 'abc' }, ['start', 'output'], false],
-      [{ trigger: 'abc' }, [], false],
+      [{ trigger: 'abc' }, [], true], // saved by older versions: the runtime sends completed
       [{ webhook: 'https://hooks.example.com/a' }, ['start'], true],
       [{ webhook: 'https://hooks.example.com/a' }, [], false],
       [{ webhook: '' }, [], true],
