@@ -333,7 +333,8 @@ function preloadedIntoTestProcess() {
   const report = process.env.COMPAT_REPORT;
   const selected = process.env.NODE_RED_PATH;
   if (!report || !selected) return;
-  const helperFile = path.join(ROOT, 'node_modules', 'node-red-node-test-helper', 'index.js');
+  // As require.cache names it: the real path, also when node_modules is a symbolic link.
+  const helperFile = require.resolve('node-red-node-test-helper', { paths: [ROOT] });
   process.on('exit', () => {
     const helper = require.cache[helperFile]?.exports;
     if (!helper) return; // a process the tests started, not mocha's
