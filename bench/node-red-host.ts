@@ -1,14 +1,11 @@
-// The real Node-RED runtime, embedded in the benchmark process (RED.init + RED.start, no editor),
-// with this package loaded the way `npm start` loads it (nodesDir = the package root) and every
-// core node. Flows are deployed through the runtime API; a tiny `bench-sink` node type hands the
+// The real Node-RED runtime, embedded in the benchmark process (the shared in-process host of
+// test/support/node-red-host: no editor, no admin API, only the runtime and httpNode at /), with
+// this package loaded the way `npm start` loads it (nodesDir = the package root) and every core
+// node. Flows are deployed through the runtime API; a tiny `bench-sink` node type hands the
 // messages that reach it to the benchmark without Node-RED doing anything else with them.
-import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../test/support/node-red-host';
 
-export const ROOT = path.join(__dirname, '..', '..');
+export const ROOT = PACKAGE_ROOT;
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
 export type SinkHandler = (msg: Record<string, unknown>) => void;
@@ -35,10 +32,6 @@ const SINK_HTML = `<script type="text/javascript">
 `;
 
 interface RedRuntime {
-  init(server: http.Server, settings: Record<string, unknown>): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  httpNode: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   nodes: { getNode(id: string): NodeLike | null };
   events: { once(event: string, fn: () => void): void; off(event: string, fn: () => void): void };
   runtime: {
@@ -57,47 +50,26 @@ export class NodeRedHost {
   /** Objects the function nodes reach with global.get('bench'). */
   readonly globals: Record<string, unknown> = {};
   private readonly sinks = new Map<string, SinkHandler>();
-  private server: http.Server | undefined;
-  private red: RedRuntime | undefined;
-  private userDir: string | undefined;
-  private started = false;
+  private host: NodeRedInProcess | undefined;
   url = '';
 
   get version(): string {
-    return this.red?.version ?? '?';
+    return this.host ? (this.host.red as RedRuntime).version : '?';
   }
 
   async start(): Promise<void> {
-    this.userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-bench-'));
-    const sinkDir = path.join(this.userDir, 'bench-nodes');
-    fs.mkdirSync(sinkDir);
-    fs.writeFileSync(path.join(sinkDir, 'bench-sink.js'), SINK_JS);
-    fs.writeFileSync(path.join(sinkDir, 'bench-sink.html'), SINK_HTML);
     (globalThis as Record<string, unknown>)[SINK_HOOK] = (name: string, msg: Record<string, unknown>) => this.sinks.get(name)?.(msg);
-
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const red = require('node-red') as RedRuntime;
-    this.red = red;
-    this.server = http.createServer((req, res) => red.httpNode(req, res));
-    red.init(this.server, {
-      userDir: this.userDir,
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      httpAdminRoot: false, // no editor and no admin API: only the runtime and httpNode
-      httpNodeRoot: '/',
-      nodesDir: [ROOT, sinkDir],
-      functionGlobalContext: { bench: this.globals },
-      logging: { console: { level: process.env.BENCH_NODE_RED_LOG ?? 'error', metrics: false, audit: false } },
-      telemetry: { enabled: false, updateNotification: false },
-      externalModules: { autoInstall: false, palette: { allowInstall: false } },
+    this.host = await startNodeRedInProcess({
+      nodeFiles: { 'bench-sink.js': SINK_JS, 'bench-sink.html': SINK_HTML },
+      settings: {
+        httpAdminRoot: false, // no editor and no admin API: only the runtime and httpNode
+        httpNodeRoot: '/',
+        functionGlobalContext: { bench: this.globals },
+        logging: { console: { level: process.env.BENCH_NODE_RED_LOG ?? 'error', metrics: false, audit: false } },
+        externalModules: { autoInstall: false, palette: { allowInstall: false } },
+      },
     });
-    await red.start();
-    this.started = true;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = this.host.url;
   }
 
   /** Replaces every flow (a full deploy), credentials by node id; resolves once the new flows have started. */
@@ -138,23 +110,20 @@ export class NodeRedHost {
   }
 
   async stop(): Promise<void> {
-    if (this.red && this.started) {
-      await this.clear().catch(() => undefined);
-      await this.red.stop().catch(() => undefined);
-      this.started = false;
+    try {
+      if (this.host) {
+        await this.clear().catch(() => undefined);
+        await this.host.stop();
+      }
+    } finally {
+      this.host = undefined;
+      delete (globalThis as Record<string, unknown>)[SINK_HOOK];
     }
-    if (this.server?.listening) {
-      this.server.closeAllConnections();
-      await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    }
-    delete (globalThis as Record<string, unknown>)[SINK_HOOK];
-    if (this.userDir) fs.rmSync(this.userDir, { recursive: true, force: true });
-    this.userDir = undefined;
   }
 
   private runtime(): RedRuntime {
-    if (!this.red || !this.started) throw new Error('Node-RED is not running');
-    return this.red;
+    if (!this.host) throw new Error('Node-RED is not running');
+    return this.host.red as RedRuntime;
   }
 }
 

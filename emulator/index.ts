@@ -15,6 +15,7 @@ import { WebhookSender } from './webhooks';
 
 export { DEFAULT_TOKEN } from './accounts';
 export { signWebhook } from './webhook-signing';
+export { startRecorder, type Recorder } from './recorder';
 export type {
   Emulator,
   EmulatorAccount,

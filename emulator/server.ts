@@ -40,13 +40,14 @@ export interface ServerDeps {
 type Answer = ApiResponse | 'drop';
 
 export interface EmulatorServer {
+  /** For what attaches to the server itself (Node-RED's editor websocket). */
+  server: http.Server;
   listen(port: number, host: string): Promise<number>;
   close(): Promise<void>;
 }
 
 export function createEmulatorServer(deps: ServerDeps): EmulatorServer {
-  const sockets = new Set<Socket>();
-  const server = http.createServer((req, res) => {
+  return closableServer((req, res) => {
     serve(deps, req, res).catch((error: unknown) => {
       // A bug in the emulator answers 500 rather than taking the process down.
       const message = error instanceof Error ? error.message : String(error);
@@ -54,11 +55,18 @@ export function createEmulatorServer(deps: ServerDeps): EmulatorServer {
       else res.destroy();
     });
   });
+}
+
+/** An HTTP server whose close() ends its open connections too, keep-alive ones included. */
+export function closableServer(handler: http.RequestListener): EmulatorServer {
+  const sockets = new Set<Socket>();
+  const server = http.createServer(handler);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   return {
+    server,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -176,7 +184,7 @@ function hostOf(req: IncomingMessage): string {
 }
 
 /** The body as text, or undefined when it is too large. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
+export async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -10,18 +10,11 @@
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { npmSync } = require('./npm');
 
 const ROOT = path.join(__dirname, '..');
 const STAGE = path.join(ROOT, 'node_modules', '.cache', 'scorecard');
 const NODE22 = path.join(ROOT, 'node_modules', '.cache', 'node22');
-
-const NPM_CLI = process.env.npm_execpath?.endsWith('.js')
-  ? process.env.npm_execpath
-  : fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
-
-function npm(args, cwd, node = process.execPath) {
-  return execFileSync(node, [NPM_CLI, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-}
 
 /**
  * A Node 22 binary from the `node` npm package (its install script fetches the binary package):
@@ -34,17 +27,17 @@ function node22() {
     : [];
   const dir = cached.length > 0 ? path.join(compat, cached[0]) : NODE22;
   const bin = path.join(dir, 'node_modules', 'node', 'bin', 'node');
-  if (!fs.existsSync(bin)) npm(['install', '--prefix', NODE22, '--no-save', '--no-audit', '--no-fund', 'node@22'], ROOT);
+  if (!fs.existsSync(bin)) npmSync(['install', '--prefix', NODE22, '--no-save', '--no-audit', '--no-fund', 'node@22']);
   return bin;
 }
 
 function stagePackage() {
   fs.rmSync(STAGE, { recursive: true, force: true });
   fs.mkdirSync(STAGE, { recursive: true });
-  const [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', STAGE], ROOT));
+  const [packed] = JSON.parse(npmSync(['pack', '--ignore-scripts', '--json', '--pack-destination', STAGE]));
   execFileSync('tar', ['-xzf', path.join(STAGE, packed.filename), '-C', STAGE]);
   const dir = path.join(STAGE, 'package');
-  npm(['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'], dir, node22());
+  npmSync(['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: dir, node: node22() });
   return dir;
 }
 

@@ -15,12 +15,13 @@
 //   npm run test:compat -- --serial           one target after another
 //   npm run test:compat -- -- --grep webhook  anything after a second `--` goes to mocha
 //
-// The tests select the Node-RED through NODE_RED_PATH (test/support/node-red.ts). This file is
+// The tests select the Node-RED through NODE_RED_PATH (test/support/node-red-host.ts). This file is
 // also preloaded into each test process (NODE_OPTIONS=--require) to record which Node-RED the
 // test helper really ran on, so a run that silently fell back to the dev dependency fails.
 const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { npm } = require('./npm');
 
 const ROOT = path.join(__dirname, '..');
 
@@ -62,30 +63,6 @@ function inRange(version, range) {
   return !!parts && range.split('.').every((part, i) => Number(part) === parts[i]);
 }
 const newest = (versions, range) => versions.filter((v) => inRange(v, range)).sort(compareVersions).at(-1);
-
-/** npm, as the one running this script, without what `npm run` put in the environment about this project. */
-function npm(args, { cwd = ROOT, log } = {}) {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (/^npm_(package_|lifecycle_|command$|config_(local_)?prefix$|config_global$)/i.test(key)) delete env[key];
-  }
-  const [command, prefixArgs] = process.env.npm_execpath && process.env.npm_execpath.endsWith('.js')
-    ? [process.execPath, [process.env.npm_execpath]]
-    : ['npm', []];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [...prefixArgs, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (log) fs.writeFileSync(log, `$ npm ${args.join(' ')}\n${out}${err}`);
-      if (code === 0) resolve(out);
-      else reject(new Error(`npm ${args.join(' ')} exited with ${code}${log ? ` (see ${path.relative(ROOT, log)})` : ''}\n${err.trim().split('\n').slice(-15).join('\n')}`));
-    });
-  });
-}
 
 /** Every published version of a package; undefined when the registry cannot be reached. */
 const versionLists = new Map();
@@ -356,7 +333,8 @@ function preloadedIntoTestProcess() {
   const report = process.env.COMPAT_REPORT;
   const selected = process.env.NODE_RED_PATH;
   if (!report || !selected) return;
-  const helperFile = path.join(ROOT, 'node_modules', 'node-red-node-test-helper', 'index.js');
+  // As require.cache names it: the real path, also when node_modules is a symbolic link.
+  const helperFile = require.resolve('node-red-node-test-helper', { paths: [ROOT] });
   process.on('exit', () => {
     const helper = require.cache[helperFile]?.exports;
     if (!helper) return; // a process the tests started, not mocha's

@@ -1,8 +1,7 @@
 // The API core against the local emulator: retries, the never-twice rule for creates, path
 // safety, error sentences and secrets.
-import net from 'net';
 import should from 'should';
-import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
+import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator } from '../emulator';
 import { ReplicateClient, type ClientOptions } from '../nodes/core/replicate-client';
 import { parseModelRef } from '../nodes/core/identifiers';
 import { PollsExhaustedError, PredictionPoller } from '../nodes/core/prediction-poller';
@@ -88,7 +87,9 @@ describe('Replicate client against the emulator', () => {
   });
 
   it('retries a create whose connection was refused, once the server is there', async () => {
-    const port = await freePort(); // nothing listens there yet: the first attempts are refused
+    const gone = await startRecorder();
+    await gone.close();
+    const port = gone.port; // nothing listens there now: the first attempts are refused
     const late = client({ baseUrl: `http://127.0.0.1:${port}/v1`, retry: { baseDelayMs: 200, maxRetries: 6 } });
     const attempt = create(late);
     await new Promise((r) => setTimeout(r, 100));
@@ -242,14 +243,3 @@ describe('Replicate client against the emulator', () => {
     });
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}

@@ -2,13 +2,11 @@
 // base URL of the deployed config node it belongs to. Anything else needs a token typed in the
 // dialog, and the permission to change config nodes: a user who may only look at flows must not
 // be able to collect tokens on a server of their choice.
-import http from 'http';
-import type { AddressInfo } from 'net';
 import should from 'should';
-import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
+import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator, type Recorder } from '../emulator';
 import { sameBaseUrl } from '../nodes/core';
 import { configNode, helper, nodeModules } from './support/node-red';
-import { startNodeRed, type NodeRedProcess } from './support/node-red-process';
+import { startNodeRedProcess, type NodeRedProcess } from './support/node-red-host';
 
 const ROUTES: Array<[string, Record<string, unknown>]> = [
   ['test', {}],
@@ -24,57 +22,20 @@ const ENV_TOKEN = 'r8_from_the_environment';
 const TYPED_TOKEN = 'r8_typed_in_the_dialog';
 const SECRETS = [DEFAULT_TOKEN, OTHER_TOKEN, OTHER_SECRET, ENV_TOKEN];
 
-interface Captured {
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** A server that only records what reaches it: where a token must never go. */
-async function startCapture(): Promise<{ url: string; port: number; requests: Captured[]; close(): Promise<void> }> {
-  const requests: Captured[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      requests.push({ url: req.url ?? '', headers: req.headers, body });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"results":[],"next":null,"previous":null}'); // an empty page
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    port,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('editor endpoints: where a token may go', () => {
   let emulator: Emulator;
-  let capture: Awaited<ReturnType<typeof startCapture>>;
+  /** Another host, recording every request that reaches it: where a token must never go. */
+  let capture: Recorder;
+  let captureUrl: string;
   before(async () => {
     emulator = await startEmulator();
-    capture = await startCapture();
+    capture = await startRecorder();
+    captureUrl = `${capture.origin}/v1`;
     await helper.startServer();
   });
   afterEach(async () => {
     for (const name of ['REPLICATE_API_TOKEN', 'CAPTURE_URL', 'REPLICATE_TEST_URL', 'NOT_A_URL', 'UNREACHABLE_URL', 'NEVER_SET']) delete process.env[name];
-    capture.requests.length = 0;
+    capture.clearRequests();
     emulator.clearRequests();
     await helper.unload();
   });
@@ -96,11 +57,11 @@ describe('editor endpoints: where a token may go', () => {
   it('sends no stored, other or environment token anywhere but the deployed API URL, whatever the dialog sends', async function () {
     this.timeout(60_000); // some 500 requests on a busy machine
     process.env.REPLICATE_API_TOKEN = ENV_TOKEN;
-    process.env.CAPTURE_URL = capture.url;
+    process.env.CAPTURE_URL = captureUrl;
     await load();
     const spellings = [
-      capture.url,
-      `${capture.url}/`,
+      captureUrl,
+      `${captureUrl}/`,
       `HTTP://127.0.0.1:${capture.port}/v1`,
       `http://localhost:${capture.port}/v1`,
       `http://127.0.0.1:${capture.port}`,
@@ -109,10 +70,10 @@ describe('editor endpoints: where a token may go', () => {
     ];
     const refs: Array<Record<string, unknown>> = [
       ...spellings.map((baseUrl) => ({ id: 'cfg', baseUrl })), // the deployed config node, pointed elsewhere
-      { id: 'other', baseUrl: capture.url }, // a node that is not a config node
-      { id: 'not-deployed', baseUrl: capture.url },
-      { id: ['cfg'], baseUrl: capture.url },
-      { baseUrl: capture.url }, // no id
+      { id: 'other', baseUrl: captureUrl }, // a node that is not a config node
+      { id: 'not-deployed', baseUrl: captureUrl },
+      { id: ['cfg'], baseUrl: captureUrl },
+      { baseUrl: captureUrl }, // no id
       { baseUrl: '${CAPTURE_URL}' },
     ];
     const tokens: Array<Record<string, unknown>> = [{}, { token: '__PWRD__' }, { token: '' }, { token: '   ' }, { token: null }];
@@ -134,7 +95,7 @@ describe('editor endpoints: where a token may go', () => {
     should(asked).equal(ROUTES.length * refs.length * tokens.length * 2);
 
     // The same capture server does see a token typed beside its URL...
-    const typed = await ask('models', { config: { id: 'cfg', baseUrl: capture.url, token: TYPED_TOKEN } });
+    const typed = await ask('models', { config: { id: 'cfg', baseUrl: captureUrl, token: TYPED_TOKEN } });
     should(typed.text).not.containEql(TYPED_TOKEN);
     should(capture.requests.map((r) => r.headers.authorization)).eql([`Bearer ${TYPED_TOKEN}`]);
     // ...and the deployed config node as it is, spelled another way, still works with its own token.
@@ -191,7 +152,9 @@ describe('editor endpoints: where a token may go', () => {
     should(notUrl.body).match({ ok: false, message: /^The environment variable NOT_A_URL does not hold a usable API base URL/ });
     should(notUrl.text).not.containEql('private');
 
-    const port = await closedPort();
+    const gone = await startRecorder();
+    await gone.close(); // nothing listens on its port now
+    const port = gone.port;
     process.env.UNREACHABLE_URL = `http://127.0.0.1:${port}/v1`;
     const unreachable = await ask('test', { id: 'cfg', baseUrl: '$(UNREACHABLE_URL)', token: TYPED_TOKEN });
     should(unreachable.body).match({ ok: false, message: /^Could not reach Replicate at \$\{UNREACHABLE_URL\}: the connection was refused/ });
@@ -208,7 +171,7 @@ describe('editor endpoints: where a token may go', () => {
     const ADMIN_KEY = 'key-of-a-user-who-may-change-config-nodes';
     let red: NodeRedProcess;
     before(async () => {
-      red = await startNodeRed({
+      red = await startNodeRedProcess({
         flows: [configNode('cfg', emulator.url)],
         credentials: { cfg: { token: DEFAULT_TOKEN } },
         settingsSource: `{ adminAuth: {
@@ -225,7 +188,7 @@ describe('editor endpoints: where a token may go', () => {
     });
 
     const post = (route: string, body: object, headers: Record<string, string> = {}) =>
-      fetch(`${red.base}/replicate-config/${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      fetch(`${red.url}/replicate-config/${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
     it('lets a read-only user browse only through deployed accounts as they are; typing a token needs the right to change config nodes', async () => {
       const asIs = await post('models', { config: { id: 'cfg', baseUrl: emulator.url, token: '__PWRD__' }, query: 'flux' });
@@ -233,9 +196,9 @@ describe('editor endpoints: where a token may go', () => {
       should(await asIs.json()).match({ ok: true, models: (m: unknown[]) => m.length > 0 });
 
       for (const config of [
-        { id: 'cfg', baseUrl: capture.url, token: TYPED_TOKEN },
-        { baseUrl: capture.url, token: TYPED_TOKEN },
-        { id: 'cfg', baseUrl: capture.url },
+        { id: 'cfg', baseUrl: captureUrl, token: TYPED_TOKEN },
+        { baseUrl: captureUrl, token: TYPED_TOKEN },
+        { id: 'cfg', baseUrl: captureUrl },
         { id: 'not-deployed', baseUrl: emulator.url },
       ]) {
         for (const [route, extra] of ROUTES) should((await post(route, { ...extra, config })).status).equal(401, `${route} ${JSON.stringify(config)}`);
@@ -243,9 +206,9 @@ describe('editor endpoints: where a token may go', () => {
       should(capture.requests).eql([]);
 
       const admin = { 'x-admin-key': ADMIN_KEY };
-      const retype = await post('models', { config: { id: 'cfg', baseUrl: capture.url } }, admin);
+      const retype = await post('models', { config: { id: 'cfg', baseUrl: captureUrl } }, admin);
       should(await retype.json()).match({ ok: false, message: /^Type the token again to use another API URL/ });
-      await post('models', { config: { id: 'cfg', baseUrl: capture.url, token: TYPED_TOKEN } }, admin);
+      await post('models', { config: { id: 'cfg', baseUrl: captureUrl, token: TYPED_TOKEN } }, admin);
       should(capture.requests.map((r) => r.headers.authorization)).eql([`Bearer ${TYPED_TOKEN}`]);
     });
   });

@@ -1,8 +1,7 @@
 import should from 'should';
 import { createHmac } from 'node:crypto';
-import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
+import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator, type RecordedRequest, type Recorder } from '../emulator';
 import { Client, eventually, sleep, type Reply } from './emulator-support/http-client';
-import { WebhookReceiver, type ReceivedWebhook } from './emulator-support/webhook-receiver';
 
 const OTHER_TOKEN = 'r8_other_account_token';
 const FLUX = 'black-forest-labs/flux-schnell';
@@ -24,7 +23,8 @@ describe('Replicate emulator', function () {
   let emulator: Emulator;
   let client: Client;
   let other: Client;
-  let receiver: WebhookReceiver;
+  /** Receives the webhooks; the path of each webhook URL tells predictions apart. */
+  let receiver: Recorder;
   let fluxVersion: string;
   let sdxlVersion: string;
   // Cancel-After is at least 5 s, so its predictions start first and are checked near the end.
@@ -42,14 +42,14 @@ describe('Replicate emulator', function () {
     });
     client = new Client(emulator.url, DEFAULT_TOKEN);
     other = new Client(emulator.url, OTHER_TOKEN);
-    receiver = await new WebhookReceiver().start();
+    receiver = await startRecorder();
     fluxVersion = (await client.call('GET', `/models/${FLUX}`)).json.latest_version.id;
     sdxlVersion = (await client.call('GET', `/models/${SDXL}`)).json.latest_version.id;
 
     const created = Date.now();
     emulator.fault({ type: 'timing', startingMs: 20_000, processingMs: 1000 });
     const aborted = await client.call('POST', `/models/${FLUX}/predictions`, {
-      body: { input: { prompt: 'never starts' }, webhook: receiver.url('/deadline'), webhook_events_filter: ['completed'] },
+      body: { input: { prompt: 'never starts' }, webhook: `${receiver.origin}/deadline`, webhook_events_filter: ['completed'] },
       headers: { 'cancel-after': '5s' },
     });
     emulator.fault({ type: 'timing', startingMs: 10, processingMs: 20_000 });
@@ -67,6 +67,7 @@ describe('Replicate emulator', function () {
 
   afterEach(() => emulator.clearFaults());
 
+  const webhooksAt = (path: string) => receiver.requests.filter((w) => w.path === path);
   const create = (input: Record<string, unknown> = { prompt: 'a cake' }, extra: Record<string, unknown> = {}) =>
     client.call('POST', `/models/${FLUX}/predictions`, { body: { input, ...extra } });
   const createWith = (headers: Record<string, string>) =>
@@ -502,12 +503,12 @@ describe('Replicate emulator', function () {
   });
 
   describe('webhooks', () => {
-    const verified = (w: ReceivedWebhook): boolean => hasValidSignature(emulator.account().webhookSecret, w);
+    const verified = (w: RecordedRequest): boolean => hasValidSignature(emulator.account().webhookSecret, w);
 
     it('sends signed start, logs, output and completed events', async () => {
-      const { id } = (await create({ prompt: 'x' }, { webhook: receiver.url('/all') })).json;
-      await eventually(() => receiver.at('/all').length === 4, 3000, 'four webhooks');
-      const webhooks = receiver.at('/all');
+      const { id } = (await create({ prompt: 'x' }, { webhook: `${receiver.origin}/all` })).json;
+      await eventually(() => webhooksAt('/all').length === 4, 3000, 'four webhooks');
+      const webhooks = webhooksAt('/all');
       const bodies = webhooks.map((w) => JSON.parse(w.body));
       should(bodies.map((b) => b.status)).eql(['starting', 'processing', 'processing', 'succeeded']);
       should(bodies.every((b) => b.id === id)).be.true();
@@ -525,23 +526,23 @@ describe('Replicate emulator', function () {
     });
 
     it('sends only the events in webhook_events_filter', async () => {
-      await create({ prompt: 'x' }, { webhook: receiver.url('/filtered'), webhook_events_filter: ['completed'] });
+      await create({ prompt: 'x' }, { webhook: `${receiver.origin}/filtered`, webhook_events_filter: ['completed'] });
       await sleep(TIMING.startingMs + TIMING.processingMs + 100);
       await emulator.webhooks.idle();
-      should(receiver.at('/filtered').map((w) => JSON.parse(w.body).status)).eql(['succeeded']);
+      should(webhooksAt('/filtered').map((w) => JSON.parse(w.body).status)).eql(['succeeded']);
     });
 
     it('retries after a failed delivery with the same webhook-id, and redelivers on request', async () => {
       let failures = 1;
       receiver.answer = (w) => (w.path === '/flaky' && failures-- > 0 ? 500 : 200);
       try {
-        await create({ prompt: 'x' }, { webhook: receiver.url('/flaky'), webhook_events_filter: ['start'] });
-        await eventually(() => receiver.at('/flaky').length === 2, 2000, 'the retry');
+        await create({ prompt: 'x' }, { webhook: `${receiver.origin}/flaky`, webhook_events_filter: ['start'] });
+        await eventually(() => webhooksAt('/flaky').length === 2, 2000, 'the retry');
         await emulator.webhooks.idle();
       } finally {
         receiver.answer = () => 200;
       }
-      const [first, retry] = receiver.at('/flaky');
+      const [first, retry] = webhooksAt('/flaky');
       should(retry?.headers['webhook-id']).equal(first?.headers['webhook-id']);
       should(retry?.body).equal(first?.body);
       should(retry && verified(retry)).be.true();
@@ -553,17 +554,17 @@ describe('Replicate emulator', function () {
 
       const redelivered = await emulator.webhooks.redeliver(String(first?.headers['webhook-id']));
       should(redelivered).match({ attempt: 3, status: 200, body: first?.body });
-      const third = receiver.at('/flaky')[2];
+      const third = webhooksAt('/flaky')[2];
       should(third?.headers['webhook-id']).equal(first?.headers['webhook-id']);
       should(third && verified(third)).be.true();
     });
 
     it('sends completed when a prediction is finished by hand', async () => {
       emulator.fault({ type: 'timing', startingMs: 0, processingMs: 10_000 });
-      const { id } = (await create({ prompt: 'x' }, { webhook: receiver.url('/finished'), webhook_events_filter: ['completed'] })).json;
+      const { id } = (await create({ prompt: 'x' }, { webhook: `${receiver.origin}/finished`, webhook_events_filter: ['completed'] })).json;
       emulator.finish(id, { status: 'failed', error: 'stopped by the test' });
       await emulator.webhooks.idle();
-      should(receiver.at('/finished').map((w) => JSON.parse(w.body))).match([{ id, status: 'failed', error: 'stopped by the test' }]);
+      should(webhooksAt('/finished').map((w) => JSON.parse(w.body))).match([{ id, status: 'failed', error: 'stopped by the test' }]);
       should(() => emulator.finish(id, { status: 'succeeded' })).throw(/already ended/);
     });
   });
@@ -620,8 +621,8 @@ describe('Replicate emulator', function () {
       await sleep(Math.max(0, created + 5200 - Date.now()));
       should((await client.call('GET', `/predictions/${aborted.json.id}`)).json).match({ status: 'aborted', output: null });
       should((await client.call('GET', `/predictions/${canceled.json.id}`)).json).match({ status: 'canceled', started_at: /Z$/ });
-      await eventually(() => receiver.at('/deadline').length === 1, 1000, 'the completed webhook');
-      should(JSON.parse(receiver.at('/deadline')[0]?.body ?? '{}').status).equal('aborted');
+      await eventually(() => webhooksAt('/deadline').length === 1, 1000, 'the completed webhook');
+      should(JSON.parse(webhooksAt('/deadline')[0]?.body ?? '{}').status).equal('aborted');
     });
   });
 
@@ -632,13 +633,13 @@ describe('Replicate emulator', function () {
         for (const resource of process.getActiveResourcesInfo()) counts[resource] = (counts[resource] ?? 0) + 1;
         return counts;
       };
-      const flaky = await new WebhookReceiver().start();
+      const flaky = await startRecorder();
       flaky.answer = () => 500;
       const before = count();
 
       const doomed = await startEmulator({ timing: { startingMs: 10, processingMs: 60_000 }, webhookRetryDelaysMs: [60_000] });
       const doomedClient = new Client(doomed.url, DEFAULT_TOKEN);
-      await doomedClient.call('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: 'x' }, webhook: flaky.url('/x') } });
+      await doomedClient.call('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: 'x' }, webhook: `${flaky.origin}/x` } });
       const waiting = doomedClient
         .call('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: 'x' } }, headers: { prefer: 'wait=60' } })
         .catch(() => undefined);

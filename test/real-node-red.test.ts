@@ -3,77 +3,42 @@
 // httpNodeRoot, with or without httpNodeAuth. The signature must still be checked over the bytes
 // Replicate sent, for every request Express routes to the trigger: paths in any case, with a
 // trailing slash, under the prefix. Every request has a client timeout: a hang fails the test.
-import { spawn, type ChildProcess } from 'child_process';
-import fs from 'fs';
-import os from 'os';
-import path from 'path';
 import should from 'should';
 import { signWebhook } from '../emulator';
-import { resolveNodeRed } from './support/node-red';
+import { resolveNodeRed, startNodeRedProcess, type NodeRedProcess } from './support/node-red-host';
 
-const ROOT = path.join(__dirname, '..', '..');
 const SECRET = 'whsec_' + Buffer.from('a signing key of thirty-two bytes').toString('base64');
 const WRONG_SECRET = 'whsec_' + Buffer.from('not the right key at all').toString('base64');
 const CLIENT_TIMEOUT_MS = 10_000;
 
 /** One Node-RED process for the enclosing describe, with one trigger on /replicate/completed wired to a debug node. */
-function realNodeRed(extraSettings: Record<string, unknown> = {}) {
-  const state = { base: '', output: '' };
-  let child: ChildProcess;
-  let userDir: string;
+function realNodeRed(settings: Record<string, unknown> = {}) {
+  let red: NodeRedProcess | undefined;
 
   before(async function () {
     this.timeout(60_000);
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-real-'));
-    fs.writeFileSync(
-      path.join(userDir, 'flows.json'),
-      JSON.stringify([
+    red = await startNodeRedProcess({
+      flows: [
         { id: 'tab', type: 'tab', label: 'webhook' },
         { id: 'cfg', type: 'replicate-config', name: 'account', baseUrl: 'https://api.replicate.com/v1' },
         { id: 'trigger', type: 'replicate-prediction-completed', z: 'tab', x: 100, y: 100, replicate: 'cfg', url: '/replicate/completed', wires: [['out']] },
         { id: 'out', type: 'debug', z: 'tab', x: 300, y: 100, name: 'done', active: true, tosidebar: false, console: true, complete: 'predictionId', targetType: 'msg', wires: [] },
-      ]),
-    );
-    fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify({ cfg: { token: 'r8_unused', webhookSecret: SECRET } }));
-    const settings = {
-      uiHost: '127.0.0.1',
-      uiPort: 0,
-      userDir,
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      nodesDir: [ROOT],
-      telemetry: { enabled: false, updateNotification: false },
-      logging: { console: { level: 'info' } },
-      ...extraSettings,
-    };
-    fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings)};`);
-    child = spawn(process.execPath, [resolveNodeRed('node-red/red.js'), '--settings', path.join(userDir, 'settings.js'), '--userDir', userDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d) => (state.output += d));
-    child.stderr!.on('data', (d) => (state.output += d));
-    state.base = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${state.output}`)), 45_000);
-      const look = () => {
-        const url = /Server now running at (http:\/\/\S+?)\/?\s/.exec(state.output)?.[1];
-        if (url && state.output.includes('Started flows')) {
-          clearTimeout(timer);
-          resolve(url);
-        } else setTimeout(look, 100);
-      };
-      look();
+      ],
+      credentials: { cfg: { token: 'r8_unused', webhookSecret: SECRET } },
+      settings,
     });
   });
 
-  after(async () => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGINT');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
-    fs.rmSync(userDir, { recursive: true, force: true });
-  });
+  after(() => red?.stop());
 
-  return state;
+  return {
+    get base() {
+      return red!.url;
+    },
+    get output() {
+      return red!.output();
+    },
+  };
 }
 
 let deliveries = 0;

@@ -3,71 +3,42 @@
 // and input form, a config node added from the dialog, a deploy, and the result in the debug
 // sidebar. Screenshots go to test-artifacts/ for a person to look at.
 import fs from 'fs';
-import http from 'http';
-import os from 'os';
 import path from 'path';
-import type { AddressInfo } from 'net';
 import should from 'should';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator';
+import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../support/node-red-host';
 
-const ROOT = path.join(__dirname, '..', '..', '..');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const ARTIFACTS = path.join(PACKAGE_ROOT, 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLOW_NODES = ['replicate-create-prediction', 'replicate-get-prediction', 'replicate-cancel-prediction', 'replicate-list-models', 'replicate-prediction-completed'];
 
 describe('the editor, in a browser', function () {
   this.timeout(120_000);
   let emulator: Emulator;
-  let server: http.Server;
-  let editorUrl: string;
+  let nodeRed: NodeRedInProcess;
   let browser: Browser;
   let page: Page;
-  let userDir: string;
   /** Uncaught errors in the editor: any one of ours is a defect. */
   const pageErrors: string[] = [];
-  const RED = require('node-red');
 
   before(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     for (const old of fs.readdirSync(ARTIFACTS).filter((f) => f.endsWith('.png'))) fs.rmSync(path.join(ARTIFACTS, old));
     emulator = await startEmulator();
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-browser-'));
-    const express = require('express');
-    const app = express();
-    server = http.createServer(app);
-    RED.init(server, {
-      userDir,
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      nodesDir: [ROOT],
-      httpAdminRoot: '/',
-      httpNodeRoot: '/api',
-      uiHost: '127.0.0.1',
-      logging: { console: { level: 'warn' } },
-      telemetry: { enabled: false, updateNotification: false },
-      editorTheme: { tours: false, projects: { enabled: false } },
-    });
-    app.use('/', RED.httpAdmin);
-    app.use('/api', RED.httpNode);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    editorUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    await RED.start();
+    nodeRed = await startNodeRedInProcess({ settings: { httpAdminRoot: '/', httpNodeRoot: '/api' } });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(editorUrl);
+    await page.goto(`${nodeRed.url}/`);
     await page.waitForFunction(() => (window as any).RED?.nodes?.getType?.('replicate-create-prediction'), undefined, { timeout: 60_000 });
     await page.locator('#red-ui-palette-container').waitFor();
   });
 
   after(async () => {
     await browser?.close();
-    await RED.stop();
-    await new Promise((resolve) => server?.close(resolve));
-    server?.closeAllConnections();
+    await nodeRed?.stop();
     await emulator?.close();
-    fs.rmSync(userDir, { recursive: true, force: true });
   });
 
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });

@@ -1,20 +1,16 @@
 // Node-RED in the test process: node-red-node-test-helper, our node modules, and a few ways
 // to watch what the nodes do (messages, statuses, logs).
 import fs from 'fs';
-import http from 'http';
-import type { AddressInfo } from 'net';
+import type http from 'http';
 import path from 'path';
 import supertest from 'supertest';
 import helper = require('node-red-node-test-helper');
+import { NODE_RED_MAIN, serve, type Served } from './node-red-host';
 
-// NODE_RED_PATH (a node-red package directory or its red.js) picks the Node-RED to run on, as
-// `npm run test:compat` does; without it, the one in the dev dependencies.
-const NODE_RED_MAIN = process.env.NODE_RED_PATH ? require.resolve(path.resolve(process.env.NODE_RED_PATH)) : require.resolve('node-red');
-/** Resolves a module (e.g. `@node-red/nodes/core/...`) as the Node-RED the tests run on sees it. */
-export const resolveNodeRed = (request: string): string => require.resolve(request, { paths: [path.dirname(NODE_RED_MAIN)] });
 helper.init(NODE_RED_MAIN);
 
 export { helper };
+export { resolveNodeRed } from './node-red-host';
 
 const BUILT_NODES = path.join(__dirname, '..', '..', 'nodes');
 export const NODE_FILES = fs
@@ -58,21 +54,11 @@ export function httpNode(): supertest.Agent {
 }
 
 /** RED.httpNode on a real port, for senders that need a URL (the emulator's webhooks); follows each load. */
-export async function serveHttpNode(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+export function serveHttpNode(): Promise<Served> {
+  return serve((req, res) => {
     if (!red) return res.writeHead(503).end();
     (red.httpNode as (req: http.IncomingMessage, res: http.ServerResponse) => void)(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 export function configNode(id: string, baseUrl: string, extra: Record<string, unknown> = {}) {
