@@ -55,8 +55,9 @@ function realNodeRed(extraSettings: Record<string, unknown> = {}) {
     state.base = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${state.output}`)), 45_000);
       const look = () => {
-        const url = /Server now running at (http:\/\/\S+?)\/?\s/.exec(state.output)?.[1];
-        if (url && state.output.includes('Started flows')) {
+        // Node-RED logs in its language: English, or German for settings.lang 'de'
+        const url = /(?:Server now running at|Server wird jetzt auf) (http:\/\/\S+?)\/?\s/.exec(state.output)?.[1];
+        if (url && /Started flows|Flows sind gestartet/.test(state.output)) {
           clearTimeout(timer);
           resolve(url);
         } else setTimeout(look, 100);
@@ -125,6 +126,21 @@ describe('the trigger in a real Node-RED, admin API and httpNode both at /', fun
     should((await deliver(url, '{"id": ')).status).equal(400);
     should((await deliver(url, JSON.stringify({ id: 'huge', status: 'succeeded', logs: 'x'.repeat(6 * 1024 * 1024) }))).status).equal(413);
     should(nodeRed.output).not.containEql('forged00000001');
+  });
+});
+
+describe('the trigger in a real Node-RED set to German (settings.lang)', function () {
+  this.timeout(30_000);
+  const nodeRed = realNodeRed({ lang: 'de' });
+
+  it('answers the sender in German, through Node-RED\'s own message catalogs', async () => {
+    const url = `${nodeRed.base}/replicate/completed`;
+    const forged = await deliver(url, '{"id": "forged00000002", "status": "succeeded"}', { secret: WRONG_SECRET });
+    should(forged.status).equal(401);
+    should(await forged.text()).equal('Die Webhook-Signatur fehlt oder stimmt nicht');
+    const malformed = await deliver(url, '{"id": ');
+    should(malformed.status).equal(400);
+    should(await malformed.text()).equal('Der Inhalt ist kein gültiges JSON');
   });
 });
 
