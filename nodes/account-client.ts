@@ -11,10 +11,7 @@ export function tokenFrom(credentials: ReplicateCredentials | undefined): string
 export function clientFor(settings: Core.ConfigSettings, token: string | undefined): Core.ReplicateClient {
   const { InputError, ReplicateClient } = core();
   if (!token) {
-    throw new InputError(
-      'No Replicate API token: enter one in the Replicate config node or set the REPLICATE_API_TOKEN environment variable',
-      'no-token',
-    );
+    throw new InputError('node.noToken', undefined, 'no-token');
   }
   return new ReplicateClient({
     baseUrl: settings.baseUrl,

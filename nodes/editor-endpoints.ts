@@ -10,6 +10,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type * as Core from './core';
 import { core } from './lazy-core';
 import { clientFor } from './account-client';
+import { say } from './flow-node';
 import type { ReplicateConfigNode } from './node-types';
 
 
@@ -22,9 +23,6 @@ interface ConfigRef {
 
 const PASSWORD_PLACEHOLDER = '__PWRD__';
 const CHANGE_PERMISSION = 'replicate-config.write';
-const RETYPE_TOKEN = 'Type the token again to use another API URL: a stored token is only sent to the API URL its config node was deployed with';
-const TYPE_TOKEN =
-  'Type the token to use a config node that is not deployed: a stored or environment token is only sent to the API URL of its deployed config node';
 
 /** An API base URL read from an environment variable: its value never appears in an answer. */
 interface FromEnv {
@@ -36,7 +34,7 @@ interface FromEnv {
 type Access = { env?: FromEnv } & (
   | { use: 'deployed'; node: ReplicateConfigNode }
   | { use: 'typed'; baseUrl: unknown; token: string }
-  | { use: 'refused'; message: string }
+  | { use: 'refused'; message: Core.Sentence }
 );
 
 /** Whole-string `${VAR}` or `$(VAR)`, the forms Node-RED's runtime resolves in config properties. */
@@ -60,19 +58,16 @@ function decideAccess(RED: NodeAPI, ref: ConfigRef): Access {
   const found = typeof ref.id === 'string' && ref.id ? (RED.nodes.getNode(ref.id) as ReplicateConfigNode | null) : null;
   const deployed = found?.type === 'replicate-config' ? found : undefined; // another node's credentials are never used
   const { url, env, unset } = dialogBaseUrl(RED, ref.baseUrl, deployed);
-  if (unset) return { use: 'refused', message: `The environment variable ${unset} in the API base URL is not set` };
+  if (unset) return { use: 'refused', message: { key: 'editor.envUnset', vars: { name: unset } } };
   if (!typed) {
     if (deployed && (url === undefined || sameBaseUrl(url, deployed.baseUrl))) return { use: 'deployed', node: deployed, env };
-    return { use: 'refused', message: deployed ? RETYPE_TOKEN : TYPE_TOKEN, env };
+    return { use: 'refused', message: { key: deployed ? 'editor.retypeToken' : 'editor.typeToken' }, env };
   }
   if (env) {
     try {
       checkBaseUrl(env.value);
     } catch {
-      return {
-        use: 'refused',
-        message: `The environment variable ${env.name} does not hold a usable API base URL (https://, or http:// on 127.0.0.1 or localhost; no credentials, query or fragment)`,
-      };
+      return { use: 'refused', message: { key: 'editor.envUnusable', vars: { name: env.name } } };
     }
   }
   return { use: 'typed', baseUrl: url ?? deployed?.baseUrl, token: typed, env };
@@ -96,7 +91,7 @@ function withoutEnvValue(message: string, env: FromEnv | undefined): string {
 function typedClient(access: Extract<Access, { use: 'typed' }>): Core.ReplicateClient {
   const { ConfigSettingsSchema, describeIssues, InputError } = core();
   const parsed = ConfigSettingsSchema.safeParse({ baseUrl: access.baseUrl, maxRetries: 1, timeout: 20 });
-  if (!parsed.success) throw new InputError(describeIssues(parsed.error));
+  if (!parsed.success) throw new InputError('node.problems', { problems: describeIssues(parsed.error) });
   return clientFor(parsed.data, access.token);
 }
 
@@ -115,13 +110,13 @@ function endpoint(RED: NodeAPI, path: string, permission: string, handler: Handl
   };
   RED.httpAdmin.post(`/replicate-config/${path}`, authorize, async (req: Request, res: Response) => {
     const access = res.locals[ACCESS] as Access;
-    if (access.use === 'refused') return void res.json({ ok: false, message: access.message }); // nothing sent
+    if (access.use === 'refused') return void res.json({ ok: false, message: say(RED, access.message) }); // nothing sent
     let temporary: Core.ReplicateClient | undefined;
     try {
       const client = access.use === 'deployed' ? access.node.client() : (temporary = typedClient(access));
       res.json({ ok: true, ...((await handler(client, bodyOf(req))) as object) });
     } catch (err) {
-      res.json({ ok: false, message: withoutEnvValue((err as Error).message, access.env) });
+      res.json({ ok: false, message: withoutEnvValue(say(RED, err as Error), access.env) });
     } finally {
       await temporary?.close();
     }

@@ -8,7 +8,7 @@ import type * as Core from './core';
 import { core } from './lazy-core';
 import type { ReplicateConfigNode } from './node-types';
 
-/** Status words shared by all nodes live in the config node's catalog. */
+/** Status words and runtime sentences shared by all nodes live in the config node's catalog. */
 const COMMON = '@nr-replicate/node-red-replicate/replicate-config:common';
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
@@ -23,6 +23,8 @@ export interface FlowNode {
   /** The selected config node's client; throws a sentence when none is selected or it cannot work. */
   client(): Core.ReplicateClient;
   t(key: string, vars?: Record<string, unknown>): string;
+  /** A sentence or an error in the runtime's language (see say). */
+  say(what: Core.Sentence | Error): string;
   show(fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape?: NodeStatus['shape']): void;
   /**
    * A step of the one message in flight ("creating", "fetching"). With several in flight the
@@ -68,20 +70,42 @@ function errorStatusKey(err: Error): string {
   return err.name === 'InputError' ? 'invalidInput' : 'error';
 }
 
-/** What a node says when it closes while a prediction it waits on is still running. */
-function stillRunningWarning(predictionId: string): string {
-  return (
-    `Prediction ${predictionId} keeps running on Replicate: this node was closed (redeploy or stop) while waiting for it, ` +
-    `so it will send no message for it. To stop it, send msg.predictionId "${predictionId}" to a cancel prediction node.`
-  );
-}
-
 const PREDICTION_FILL: Record<string, NodeStatus['fill']> = {
   succeeded: 'green',
   failed: 'red',
   canceled: 'grey',
   aborted: 'grey',
 };
+
+/**
+ * A sentence (an error from the core, a warning, a webhook answer) in the runtime's language, as
+ * Node-RED's i18n picks it (settings.lang, else the system's), falling back to English. The core
+ * fills in the values, not i18next, so a value that looks like a placeholder stays as it is. An
+ * error that is no sentence (a raw Node.js error) says its own message.
+ */
+export function say(RED: NodeAPI, what: Core.Sentence | Error): string {
+  const { isSentence, renderSentence, SentenceError } = core();
+  if (what instanceof Error ? !(what instanceof SentenceError) : !isSentence(what)) return (what as Error).message;
+  return renderSentence(what as Core.Sentence, (key, names) => {
+    const local = `common.sentences.${key}`;
+    const text = RED._(`${COMMON}.sentences.${key}`, Object.fromEntries(names.map((name) => [name, `\u0001${name}\u0001`])));
+    if (text === local || text.endsWith(`:${local}`)) return undefined; // no catalog (a bare test helper): the English text
+    return text.replace(/\u0001(\w+)\u0001/g, '__$1__');
+  });
+}
+
+/**
+ * The error as the flow sees it (done, Catch nodes, the debug sidebar): its sentence in the
+ * runtime's language, with every field of the original (code, status, retryable...) kept.
+ */
+export function localized(RED: NodeAPI, err: Error): Error {
+  if (!(err instanceof Error)) return err; // whatever was thrown, as it was
+  const message = say(RED, err);
+  if (message === err.message) return err;
+  const copy = Object.create(Object.getPrototypeOf(err) as object, Object.getOwnPropertyDescriptors(err)) as Error;
+  Object.defineProperty(copy, 'message', { value: message, writable: true, configurable: true, enumerable: false });
+  return copy;
+}
 
 /**
  * A node's status in the shared catalog's words. Each text is translated once and then filled in
@@ -157,11 +181,12 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     },
     client() {
       if (!config || config.type !== 'replicate-config') {
-        throw new (core().InputError)('No Replicate config node is selected: open this node and choose or add one', 'no-config');
+        throw new (core().InputError)('node.noConfig', undefined, 'no-config');
       }
       return config.client();
     },
     t,
+    say: (what) => say(RED, what),
     show,
     clear: status.clear,
     progress(key, vars) {
@@ -188,7 +213,7 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
             // A node closed mid-request stays silent: its flow is being replaced.
             if (closed) return finish(RED, node, msg as Msg, done);
             show('red', errorStatusKey(err), undefined, 'ring');
-            finish(RED, node, msg as Msg, done, err);
+            finish(RED, node, msg as Msg, done, localized(RED, err));
           },
         );
       });
@@ -205,7 +230,8 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
 
   node.on('close', (done: () => void) => {
     closed = true;
-    for (const predictionId of new Set(waitedOn.values())) node.warn(stillRunningWarning(predictionId));
+    // what a node says when it closes while a prediction it waits on is still running
+    for (const id of new Set(waitedOn.values())) node.warn(say(RED, { key: 'node.keepsRunning', vars: { id } }));
     waitedOn.clear();
     abort.abort();
     for (const cleanup of cleanups) cleanup();
@@ -249,8 +275,8 @@ export function readSettings<S extends z.ZodType>(flow: FlowNode, node: Node, sc
   const parsed = schema.safeParse(def);
   if (parsed.success) return () => parsed.data;
   const { InputError, describeIssues } = core();
-  const problem = new InputError(`Settings: ${describeIssues(parsed.error)}`);
-  node.error(problem.message);
+  const problem = new InputError('node.invalidSettings', { problems: describeIssues(parsed.error) });
+  node.error(flow.say(problem));
   flow.show('red', 'invalidSettings', undefined, 'ring');
   return () => {
     throw problem;

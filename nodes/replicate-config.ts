@@ -5,31 +5,32 @@ import type * as Core from './core';
 import { core } from './lazy-core';
 import { clientFor, tokenFrom } from './account-client';
 import { registerEditorEndpoints } from './editor-endpoints';
+import { say } from './flow-node';
 import type { ReplicateConfigNode, ReplicateCredentials } from './node-types';
 
 
 /** The settings, or what keeps them from working, checked at deploy; a bad base URL has a status of its own. */
 function readConfig(def: Record<string, unknown>): { settings: Core.ConfigSettings; problem?: undefined } | { settings?: undefined; problem: Core.InputError } {
-  const { ConfigSettingsSchema, checkBaseUrl, describeIssues, InputError } = core();
+  const { ConfigSettingsSchema, checkBaseUrl, describeIssues, errorVar, InputError } = core();
   const parsed = ConfigSettingsSchema.safeParse(def);
-  const problems = parsed.success ? [] : [describeIssues(parsed.error)];
+  const problems = parsed.success ? [] : describeIssues(parsed.error);
   const baseUrl = ConfigSettingsSchema.shape.baseUrl.safeParse(def.baseUrl);
   let badBaseUrl = false;
   try {
     checkBaseUrl(baseUrl.data);
   } catch (err) {
     badBaseUrl = true;
-    problems.push((err as Error).message);
+    problems.push(errorVar(err));
   }
   if (parsed.success && !badBaseUrl) return { settings: parsed.data };
-  return { problem: new InputError(`Replicate config: ${problems.join('; ')}`, badBaseUrl ? 'bad-base-url' : 'bad-config') };
+  return { problem: new InputError('node.invalidConfig', { problems }, badBaseUrl ? 'bad-base-url' : 'bad-config') };
 }
 
 export = (RED: NodeAPI) => {
   function ReplicateConfig(this: ReplicateConfigNode, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
     const { settings, problem } = readConfig(def);
-    if (problem) this.error(problem.message);
+    if (problem) this.error(say(RED, problem));
     let client: Core.ReplicateClient | undefined;
 
     this.baseUrl = settings?.baseUrl ?? '';

@@ -3,54 +3,54 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { flowNode, readSettings, withPrediction, type Msg } from './flow-node';
+import { flowNode, readSettings, say, withPrediction, type Msg } from './flow-node';
 import type { PredictionCompletedNode, ReplicateConfigNode, TriggerWebhook } from './node-types';
 
 type Definitions = Map<string, Record<string, unknown>>;
+/** A setup that cannot work (refuse) or that fails signatures only (warn), and the status that says so. */
+type TriggerProblem = { refuse?: Core.Sentence; warn?: Core.Sentence; status: string };
 
 function targetFor(settings: Core.CreateSettings, msg: Msg): Core.PredictionTarget {
   const { parseDeploymentRef, parseModelRef, readText, InputError } = core();
-  if (settings.deployment) return parseDeploymentRef(settings.deployment, 'the deployment setting');
-  if (settings.model) return parseModelRef(settings.model, 'the model setting');
+  if (settings.deployment) return parseDeploymentRef(settings.deployment, { key: 'field.deploymentSetting' });
+  if (settings.model) return parseModelRef(settings.model, { key: 'field.modelSetting' });
   const deployment = readText(msg, 'deployment', 200);
   if (deployment) return parseDeploymentRef(deployment, 'msg.deployment');
   const model = readText(msg, 'model', 300);
   if (model) return parseModelRef(model, 'msg.model');
-  throw new InputError('No model: set a model or deployment on the node, or send msg.model');
+  throw new InputError('message.noModel');
 }
 
 function isDeliveryRecord(value: unknown): boolean {
   return typeof value === 'object' && value !== null && 'id' in value && 'timestamp' in value;
 }
 
-const NOT_DEPLOYED = 'The "prediction completed" node chosen as webhook is not deployed: choose another one or deploy it';
-
 export = (RED: NodeAPI) => {
   const configNode = (id: unknown) => {
     const node = typeof id === 'string' && id ? (RED.nodes.getNode(id) as ReplicateConfigNode | null) : null;
     return node?.type === 'replicate-config' ? node : undefined;
   };
-  const nameOf = (node: Node & { name?: string }) => `"${node.name || node.id}"`;
+  const nameOf = (node: Node & { name?: string }) => node.name || node.id;
 
   /**
    * What is wrong between a create node and the trigger it reports to, read from the trigger's
    * definition (its runtime node keeps no settings): a refusal, or a warning when only signatures fail.
    */
-  function triggerProblem(triggerId: string, own: ReplicateConfigNode, definitions: Definitions) {
+  function triggerProblem(triggerId: string, own: ReplicateConfigNode, definitions: Definitions): TriggerProblem | undefined {
     const trigger = RED.nodes.getNode(triggerId);
-    if (trigger?.type !== 'replicate-prediction-completed') return { refuse: NOT_DEPLOYED, status: 'noTrigger' };
+    if (trigger?.type !== 'replicate-prediction-completed') return { refuse: { key: 'create.triggerNotDeployed' }, status: 'noTrigger' };
     const definition = definitions.get(triggerId);
     if (!definition) return undefined; // a node of a subflow instance: not the flow's to read
     const theirs = configNode(definition.replicate);
     if (!theirs) {
       return {
-        refuse: `The "prediction completed" node ${nameOf(trigger)} chosen as webhook has no Replicate config node, and the webhook URL needs that config node's Public URL: choose ${nameOf(own)} on it`,
+        refuse: { key: 'create.triggerNoConfig', vars: { trigger: nameOf(trigger), own: nameOf(own) } },
         status: 'triggerNoConfig',
       };
     }
     if (theirs !== own && definition.auth !== 'secret') {
       return {
-        warn: `The "prediction completed" node ${nameOf(trigger)} this node reports to uses the config node ${nameOf(theirs)}, this node uses ${nameOf(own)}: it checks signatures with the signing secret of ${nameOf(theirs)}, so it will refuse the deliveries for this node's predictions unless both config nodes hold the same Replicate account. Choose the same config node on both.`,
+        warn: { key: 'create.triggerOtherConfig', vars: { trigger: nameOf(trigger), theirs: nameOf(theirs), own: nameOf(own) } },
         status: 'triggerOtherConfig',
       };
     }
@@ -96,9 +96,9 @@ export = (RED: NodeAPI) => {
       flow.onClose(
         watchTrigger((definitions) => {
           const problem = triggerProblem(triggerId, own, definitions);
-          triggerRefusal = problem?.refuse ? new (core().InputError)(problem.refuse) : undefined;
-          if (problem?.refuse) node.error(problem.refuse);
-          if (problem?.warn) node.warn(problem.warn);
+          triggerRefusal = problem?.refuse ? new (core().InputError)(problem.refuse.key, problem.refuse.vars) : undefined;
+          if (problem?.refuse) node.error(say(RED, problem.refuse));
+          if (problem?.warn) node.warn(say(RED, problem.warn));
           if (problem) flow.show(problem.refuse ? 'red' : 'yellow', problem.status, undefined, 'ring');
           else if (triggerStatus) flow.clear();
           triggerStatus = problem !== undefined;
@@ -111,7 +111,7 @@ export = (RED: NodeAPI) => {
       if (!s.trigger) return undefined;
       if (triggerRefusal) throw triggerRefusal;
       const trigger = RED.nodes.getNode(s.trigger) as PredictionCompletedNode | null;
-      if (trigger?.type !== 'replicate-prediction-completed') throw new (core().InputError)(NOT_DEPLOYED);
+      if (trigger?.type !== 'replicate-prediction-completed') throw new (core().InputError)('create.triggerNotDeployed');
       return trigger.webhookFor(msg);
     }
 
@@ -136,11 +136,11 @@ export = (RED: NodeAPI) => {
       const request: Core.RunRequest = {
         target,
         input,
-        webhook: trigger?.url ?? (typedWebhook ? c.readWebhookUrl(typedWebhook, msg.webhook ? 'msg.webhook' : 'the webhook setting') : undefined),
+        webhook: trigger?.url ?? (typedWebhook ? c.readWebhookUrl(typedWebhook, msg.webhook ? 'msg.webhook' : { key: 'field.webhookSetting' }) : undefined),
         webhookEvents: c.webhookEventsFor(s.webhookEvents, trigger !== undefined),
         wait: s.wait,
         waitSeconds: s.waitSeconds,
-        cancelAfter: s.cancelAfter ? c.checkCancelAfter(s.cancelAfter, 'the cancel after setting') : undefined,
+        cancelAfter: s.cancelAfter ? c.checkCancelAfter(s.cancelAfter, { key: 'field.cancelAfterSetting' }) : undefined,
         plan,
       };
       flow.progress(s.wait === 'sync' ? 'running' : 'creating');

@@ -5,7 +5,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { statusLine, withPrediction, type Msg } from './flow-node';
+import { say, statusLine, withPrediction, type Msg } from './flow-node';
 import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
 import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
 
@@ -18,20 +18,20 @@ type TriggerNode = PredictionCompletedNode & Node<TriggerCredentials>;
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 /** Why a delivery was refused: what the sender reads (enough to fix a setup, nothing about the secret) and the status key. */
-const REJECTION: Record<Core.RejectedDelivery['reason'], { answer: string; status: string }> = {
-  signature: { answer: 'The webhook signature is missing or does not match', status: 'badSignature' },
-  stale: { answer: 'The webhook timestamp is too old or too far in the future', status: 'staleDelivery' },
-  secret: { answer: 'The webhook secret is missing or does not match', status: 'badSecret' },
-  json: { answer: 'The body is not valid JSON', status: 'badJson' },
-  'not-a-prediction': { answer: 'The body is not a Replicate prediction', status: 'badJson' },
-  'secret-unavailable': { answer: 'The signing secret could not be fetched from Replicate; try again later', status: 'noSigningSecret' },
+const REJECTION: Record<Core.RejectedDelivery['reason'], { answer: Core.SentenceKey; status: string }> = {
+  signature: { answer: 'answer.badSignature', status: 'badSignature' },
+  stale: { answer: 'answer.stale', status: 'staleDelivery' },
+  secret: { answer: 'answer.badSecret', status: 'badSecret' },
+  json: { answer: 'answer.notJson', status: 'badJson' },
+  'not-a-prediction': { answer: 'answer.notPrediction', status: 'badJson' },
+  'secret-unavailable': { answer: 'answer.secretUnavailable', status: 'noSigningSecret' },
 };
 
 /** A delivery still open at its deadline, by what it was waiting for. */
 const LATE = {
-  body: { code: 408, answer: 'The body did not arrive in time' },
-  verify: { code: 503, answer: 'The delivery could not be verified in time; try again later' },
-};
+  body: { code: 408, answer: 'answer.bodyLate' },
+  verify: { code: 503, answer: 'answer.verifyLate' },
+} as const;
 
 export = (RED: NodeAPI) => {
   function PredictionCompleted(this: TriggerNode, def: NodeDef & Record<string, unknown>) {
@@ -41,24 +41,24 @@ export = (RED: NodeAPI) => {
     let closed = false;
     const status = statusLine(RED, node);
     const { show } = status;
-    const fail = (message: string, statusKey: string) => {
-      node.error(message);
+    const fail = (problem: Core.Sentence, statusKey: string) => {
+      node.error(say(RED, problem));
       show('red', statusKey, undefined, 'ring');
-      node.webhookFor = () => Promise.reject(new c.InputError(message));
+      node.webhookFor = () => Promise.reject(new c.InputError(problem.key, problem.vars));
     };
 
     const parsed = c.TriggerSettingsSchema.safeParse(def);
-    if (!parsed.success) return fail(`Settings: ${c.describeIssues(parsed.error)}`, 'invalidSettings');
+    if (!parsed.success) return fail({ key: 'node.invalidSettings', vars: { problems: c.describeIssues(parsed.error) } }, 'invalidSettings');
     const s = parsed.data;
     const config = typeof def.replicate === 'string' ? (RED.nodes.getNode(def.replicate) as ReplicateConfigNode | null) : null;
     const sharedSecret = node.credentials?.sharedSecret?.trim() ?? '';
     if (s.auth !== 'secret' && config?.type !== 'replicate-config') {
-      return fail('No Replicate config node is selected: it provides the signing secret that proves a delivery came from Replicate', 'noConfig');
+      return fail({ key: 'trigger.noConfig' }, 'noConfig');
     }
-    if (s.auth !== 'signature' && !sharedSecret) return fail('Settings: enter the shared secret, or verify signatures only', 'invalidSettings');
-    if (postRouteTaken(RED, s.url)) {
-      return fail(`Another node already answers POST ${s.url}: give this node a path of its own`, 'pathInUse');
+    if (s.auth !== 'signature' && !sharedSecret) {
+      return fail({ key: 'node.invalidSettings', vars: { problems: [{ key: 'settings.sharedSecret' }] } }, 'invalidSettings');
     }
+    if (postRouteTaken(RED, s.url)) return fail({ key: 'trigger.pathInUse', vars: { path: s.url } }, 'pathInUse');
 
     const receiver = new c.WebhookReceiver({ auth: s.auth, signingSecret: config?.signingSecret(), sharedSecret });
     const filter: Core.DeliveryFilter = { outcomes: s.outcomes, models: s.models };
@@ -87,7 +87,7 @@ export = (RED: NodeAPI) => {
       msg.webhook = verdict.webhook;
       if (route === 'result' && verdict.correlation) {
         const kept = await correlations.recall(verdict.correlation).catch((err: Error) => {
-          node.warn(`The message properties kept for prediction ${verdict.prediction.id} could not be read: ${err.message}`);
+          node.warn(say(RED, { key: 'trigger.keptUnreadable', vars: { id: verdict.prediction.id, error: c.errorVar(err) } }));
           return undefined;
         });
         if (kept) c.restoreFields(msg, kept);
@@ -106,26 +106,26 @@ export = (RED: NodeAPI) => {
     const open = new Set<() => void>();
 
     const release = claimPostRoute(RED, s.url, c.MAX_WEBHOOK_BODY_BYTES, (req: Request, res: Response) => {
-      const refuse = (code: number, answer: string, statusKey?: string, fill: 'red' | 'yellow' = 'red') => {
+      const refuse = (code: number, answer: Core.Sentence, statusKey?: string, fill: 'red' | 'yellow' = 'red') => {
         if (res.headersSent) return;
-        res.status(code).type('text/plain').send(answer);
+        res.status(code).type('text/plain').send(say(RED, answer));
         if (statusKey) show(fill, statusKey, undefined, 'ring');
       };
       /** Answered before the delivery was read or verified: the socket closes, even if a body is still arriving. */
-      const cutShort = (code: number, answer: string, statusKey?: string) => {
+      const cutShort = (code: number, answer: Core.Sentence, statusKey?: string) => {
         if (res.headersSent) return;
         res.set('Connection', 'close');
         refuse(code, answer, statusKey, 'yellow');
       };
       let waitingFor: keyof typeof LATE = 'body';
-      const deadline = setTimeout(() => cutShort(LATE[waitingFor].code, LATE[waitingFor].answer, 'timedOut'), c.DELIVERY_DEADLINE.ms);
+      const deadline = setTimeout(() => cutShort(LATE[waitingFor].code, { key: LATE[waitingFor].answer }, 'timedOut'), c.DELIVERY_DEADLINE.ms);
       const finish = () => {
         clearTimeout(deadline);
         open.delete(stop);
       };
       const stop = () => {
         finish();
-        cutShort(503, 'This endpoint was stopped; try again later');
+        cutShort(503, { key: 'answer.stopped' });
       };
       open.add(stop);
 
@@ -134,15 +134,15 @@ export = (RED: NodeAPI) => {
         try {
           body = await routeBody(req, c.MAX_WEBHOOK_BODY_BYTES);
         } catch (err) {
-          if (err instanceof c.BodyTooLargeError) return refuse(413, err.message, 'tooLarge');
-          if (err instanceof c.BodyAlreadyReadError) return refuse(400, err.message, 'bodyAlreadyRead');
-          return refuse(400, 'The body could not be read', 'badJson');
+          if (err instanceof c.BodyTooLargeError) return refuse(413, err, 'tooLarge');
+          if (err instanceof c.BodyAlreadyReadError) return refuse(400, err, 'bodyAlreadyRead');
+          return refuse(400, { key: 'answer.unreadable' }, 'badJson');
         }
         waitingFor = 'verify';
         const verdict = await receiver.receive({ headers: req.headers, query: (req.query ?? {}) as Record<string, unknown>, body });
         if (verdict.status !== 200) {
           const rejection = REJECTION[verdict.reason];
-          return refuse(verdict.status, rejection.answer, rejection.status, verdict.status === 503 ? 'yellow' : 'red');
+          return refuse(verdict.status, { key: rejection.answer }, rejection.status, verdict.status === 503 ? 'yellow' : 'red');
         }
         // Verified after the deadline answered 503: emitted all the same, and Replicate's next copy is acknowledged as a repeat.
         if (!res.headersSent) res.status(200).json({ ok: true });
@@ -150,8 +150,8 @@ export = (RED: NodeAPI) => {
         if (!verdict.repeat && !closed) await emit(verdict);
       })()
         .catch((err: Error) => {
-          node.error(`A webhook delivery could not be handled: ${err.message}`);
-          if (!res.headersSent) res.status(500).type('text/plain').send('The delivery could not be handled');
+          node.error(say(RED, { key: 'trigger.deliveryFailed', vars: { error: c.errorVar(err) } }));
+          if (!res.headersSent) res.status(500).type('text/plain').send(say(RED, { key: 'answer.failed' }));
         })
         .finally(finish);
     });

@@ -93,6 +93,21 @@ describe('the trigger in a real Node-RED, admin API and httpNode both at /', fun
   });
 });
 
+describe('the trigger in a real Node-RED set to German (settings.lang)', function () {
+  this.timeout(30_000);
+  const nodeRed = realNodeRed({ lang: 'de' });
+
+  it('answers the sender in German, through Node-RED\'s own message catalogs', async () => {
+    const url = `${nodeRed.base}/replicate/completed`;
+    const forged = await deliver(url, '{"id": "forged00000002", "status": "succeeded"}', { secret: WRONG_SECRET });
+    should(forged.status).equal(401);
+    should(await forged.text()).equal('Die Webhook-Signatur fehlt oder stimmt nicht');
+    const malformed = await deliver(url, '{"id": ');
+    should(malformed.status).equal(400);
+    should(await malformed.text()).equal('Der Inhalt ist kein gültiges JSON');
+  });
+});
+
 describe('the trigger in a real Node-RED, httpNode under /hooks with httpNodeAuth', function () {
   this.timeout(30_000);
   const bcrypt = require(resolveNodeRed('bcryptjs')) as { hashSync(password: string, rounds: number): string };

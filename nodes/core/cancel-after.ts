@@ -1,15 +1,16 @@
 // Replicate's Cancel-After header: "30s", "5m", "1h30m45s", or bare seconds; at least 5 s.
 import { InputError } from './errors';
+import type { Field } from './identifiers';
 
 const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$/;
 
-export function checkCancelAfter(value: unknown, field = 'cancel after'): string {
+export function checkCancelAfter(value: unknown, field: Field = { key: 'field.cancelAfter' }): string {
   const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
   const match = DURATION.exec(text);
   if (text === '' || !match) {
-    throw new InputError(`${field} must be a duration such as "90s", "5m" or "1h30m", got "${String(value)}"`);
+    throw new InputError('check.duration', { field, value: String(value) });
   }
   const seconds = Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
-  if (seconds < 5) throw new InputError(`${field} must be at least 5 seconds, got "${text}"`);
+  if (seconds < 5) throw new InputError('check.durationTooShort', { field, value: text });
   return text;
 }

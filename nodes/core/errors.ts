@@ -2,6 +2,7 @@
 // sidebar: users of these nodes are mostly not programmers.
 import { ProblemSchema, type Problem } from './schemas';
 import { parseRetryAfter } from './retry-after';
+import { renderSentence, type Sentence, type SentenceKey, type SentenceVar, type SentenceVars } from './sentences';
 
 export type ReplicateErrorCode =
   | 'unauthorized'
@@ -32,10 +33,20 @@ export interface ReplicateErrorFields {
 }
 
 /**
- * Node-RED puts `err.toString()` in msg.error.message and the debug sidebar: users should read
- * our sentence, not "ReplicateError: " in front of it.
+ * An error that is one of the catalog's sentences: its message is the English text, and its key
+ * and vars let a node say it in the runtime's language. Node-RED puts `err.toString()` in
+ * msg.error.message and the debug sidebar: users should read our sentence, not "ReplicateError: " in front of it.
  */
-export class SentenceError extends Error {
+export class SentenceError extends Error implements Sentence {
+  readonly key: SentenceKey;
+  readonly vars?: SentenceVars;
+
+  constructor(key: SentenceKey, vars?: SentenceVars) {
+    super(renderSentence({ key, vars }));
+    this.key = key;
+    if (vars) this.vars = vars;
+  }
+
   override toString(): string {
     return this.message;
   }
@@ -51,8 +62,8 @@ export class ReplicateError extends SentenceError implements ReplicateErrorField
   readonly retryAfterMs?: number;
   readonly notSent: boolean;
 
-  constructor(message: string, fields: ReplicateErrorFields) {
-    super(message);
+  constructor(key: SentenceKey, vars: SentenceVars | undefined, fields: ReplicateErrorFields) {
+    super(key, vars);
     this.code = fields.code;
     this.status = fields.status;
     this.title = fields.title;
@@ -62,8 +73,9 @@ export class ReplicateError extends SentenceError implements ReplicateErrorField
     this.notSent = fields.notSent ?? false;
   }
 
-  withMessage(message: string): ReplicateError {
-    const copy = new ReplicateError(message, this);
+  /** The same error said another way, e.g. framed by a sentence that explains what it means here. */
+  withSentence(key: SentenceKey, vars?: SentenceVars): ReplicateError {
+    const copy = new ReplicateError(key, vars, this);
     copy.stack = this.stack;
     return copy;
   }
@@ -76,10 +88,11 @@ export type SetupProblem = 'no-config' | 'no-token' | 'bad-base-url' | 'bad-conf
 export class InputError extends SentenceError {
   override name = 'InputError';
   constructor(
-    message: string,
+    key: SentenceKey,
+    vars?: SentenceVars,
     readonly code?: SetupProblem,
   ) {
-    super(message);
+    super(key, vars);
   }
 }
 
@@ -113,72 +126,53 @@ function validationSummary(problem: Problem): string | undefined {
 
 /**
  * Turns a non-2xx answer into a sentence. `what` names the thing asked for, for 404s
- * ("the prediction \"abc\"", "the model \"owner/name\"").
+ * ("the prediction \"abc\"", "the model \"owner/name\""). Replicate's own words (its problem
+ * detail) go into the sentence as Replicate sent them.
  */
 export function errorFromResponse(
   status: number,
   headers: Record<string, string | string[] | undefined>,
   body: string,
-  what: string,
+  what: SentenceVar,
 ): ReplicateError {
   const problem = parseProblem(body);
   const title = problem.title;
   const detail = problem.detail !== undefined ? clip(problem.detail) : undefined;
   const explain = detail ?? title;
-  const suffix = explain ? `: ${explain}` : '';
   const base = { status, title, detail };
+  /** The sentence, with Replicate's explanation when it gave one. */
+  const said = (key: 'unauthorized' | 'billing' | 'forbidden' | 'conflict' | 'rateLimited' | 'server' | 'http', fields: Omit<ReplicateErrorFields, 'status'>) =>
+    explain
+      ? new ReplicateError(`response.${key}Detail`, { what, status, detail: explain }, { ...base, ...fields })
+      : new ReplicateError(`response.${key}`, { what, status }, { ...base, ...fields });
 
   switch (true) {
     case status === 401:
-      return new ReplicateError(
-        `Replicate rejected the token (401)${suffix}. Check the API token in the Replicate config node.`,
-        { ...base, code: 'unauthorized', retryable: false },
-      );
+      return said('unauthorized', { code: 'unauthorized', retryable: false });
     case status === 402:
-      return new ReplicateError(`Billing is required on this Replicate account (402)${suffix}`, {
-        ...base,
-        code: 'billing',
-        retryable: false,
-      });
+      return said('billing', { code: 'billing', retryable: false });
     case status === 403:
-      return new ReplicateError(`Replicate refused access to ${what} (403)${suffix}`, {
-        ...base,
-        code: 'forbidden',
-        retryable: false,
-      });
+      return said('forbidden', { code: 'forbidden', retryable: false });
     case status === 404:
-      return new ReplicateError(`Replicate could not find ${what} (404)`, { ...base, code: 'not-found', retryable: false });
+      return new ReplicateError('response.notFound', { what }, { ...base, code: 'not-found', retryable: false });
     case status === 409:
-      return new ReplicateError(`Replicate reported a conflict for ${what} (409)${suffix}`, {
-        ...base,
-        code: 'conflict',
-        retryable: false,
-      });
+      return said('conflict', { code: 'conflict', retryable: false });
     case status === 422 || status === 400: {
-      const summary = validationSummary(problem) ?? title ?? 'Replicate did not accept the request';
-      return new ReplicateError(`Input validation failed: ${clip(summary)}`, {
-        ...base,
-        code: 'invalid-input',
-        retryable: false,
-      });
+      const summary = validationSummary(problem) ?? title;
+      return new ReplicateError(
+        'response.invalidInput',
+        { detail: summary !== undefined ? clip(summary) : { key: 'response.notAccepted' } },
+        { ...base, code: 'invalid-input', retryable: false },
+      );
     }
     case status === 429: {
       const retryAfterMs = parseRetryAfter(headers['retry-after'], problem, Date.now());
-      return new ReplicateError(`Replicate is rate limiting this account (429)${suffix}`, {
-        ...base,
-        code: 'rate-limited',
-        retryable: true,
-        retryAfterMs,
-      });
+      return said('rateLimited', { code: 'rate-limited', retryable: true, retryAfterMs });
     }
     case status >= 500:
-      return new ReplicateError(`Replicate had a server error (HTTP ${status})${suffix}`, {
-        ...base,
-        code: 'server',
-        retryable: true,
-      });
+      return said('server', { code: 'server', retryable: true });
     default:
-      return new ReplicateError(`Replicate answered HTTP ${status}${suffix}`, { ...base, code: 'http', retryable: false });
+      return said('http', { code: 'http', retryable: false });
   }
 }
 
@@ -197,10 +191,15 @@ function errorCode(err: unknown): string | undefined {
 }
 
 export function abortedError(): ReplicateError {
-  return new ReplicateError('The request to Replicate was stopped because the node was closed or redeployed', {
-    code: 'aborted',
-    retryable: false,
-  });
+  return new ReplicateError('network.aborted', undefined, { code: 'aborted', retryable: false });
+}
+
+/** Why a request that was never sent could not be: a sentence of its own for each cause. */
+function notSentReason(code: string): SentenceKey {
+  if (code === 'ECONNREFUSED') return 'network.refused';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'network.connectTimeout';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'network.unknownHost';
+  return 'network.noRoute';
 }
 
 /** Turns a transport failure (no HTTP answer) into a sentence. */
@@ -208,43 +207,24 @@ export function errorFromNetwork(err: unknown, host: string, timeoutMs: number):
   const code = errorCode(err);
   if (code && ABORT_CODES.has(code)) return abortedError();
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-    return new ReplicateError('Replicate sent a response larger than this node accepts', {
-      code: 'bad-response',
-      retryable: false,
-    });
+    return new ReplicateError('response.tooLarge', undefined, { code: 'bad-response', retryable: false });
   }
   if (code && TIMEOUT_CODES.has(code)) {
-    return new ReplicateError(`Replicate did not answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`, {
-      code: 'timeout',
-      retryable: true,
-    });
+    const fields = { code: 'timeout', retryable: true } as const;
+    if (timeoutMs < 1000) return new ReplicateError('network.timeoutMs', { ms: timeoutMs }, fields);
+    return new ReplicateError('network.timeoutSeconds', { seconds: Math.round(timeoutMs / 1000) }, fields);
   }
   if (code && NOT_SENT_CODES.has(code)) {
-    const why =
-      code === 'ECONNREFUSED'
-        ? 'the connection was refused'
-        : code === 'UND_ERR_CONNECT_TIMEOUT'
-          ? 'connecting timed out'
-          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-            ? 'the host name could not be resolved'
-            : 'the network is unreachable';
-    return new ReplicateError(`Could not reach Replicate at ${host}: ${why} (${code})`, {
-      code: 'network',
-      retryable: true,
-      notSent: true,
-    });
+    return new ReplicateError(
+      'network.unreachable',
+      { host, reason: { key: notSentReason(code) }, code },
+      { code: 'network', retryable: true, notSent: true },
+    );
   }
   if (code && /CERT|TLS|SSL/.test(code)) {
-    return new ReplicateError(`Could not open a secure connection to ${host} (${code})`, {
-      code: 'network',
-      retryable: false,
-      notSent: true,
-    });
+    return new ReplicateError('network.insecure', { host, code }, { code: 'network', retryable: false, notSent: true });
   }
-  return new ReplicateError(`The connection to Replicate at ${host} was interrupted (${code ?? 'unknown error'})`, {
-    code: 'network',
-    retryable: true,
-  });
+  return new ReplicateError('network.interrupted', { host, code: code ?? { key: 'network.unknownError' } }, { code: 'network', retryable: true });
 }
 
 /** Defence in depth: a secret the client holds never reaches an error built from text it received. */

@@ -1,6 +1,7 @@
 // Everything that ends up in a request path is checked here first, so no value from a message
 // can steer the client to another endpoint ("../account", "x?y", "%2F", ...).
 import { InputError } from './errors';
+import type { Sentence, SentenceVar } from './sentences';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const VERSION_ID = /^[a-f0-9]{64}$/;
@@ -11,8 +12,11 @@ export type PredictionTarget =
   | { kind: 'model'; owner: string; name: string }
   | { kind: 'deployment'; owner: string; name: string };
 
-export function describeTarget(target: PredictionTarget): string {
-  return target.kind === 'version' ? `version ${target.version}` : `${target.kind} ${target.owner}/${target.name}`;
+/** "the model owner/name", for sentences about the thing a create asked for. */
+export function describeTarget(target: PredictionTarget): Sentence {
+  if (target.kind === 'version') return { key: 'what.targetVersion', vars: { version: target.version } };
+  const ref = `${target.owner}/${target.name}`;
+  return target.kind === 'model' ? { key: 'what.targetModel', vars: { model: ref } } : { key: 'what.targetDeployment', vars: { deployment: ref } };
 }
 
 function show(value: unknown): string {
@@ -26,43 +30,46 @@ function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-export function checkVersionId(value: unknown, field = 'version'): string {
+/** Names a value in a sentence: `msg.model` as it is, or a sentence such as "the model setting". */
+export type Field = SentenceVar;
+
+export function checkVersionId(value: unknown, field: Field = { key: 'field.version' }): string {
   if (typeof value === 'string' && VERSION_ID.test(value)) return value;
-  throw new InputError(`${field} must be a 64-character version id (0-9, a-f), got "${show(value)}"`);
+  throw new InputError('check.versionId', { field, value: show(value) });
 }
 
-export function checkPredictionId(value: unknown, field = 'prediction id'): string {
+export function checkPredictionId(value: unknown, field: Field = { key: 'field.predictionId' }): string {
   if (typeof value === 'string' && PREDICTION_ID.test(value)) return value;
-  if (value === undefined || value === null || value === '') throw new InputError(`${field} is missing`);
-  throw new InputError(`${field} "${show(value)}" is not a valid Replicate prediction id`);
+  if (value === undefined || value === null || value === '') throw new InputError('check.missing', { field });
+  throw new InputError('check.predictionId', { field, value: show(value) });
 }
 
 /** `owner/name`, as used for models and deployments. */
-export function parseOwnerName(value: unknown, field: string): { owner: string; name: string } {
+export function parseOwnerName(value: unknown, field: Field): { owner: string; name: string } {
   if (typeof value === 'string') {
     const [owner, name, ...rest] = value.trim().split('/');
     if (owner && name && rest.length === 0 && NAME.test(owner) && NAME.test(name)) return { owner, name };
   }
-  throw new InputError(`${field} must look like "owner/name", got "${show(value)}"`);
+  throw new InputError('check.ownerName', { field, value: show(value) });
 }
 
 /**
  * A model reference in any form Replicate accepts: `owner/name` (an official model),
  * `owner/name:<version id>` or a bare version id.
  */
-export function parseModelRef(value: unknown, field = 'model'): PredictionTarget {
-  if (typeof value !== 'string' || value.trim() === '') throw new InputError(`${field} is missing`);
+export function parseModelRef(value: unknown, field: Field = { key: 'field.model' }): PredictionTarget {
+  if (typeof value !== 'string' || value.trim() === '') throw new InputError('check.missing', { field });
   const ref = value.trim();
   if (VERSION_ID.test(ref)) return { kind: 'version', version: ref };
   const colon = ref.indexOf(':');
   if (colon >= 0) {
     const model = parseOwnerName(ref.slice(0, colon), field);
-    return { kind: 'version', version: checkVersionId(ref.slice(colon + 1), `${field} version`), model };
+    return { kind: 'version', version: checkVersionId(ref.slice(colon + 1), { key: 'field.versionOf', vars: { field } }), model };
   }
   return { kind: 'model', ...parseOwnerName(ref, field) };
 }
 
-export function parseDeploymentRef(value: unknown, field = 'deployment'): PredictionTarget {
+export function parseDeploymentRef(value: unknown, field: Field = { key: 'field.deployment' }): PredictionTarget {
   return { kind: 'deployment', ...parseOwnerName(value, field) };
 }
 
@@ -72,18 +79,16 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * The API base URL of a config node. The token travels with every request, so plain http is
  * accepted only on this machine (the local emulator); anything else must be https.
  */
-export function checkBaseUrl(value: unknown, field = 'API base URL'): URL {
+export function checkBaseUrl(value: unknown, field: Field = { key: 'field.baseUrl' }): URL {
   let url: URL;
   try {
     url = new URL(String(value ?? '').trim());
   } catch {
-    throw new InputError(`${field} "${show(value)}" is not a URL`);
+    throw new InputError('check.notUrl', { field, value: show(value) });
   }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new InputError(`${field} must not contain credentials, a query or a fragment`);
-  }
+  if (url.username || url.password || url.search || url.hash) throw new InputError('check.urlExtras', { field });
   if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) return url;
-  throw new InputError(`${field} must start with https:// (plain http is only allowed for 127.0.0.1 and localhost)`);
+  throw new InputError('check.notHttps', { field });
 }
 
 /**

@@ -21,3 +21,4 @@ export * from './raw-body';
 export * from './correlation-store';
 export * from './input-schema';
 export * from './model-inputs';
+export * from './sentences';

@@ -2,6 +2,7 @@
 // fields the editor shows, the template it offers, and the check a create node makes before
 // anything is sent, with the obvious coercions ("3" to 3, "true" to true).
 import { InputError } from './errors';
+import type { Sentence, SentenceKey } from './sentences';
 
 export type FieldType = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'any';
 
@@ -102,34 +103,34 @@ function coerce(field: InputField, value: unknown): unknown {
   return value;
 }
 
-function problemWith(field: InputField, value: unknown): string | undefined {
-  const name = `input "${field.name}"`;
+function problemWith(field: InputField, value: unknown): Sentence | undefined {
+  const got = (key: SentenceKey, vars: Record<string, string | number> = {}): Sentence => ({ key, vars: { name: field.name, value: describe(value), ...vars } });
   switch (field.type) {
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return `${name} must be a whole number (got ${describe(value)})`;
+      if (typeof value !== 'number' || !Number.isInteger(value)) return got('input.wholeNumber');
       break;
     case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return `${name} must be a number (got ${describe(value)})`;
+      if (typeof value !== 'number' || !Number.isFinite(value)) return got('input.number');
       break;
     case 'boolean':
-      if (typeof value !== 'boolean') return `${name} must be true or false (got ${describe(value)})`;
+      if (typeof value !== 'boolean') return got('input.boolean');
       break;
     case 'string':
-      if (typeof value !== 'string') return `${name} must be text (got ${describe(value)})`;
+      if (typeof value !== 'string') return got('input.text');
       break;
     case 'array':
-      if (!Array.isArray(value)) return `${name} must be a list (got ${describe(value)})`;
+      if (!Array.isArray(value)) return got('input.list');
       break;
     case 'object':
-      if (!isObject(value)) return `${name} must be an object (got ${describe(value)})`;
+      if (!isObject(value)) return got('input.object');
       break;
   }
   if (field.enum && !field.enum.some((choice) => choice === value)) {
-    return `${name} must be one of ${field.enum.map((choice) => describe(choice)).join(', ')} (got ${describe(value)})`;
+    return got('input.oneOf', { choices: field.enum.map((choice) => describe(choice)).join(', ') });
   }
   if (typeof value === 'number') {
-    if (field.minimum !== undefined && value < field.minimum) return `${name} must be at least ${field.minimum} (got ${value})`;
-    if (field.maximum !== undefined && value > field.maximum) return `${name} must be at most ${field.maximum} (got ${value})`;
+    if (field.minimum !== undefined && value < field.minimum) return got('input.atLeast', { min: field.minimum, value });
+    if (field.maximum !== undefined && value > field.maximum) return got('input.atMost', { max: field.maximum, value });
   }
   return undefined;
 }
@@ -154,9 +155,9 @@ const NAMES_SHOWN = 5;
  * Replicate ignores an input it does not know, so a typo (negative_promt) would silently run
  * without it: name the nearest known input, or a few of them when none is near.
  */
-function unknownInput(name: string, fields: InputField[], modelName: string): string {
-  const problem = `input ${describe(name)} is not an input of ${modelName}`;
-  if (fields.length === 0) return `${problem}, which takes no input`;
+function unknownInput(name: string, fields: InputField[], modelName: string): Sentence {
+  const vars = { name: describe(name), model: modelName };
+  if (fields.length === 0) return { key: 'input.unknownNoInputs', vars };
   const near = Math.max(1, Math.floor(name.length / 3));
   let best: { name: string; distance: number } | undefined;
   for (const field of fields) {
@@ -164,18 +165,22 @@ function unknownInput(name: string, fields: InputField[], modelName: string): st
     const distance = editDistance(name.toLowerCase(), field.name.toLowerCase());
     if (distance <= near && (!best || distance < best.distance)) best = { name: field.name, distance };
   }
-  if (best) return `${problem}; did you mean "${best.name}"?`;
-  const names = fields.slice(0, NAMES_SHOWN).map((field) => `"${field.name}"`);
-  return `${problem}; its inputs are ${names.join(', ')}${fields.length > NAMES_SHOWN ? ` and ${fields.length - NAMES_SHOWN} more` : ''}`;
+  if (best) return { key: 'input.unknownDidYouMean', vars: { ...vars, suggestion: best.name } };
+  const names = fields
+    .slice(0, NAMES_SHOWN)
+    .map((field) => `"${field.name}"`)
+    .join(', ');
+  if (fields.length <= NAMES_SHOWN) return { key: 'input.unknownListed', vars: { ...vars, names } };
+  return { key: 'input.unknownListedMore', vars: { ...vars, names, more: fields.length - NAMES_SHOWN } };
 }
 
 /** The input, coerced where obvious; an InputError naming every field that does not fit, or that the model does not know. */
 export function checkInput(fields: InputField[], input: Json, modelName: string): Json {
   const checked: Json = { ...input };
-  const problems: string[] = [];
+  const problems: Sentence[] = [];
   for (const field of fields) {
     if (!Object.hasOwn(input, field.name) || input[field.name] === null) {
-      if (field.required && field.default === undefined) problems.push(`input "${field.name}" is required`);
+      if (field.required && field.default === undefined) problems.push({ key: 'input.required', vars: { name: field.name } });
       continue;
     }
     const value = coerce(field, input[field.name]);
@@ -186,10 +191,11 @@ export function checkInput(fields: InputField[], input: Json, modelName: string)
   const known = new Set(fields.map((field) => field.name));
   const unknown = Object.keys(input).filter((name) => !known.has(name));
   for (const name of unknown.slice(0, NAMES_SHOWN)) problems.push(unknownInput(name, fields, modelName));
-  if (unknown.length > NAMES_SHOWN) problems.push(`${unknown.length - NAMES_SHOWN} more inputs that ${modelName} does not have`);
+  if (unknown.length > NAMES_SHOWN) problems.push({ key: 'input.moreUnknown', vars: { more: unknown.length - NAMES_SHOWN, model: modelName } });
   if (problems.length > 0) {
-    const text = problems.join('; ');
-    throw new InputError(`The input does not fit ${modelName}: ${text}${text.endsWith('?') ? '' : '.'} Turn off "Check the input" to send it anyway.`);
+    // a list ending in a question ends with its question mark, not with a full stop after it
+    const question = problems.at(-1)!.key === 'input.unknownDidYouMean';
+    throw new InputError(question ? 'input.doesNotFitQuestion' : 'input.doesNotFit', { model: modelName, problems });
   }
   return checked;
 }

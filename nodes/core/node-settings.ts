@@ -6,48 +6,64 @@ import { parseFieldList } from './correlation-store';
 import { CLIENT_DEFAULTS } from './replicate-client';
 import { DEFAULT_RETRY } from './retry-policy';
 import { TERMINAL_STATUSES } from './schemas';
+import { fromMessage, says, type SentenceKey, type SentenceVar } from './sentences';
 
 export const DEFAULT_BASE_URL = 'https://api.replicate.com/v1';
 
 const blankToUndefined = (value: unknown) => (value === '' || value === null ? undefined : value);
 
-export function numberSetting(label: string, min: number, max: number, fallback: number, integer = false) {
-  const base = z.coerce.number({ error: `${label} must be a number` });
-  const bounded = (integer ? base.int({ error: `${label} must be a whole number` }) : base)
-    .min(min, { error: `${label} must be at least ${min}` })
-    .max(max, { error: `${label} must be at most ${max}` });
+type LabelOf<K> = K extends `settings.label.${infer L}` ? L : never;
+/** A setting's name in sentences about it: a key under settings.label. */
+type SettingLabel = LabelOf<SentenceKey>;
+
+// zod messages are sentences (see says), so that a node can say them in the runtime's language.
+export function numberSetting(labelKey: SettingLabel, min: number, max: number, fallback: number, integer = false) {
+  const label = { key: `settings.label.${labelKey}` } as const;
+  const base = z.coerce.number({ error: says('settings.notANumber', { label }) });
+  const bounded = (integer ? base.int({ error: says('settings.notWholeNumber', { label }) }) : base)
+    .min(min, { error: says('settings.atLeast', { label, min }) })
+    .max(max, { error: says('settings.atMost', { label, max }) });
   return z.preprocess(blankToUndefined, bounded.default(fallback));
 }
 
 export function textSetting(fallback = '') {
-  return z.preprocess(blankToUndefined, z.string().trim().default(fallback));
+  return z.preprocess(blankToUndefined, z.string({ error: says('settings.notText') }).trim().default(fallback));
 }
 
 export const ConfigSettingsSchema = z.object({
   name: textSetting(),
   baseUrl: textSetting(DEFAULT_BASE_URL),
   webhookBaseUrl: textSetting(),
-  timeout: numberSetting('Timeout', 1, 600, CLIENT_DEFAULTS.timeoutMs / 1000),
-  concurrency: numberSetting('Parallel requests', 1, 256, CLIENT_DEFAULTS.maxConcurrency, true),
-  createRateLimit: numberSetting('Creates per minute', 0, 1_000_000, CLIENT_DEFAULTS.createsPerMinute, true),
-  requestRateLimit: numberSetting('Requests per minute', 0, 1_000_000, CLIENT_DEFAULTS.requestsPerMinute, true),
-  maxRetries: numberSetting('Retries', 0, 10, DEFAULT_RETRY.maxRetries, true),
+  timeout: numberSetting('timeout', 1, 600, CLIENT_DEFAULTS.timeoutMs / 1000),
+  concurrency: numberSetting('concurrency', 1, 256, CLIENT_DEFAULTS.maxConcurrency, true),
+  createRateLimit: numberSetting('createRateLimit', 0, 1_000_000, CLIENT_DEFAULTS.createsPerMinute, true),
+  requestRateLimit: numberSetting('requestRateLimit', 0, 1_000_000, CLIENT_DEFAULTS.requestsPerMinute, true),
+  maxRetries: numberSetting('maxRetries', 0, 10, DEFAULT_RETRY.maxRetries, true),
 });
 export type ConfigSettings = z.infer<typeof ConfigSettingsSchema>;
 
-/** "Timeout must be at least 1; Retries must be a whole number" */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => issue.message).join('; ');
+/**
+ * Each problem as a sentence ("Timeout must be at least 1", "Retries must be a whole number"),
+ * with the setting's property as `field`; a message zod wrote itself stays as it is.
+ */
+export function describeIssues(error: z.ZodError): SentenceVar[] {
+  return error.issues.map((issue) => {
+    const said = fromMessage(issue.message);
+    return said ? { key: said.key, vars: { field: issue.path.join('.'), ...said.vars } } : issue.message;
+  });
 }
 
 export function booleanSetting(fallback: boolean) {
-  return z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : blankToUndefined(value)), z.boolean().default(fallback));
+  return z.preprocess(
+    (value) => (value === 'true' ? true : value === 'false' ? false : blankToUndefined(value)),
+    z.boolean({ error: says('settings.notBoolean') }).default(fallback),
+  );
 }
 
 /** How a node waits for a prediction to finish: the predict-and-poll workflow's 2 s x 60. */
 export const WaitSettingsSchema = z.object({
-  pollInterval: numberSetting('Poll interval', 0.1, 3600, 2),
-  maxPolls: numberSetting('Max polls', 1, 100_000, 60, true),
+  pollInterval: numberSetting('pollInterval', 0.1, 3600, 2),
+  maxPolls: numberSetting('maxPolls', 1, 100_000, 60, true),
   backoff: booleanSetting(false),
   cancelOnTimeout: booleanSetting(false),
 });
@@ -58,22 +74,24 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
   deployment: textSetting(),
   input: z.preprocess(
     (value) => (typeof value === 'string' ? (value.trim() === '' ? {} : parseJson(value)) : (value ?? {})),
-    z.record(z.string(), z.unknown(), { error: 'Default input must be a JSON object, such as {"prompt": "a cat"}' }),
+    z.record(z.string(), z.unknown(), { error: says('settings.defaultInput') }),
   ),
   webhook: textSetting(),
   /** A prediction-completed node whose URL is the webhook. */
   trigger: textSetting(),
   webhookEvents: z.preprocess(
     (value) => (typeof value === 'string' ? (value === '' ? [] : value.split(',')) : (value ?? [])),
-    z.array(z.enum(['start', 'output', 'logs', 'completed'], { error: 'Webhook events can be start, output, logs and completed' })),
+    z.array(z.enum(['start', 'output', 'logs', 'completed'], { error: says('settings.webhookEvents') }), {
+      error: says('settings.webhookEvents'),
+    }),
   ),
-  wait: z.preprocess(blankToUndefined, z.enum(['none', 'sync', 'complete'], { error: 'Wait must be none, sync or complete' }).default('none')),
-  waitSeconds: numberSetting('Sync wait', 1, 60, 60, true),
+  wait: z.preprocess(blankToUndefined, z.enum(['none', 'sync', 'complete'], { error: says('settings.wait') }).default('none')),
+  waitSeconds: numberSetting('waitSeconds', 1, 60, 60, true),
   cancelAfter: textSetting(),
   /** Check msg.payload against the model's input schema before sending. */
   validateInput: booleanSetting(true),
 }).refine((s) => !s.trigger || s.webhookEvents.length === 0 || s.webhookEvents.includes('completed'), {
-  error: 'Webhook events must include completed when a "prediction completed" node is the webhook: it continues the flow on that event',
+  error: says('settings.completedNeeded'),
   path: ['webhookEvents'],
 });
 export type CreateSettings = z.infer<typeof CreateSettingsSchema>;
@@ -85,10 +103,10 @@ export const GetSettingsSchema = WaitSettingsSchema.extend({
 export type GetSettings = z.infer<typeof GetSettingsSchema>;
 
 /** Comma-, space- or newline-separated text, or an array as a flow file may hold it. */
-function listOf<T extends z.ZodType>(item: T) {
+function listOf<T extends z.ZodType>(item: T, error: string) {
   return z.preprocess(
     (value) => (typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : (value ?? [])),
-    z.array(item),
+    z.array(item, { error }),
   );
 }
 
@@ -103,30 +121,32 @@ export const TriggerSettingsSchema = z.object({
   url: z.preprocess(
     (value) => (typeof value === 'string' && value.trim() && !value.trim().startsWith('/') ? `/${value.trim()}` : blankToUndefined(value)),
     z
-      .string({ error: 'URL path is required, such as /replicate/completed' })
+      .string({ error: says('settings.urlRequired') })
       .trim()
-      .regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: 'URL path may only hold letters, digits and . _ ~ / -, such as /replicate/completed' }),
+      .regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: says('settings.urlCharacters') }),
   ),
-  auth: z.preprocess(blankToUndefined, z.enum(['signature', 'secret', 'both'], { error: 'Verify must be signature, secret or both' }).default('signature')),
-  outcomes: listOf(z.enum(TERMINAL_STATUSES, { error: 'Outcomes can be succeeded, failed, canceled and aborted' })),
-  models: listOf(z.string().regex(/^([\w.-]+\/[\w.-]+(:[0-9a-f]{64})?|[0-9a-f]{64})$/, { error: 'Models are owner/name, owner/name:version or a version id' })),
+  auth: z.preprocess(blankToUndefined, z.enum(['signature', 'secret', 'both'], { error: says('settings.verify') }).default('signature')),
+  outcomes: listOf(z.enum(TERMINAL_STATUSES, { error: says('settings.outcomes') }), says('settings.outcomes')),
+  models: listOf(
+    z.string({ error: says('settings.models') }).regex(/^([\w.-]+\/[\w.-]+(:[0-9a-f]{64})?|[0-9a-f]{64})$/, { error: says('settings.models') }),
+    says('settings.models'),
+  ),
   progress: booleanSetting(false),
   /** msg properties to restore; the editor proposes topic. Never the ones the prediction fills: restoring them would overwrite it. */
   correlate: textSetting().refine((text) => predictionFieldsNamed(text).length === 0, {
-    error: (issue) =>
-      `Restore may not name ${predictionFieldsNamed(String(issue.input)).join(', ')}: payload, predictionId, status and webhook carry the prediction`,
+    error: (issue) => says('settings.restoreTaken', { names: predictionFieldsNamed(String(issue.input)).join(', ') }),
   }),
   store: textSetting(),
-  expiry: numberSetting('Keep message properties for', 0.01, 24 * 90, 24),
+  expiry: numberSetting('expiry', 0.01, 24 * 90, 24),
 });
 export type TriggerSettings = z.infer<typeof TriggerSettingsSchema>;
 
 export const ListModelsSettingsSchema = z.object({
   query: textSetting(),
   allPages: booleanSetting(false),
-  maxPages: numberSetting('Max pages', 1, 10_000, 20, true),
-  sortBy: z.preprocess(blankToUndefined, z.enum(['model_created_at', 'latest_version_created_at']).optional()),
-  sortDirection: z.preprocess(blankToUndefined, z.enum(['asc', 'desc']).optional()),
+  maxPages: numberSetting('maxPages', 1, 10_000, 20, true),
+  sortBy: z.preprocess(blankToUndefined, z.enum(['model_created_at', 'latest_version_created_at'], { error: says('settings.sortBy') }).optional()),
+  sortDirection: z.preprocess(blankToUndefined, z.enum(['asc', 'desc'], { error: says('settings.sortDirection') }).optional()),
 });
 export type ListModelsSettings = z.infer<typeof ListModelsSettingsSchema>;
 

@@ -33,7 +33,7 @@ export class PollsExhaustedError extends SentenceError {
     readonly status: string = prediction.status,
     readonly cancelled = false,
   ) {
-    super(`Prediction ${prediction.id} is still processing after ${polls} polls (status: ${status})${cancelled ? '; it has been cancelled' : ''}`);
+    super(cancelled ? 'poll.exhaustedCancelled' : 'poll.exhausted', { id: prediction.id, polls, status });
   }
 }
 

@@ -1,17 +1,18 @@
 // The request body as bytes: signatures are computed over exactly what was sent, so it must be
 // read before any parser touches it, and no further than the size limit.
 import type { IncomingMessage } from 'http';
+import { SentenceError } from './errors';
 
-export class BodyTooLargeError extends Error {
+export class BodyTooLargeError extends SentenceError {
   constructor(readonly limit: number) {
-    super(`The body is larger than ${limit} bytes`);
+    super('answer.tooLarge', { limit });
   }
 }
 
 /** Another middleware (a body parser in httpNodeMiddleware, say) read the body before the route: the bytes sent are gone. */
-export class BodyAlreadyReadError extends Error {
+export class BodyAlreadyReadError extends SentenceError {
   constructor() {
-    super('The body was already read by another middleware in front of this endpoint, so its signature cannot be checked');
+    super('answer.alreadyRead');
   }
 }
 
@@ -44,6 +45,6 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     });
     req.on('error', fail);
     // a connection closed mid-body ends the wait, with or without an error event
-    req.on('close', () => fail(new Error('The connection closed before the body arrived')));
+    req.on('close', () => fail(new SentenceError('answer.connectionClosed')));
   });
 }

@@ -35,6 +35,7 @@ import {
   type VersionPage,
   type WebhookEvent,
 } from './schemas';
+import { errorVar, type SentenceVar } from './sentences';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -82,7 +83,7 @@ interface RequestSpec<S extends z.ZodType> extends CallOptions {
   kind: RequestKind;
   schema: S;
   /** Names the thing asked for, for "could not find ..." messages. */
-  what: string;
+  what: SentenceVar;
   timeoutMs?: number;
 }
 
@@ -142,7 +143,7 @@ export class ReplicateClient {
       headers,
       kind: 'create',
       schema: PredictionSchema,
-      what: `the ${describeTarget(target)}`,
+      what: describeTarget(target),
       timeoutMs: options.waitSeconds !== undefined ? Math.max(this.timeoutMs, (options.waitSeconds + 15) * 1000) : undefined,
     });
   }
@@ -155,7 +156,7 @@ export class ReplicateClient {
       path: `/predictions/${encodeURIComponent(checked)}`,
       kind: 'read',
       schema: PredictionSchema,
-      what: `the prediction "${checked}"`,
+      what: { key: 'what.prediction', vars: { id: checked } },
     });
   }
 
@@ -167,7 +168,7 @@ export class ReplicateClient {
       path: `/predictions/${encodeURIComponent(checked)}/cancel`,
       kind: 'cancel',
       schema: PredictionSchema,
-      what: `the prediction "${checked}"`,
+      what: { key: 'what.prediction', vars: { id: checked } },
     });
   }
 
@@ -182,7 +183,7 @@ export class ReplicateClient {
       query: { cursor: params.cursor, sort_by: params.sortBy, sort_direction: params.sortDirection },
       kind: 'read',
       schema: ModelPageSchema,
-      what: 'the model list',
+      what: { key: 'what.modelList' },
     });
   }
 
@@ -195,24 +196,24 @@ export class ReplicateClient {
       text: query,
       kind: 'read',
       schema: ModelPageSchema,
-      what: 'the model search',
+      what: { key: 'what.modelSearch' },
     });
   }
 
   async getModel(ref: string, options: CallOptions = {}): Promise<Model> {
-    const { owner, name } = parseOwnerName(ref, 'model');
+    const { owner, name } = parseOwnerName(ref, { key: 'field.model' });
     return this.request({
       ...options,
       method: 'GET',
       path: `/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`,
       kind: 'read',
       schema: ModelSchema,
-      what: `the model "${owner}/${name}"`,
+      what: { key: 'what.model', vars: { model: `${owner}/${name}` } },
     });
   }
 
   async listModelVersions(ref: string, params: { cursor?: string } = {}, options: CallOptions = {}): Promise<VersionPage> {
-    const { owner, name } = parseOwnerName(ref, 'model');
+    const { owner, name } = parseOwnerName(ref, { key: 'field.model' });
     return this.request({
       ...options,
       method: 'GET',
@@ -220,12 +221,12 @@ export class ReplicateClient {
       query: { cursor: params.cursor },
       kind: 'read',
       schema: VersionPageSchema,
-      what: `the versions of "${owner}/${name}"`,
+      what: { key: 'what.versions', vars: { model: `${owner}/${name}` } },
     });
   }
 
   async getModelVersion(ref: string, versionId: string, options: CallOptions = {}): Promise<ModelVersion> {
-    const { owner, name } = parseOwnerName(ref, 'model');
+    const { owner, name } = parseOwnerName(ref, { key: 'field.model' });
     const version = checkVersionId(versionId);
     return this.request({
       ...options,
@@ -233,7 +234,7 @@ export class ReplicateClient {
       path: `/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/versions/${version}`,
       kind: 'read',
       schema: VersionSchema,
-      what: `version ${version} of "${owner}/${name}"`,
+      what: { key: 'what.version', vars: { version, model: `${owner}/${name}` } },
     });
   }
 
@@ -245,19 +246,19 @@ export class ReplicateClient {
       query: { cursor: params.cursor },
       kind: 'read',
       schema: DeploymentPageSchema,
-      what: 'the deployment list',
+      what: { key: 'what.deploymentList' },
     });
   }
 
   async getDeployment(ref: string, options: CallOptions = {}): Promise<Deployment> {
-    const { owner, name } = parseOwnerName(ref, 'deployment');
+    const { owner, name } = parseOwnerName(ref, { key: 'field.deployment' });
     return this.request({
       ...options,
       method: 'GET',
       path: `/deployments/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`,
       kind: 'read',
       schema: DeploymentSchema,
-      what: `the deployment "${owner}/${name}"`,
+      what: { key: 'what.deployment', vars: { deployment: `${owner}/${name}` } },
     });
   }
 
@@ -268,7 +269,7 @@ export class ReplicateClient {
       path: '/webhooks/default/secret',
       kind: 'read',
       schema: WebhookSecretSchema,
-      what: 'the webhook signing secret',
+      what: { key: 'what.signingSecret' },
     });
     return key;
   }
@@ -280,7 +281,7 @@ export class ReplicateClient {
       path: '/account',
       kind: 'read',
       schema: AccountSchema,
-      what: 'the account',
+      what: { key: 'what.account' },
     });
   }
 
@@ -359,9 +360,7 @@ export class ReplicateClient {
   /** A create that failed in a way that may have started it says so, and why it was not resent. */
   private explain(err: ReplicateError, kind: RequestKind): ReplicateError {
     if (kind === 'create' && createMayHaveHappened(err)) {
-      return err.withMessage(
-        `${err.message}. The prediction may have been created anyway, so it was not sent again: check your predictions on replicate.com before retrying.`,
-      );
+      return err.withSentence('response.mayHaveBeenCreated', { error: errorVar(err) });
     }
     return err;
   }
@@ -380,11 +379,7 @@ function parseBody<S extends z.ZodType>(schema: S, text: string, status: number)
   try {
     json = JSON.parse(text);
   } catch {
-    throw new ReplicateError(`Replicate sent a response that is not valid JSON (HTTP ${status})`, {
-      code: 'bad-response',
-      status,
-      retryable: true,
-    });
+    throw new ReplicateError('response.notJson', { status }, { code: 'bad-response', status, retryable: true });
   }
   const checked = schema.safeParse(json);
   if (!checked.success) {
@@ -392,11 +387,8 @@ function parseBody<S extends z.ZodType>(schema: S, text: string, status: number)
       .slice(0, 3)
       .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
       .join('; ');
-    throw new ReplicateError(`Replicate sent a response this node does not understand (HTTP ${status}): ${problems}`, {
-      code: 'bad-response',
-      status,
-      retryable: true,
-    });
+    // zod's own words about Replicate's JSON, like Replicate's own detail, stay as they are
+    throw new ReplicateError('response.notUnderstood', { status, problems }, { code: 'bad-response', status, retryable: true });
   }
   // The object exactly as Replicate sent it, unknown fields and all.
   return json as z.infer<S>;

@@ -2,6 +2,7 @@
 // both), is it a prediction, and has it been seen before? The node answers with the verdict's
 // status and emits only what is accepted and new.
 import { CORRELATION_KEY } from './correlation-store';
+import { SentenceError } from './errors';
 import { RecentIds } from './recent-ids';
 import { isTerminal, PredictionSchema, type Prediction } from './schemas';
 import { sharedSecretPresented } from './shared-secret';
@@ -65,7 +66,7 @@ export class WebhookReceiver {
   private readonly finished = new RecentIds();
 
   constructor(private readonly options: ReceiverOptions) {
-    if (options.auth !== 'secret' && !options.signingSecret) throw new Error('A signing secret source is needed to verify signatures');
+    if (options.auth !== 'secret' && !options.signingSecret) throw new SentenceError('trigger.signingSecretNeeded');
   }
 
   async receive(delivery: IncomingDelivery): Promise<DeliveryVerdict> {

@@ -22,9 +22,7 @@ export function webhookUrl(parts: WebhookUrlParts): string {
     base = new URL('invalid:');
   }
   if (!parts.publicUrl || !/^https?:$/.test(base.protocol)) {
-    throw new InputError(
-      'The Replicate config node has no public URL: set it to the address where Replicate can reach this Node-RED, e.g. https://nodered.example.com',
-    );
+    throw new InputError('check.noPublicUrl');
   }
   const segments = [trimSlashes(base.pathname), trimSlashes(parts.nodeRoot ?? ''), trimSlashes(parts.path)].filter(Boolean);
   const url = new URL(base.href);

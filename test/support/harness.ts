@@ -48,6 +48,7 @@ export function nodeRedWithEmulator(options: EmulatorOptions = {}) {
         token = DEFAULT_TOKEN,
         webhookSecret,
         credentials,
+        lang,
       }: {
         outputs?: number;
         config?: Record<string, unknown>;
@@ -56,11 +57,13 @@ export function nodeRedWithEmulator(options: EmulatorOptions = {}) {
         webhookSecret?: string;
         /** The node under test's own credentials. */
         credentials?: Record<string, string>;
+        /** The runtime's language (Node-RED's settings.lang); en-US unless said. */
+        lang?: string;
       } = {},
     ): Promise<Loaded> {
       const outIds = Array.from({ length: outputs }, (_, i) => `out${i}`);
       await helper.load(
-        nodeModules(),
+        nodeModules(undefined, lang),
         [
           { id: TAB, type: 'tab' },
           configNode('cfg', emulator.url, config),

@@ -108,8 +108,9 @@ export async function startNodeRedProcess(options: NodeRedOptions & { settingsSo
       const timer = setTimeout(() => reject(new Error(`Node-RED did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`)), START_TIMEOUT_MS);
       const look = (chunk: Buffer) => {
         output += chunk;
-        const origin = /Server now running at (http:\/\/[^/\s]+)/.exec(output)?.[1];
-        if (origin && output.includes('Started flows')) {
+        // Node-RED logs in its language: English, or German for settings.lang 'de'
+        const origin = /(?:Server now running at|Server wird jetzt auf) (http:\/\/[^/\s]+)/.exec(output)?.[1];
+        if (origin && /Started flows|Flows sind gestartet/.test(output)) {
           clearTimeout(timer);
           resolve(origin);
         }

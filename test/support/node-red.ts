@@ -20,26 +20,35 @@ export const NODE_FILES = fs
 
 type Catalog = Record<string, unknown>;
 
-/** The helper's RED._ returns the key; ours reads the real en-US catalogs, so tests see real words. */
-function translator(): (key: string, vars?: Record<string, unknown>) => string {
-  const catalogs: Catalog = {};
-  const dir = path.join(BUILT_NODES, 'locales', 'en-US');
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-    Object.assign(catalogs, JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
-  }
+/**
+ * The helper's RED._ returns the key; ours reads the real catalogs of a language (en-US unless
+ * said otherwise), English where it has no text, as Node-RED does, so tests see real words.
+ */
+function translator(lang: string): (key: string, vars?: Record<string, unknown>) => string {
+  const catalogsOf = (language: string): Catalog => {
+    const catalogs: Catalog = {};
+    const dir = path.join(BUILT_NODES, 'locales', language);
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      Object.assign(catalogs, JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
+    }
+    return catalogs;
+  };
+  const languages = [...new Set([lang, 'en-US'])].map(catalogsOf);
   return (key, vars = {}) => {
     const local = key.slice(key.lastIndexOf(':') + 1); // drop a catalog namespace prefix
-    const found = local.split('.').reduce<unknown>((node, part) => (node as Catalog | undefined)?.[part], catalogs);
-    if (typeof found !== 'string') return key;
-    return found.replace(/__(\w+)__/g, (_, name: string) => String(vars[name] ?? ''));
+    for (const catalogs of languages) {
+      const found = local.split('.').reduce<unknown>((node, part) => (node as Catalog | undefined)?.[part], catalogs);
+      if (typeof found === 'string') return found.replace(/__(\w+)__/g, (_, name: string) => String(vars[name] ?? ''));
+    }
+    return key;
   };
 }
 
 let red: { httpNode: unknown } | undefined;
 
-/** Our node files, as the helper loads them, with real translations and a handle on RED. */
-export function nodeModules(names: string[] = NODE_FILES): Array<(RED: any) => void> {
-  const t = translator();
+/** Our node files, as the helper loads them, with real translations (in `lang`, as Node-RED's settings.lang picks it) and a handle on RED. */
+export function nodeModules(names: string[] = NODE_FILES, lang = 'en-US'): Array<(RED: any) => void> {
+  const t = translator(lang);
   return names.map((name) => (RED: any) => {
     RED._ = t;
     red = RED;

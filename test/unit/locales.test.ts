@@ -219,6 +219,49 @@ describe('message catalogs and help in every language', () => {
     should(problems).eql([]);
   });
 
+  describe('runtime sentences (common.sentences)', () => {
+    const sentences = (lang: string) => leaves((readCatalog(lang, 'replicate-config').common as Catalog).sentences, 'sentences');
+    const english = sentences(ENGLISH);
+    const groups = [...new Set([...english.keys()].map((key) => key.split('.')[1]))].join('|');
+    /** The compiled node files as they ship: where the sentence keys are used. */
+    const code = [path.join(LOCALES, '..'), path.join(LOCALES, '..', 'core')]
+      .flatMap((dir) => fs.readdirSync(dir).filter((file) => file.endsWith('.js')).map((file) => fs.readFileSync(path.join(dir, file), 'utf8')))
+      .join('\n');
+    const used = new Set([...code.matchAll(new RegExp(`(['"])((?:${groups})(?:\\.[A-Za-z]+)+)\\1`, 'g'))].map((m) => `sentences.${m[2]}`));
+    // keys made at run time, such as `kind.${typeof value}`: any name fills the gap
+    const made = [...code.matchAll(new RegExp(`\`((?:${groups})\\.[^\`]*\\$\\{[^\`]*)\``, 'g'))].map(
+      (m) => new RegExp(`^sentences\\.${m[1]!.split(/\$\{[^}]*\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[A-Za-z]+')}$`),
+    );
+
+    it('has every sentence key the code uses, in every language', () => {
+      should(used.size).be.above(100);
+      const problems: string[] = [];
+      for (const lang of langs) {
+        const catalog = sentences(lang);
+        for (const key of used) if (typeof catalog.get(key) !== 'string') problems.push(`${lang}: ${key} is used but not in the catalog`);
+      }
+      should(problems).eql([]);
+    });
+
+    it('has no sentence the code never says', () => {
+      should(made.length).be.above(0);
+      const unused = [...english.keys()].filter((key) => !used.has(key) && !made.some((re) => re.test(key)));
+      should(unused).eql([]);
+    });
+
+    it('uses no placeholder name that i18next reads as an option (count, context...)', () => {
+      const reserved = ['count', 'context', 'lng', 'lngs', 'ns', 'defaultValue', 'ordinal', 'replace', 'returnObjects', 'joinArrays', 'postProcess', 'interpolation'];
+      const problems = langs.flatMap((lang) =>
+        nodes.flatMap((node) =>
+          [...leaves(readCatalog(lang, node))].flatMap(([key, text]) =>
+            typeof text === 'string' ? placeholders(text).filter((name) => reserved.includes(name)).map((name) => `${lang}/${node}.json ${key}: __${name}__`) : [],
+          ),
+        ),
+      );
+      should(problems).eql([]);
+    });
+  });
+
   it('renders the worst cases the status texts are measured with', () => {
     // Guards the measuring itself: a placeholder left in, or a value not substituted, would hide an overflow.
     const unknown: string[] = [];

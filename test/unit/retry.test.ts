@@ -67,8 +67,15 @@ describe('retry rules', () => {
   });
 
   it('keeps ReplicateError fields when rewording', () => {
-    const err = errorFromResponse(503, {}, JSON.stringify({ title: 'Service Unavailable' }), 'x').withMessage('reworded');
+    const err = errorFromResponse(503, {}, JSON.stringify({ title: 'Service Unavailable' }), 'x').withSentence('network.aborted');
     should(err).be.instanceOf(ReplicateError);
-    should(err).match({ message: 'reworded', status: 503, code: 'server', retryable: true, title: 'Service Unavailable' });
+    should(err).match({
+      message: 'The request to Replicate was stopped because the node was closed or redeployed',
+      key: 'network.aborted',
+      status: 503,
+      code: 'server',
+      retryable: true,
+      title: 'Service Unavailable',
+    });
   });
 });

@@ -1,0 +1,75 @@
+// The palette and the workspace name each node in the editor's language: paletteLabel and the
+// label a node shows when it has no name come from its own catalog, in every language, as the
+// editor calls them (paletteLabel on the node definition, label on the node; both carry `_`).
+import fs from 'fs';
+import path from 'path';
+import vm from 'vm';
+import should from 'should';
+
+/** The build copies the editor files next to the compiled nodes: dist/nodes. */
+const NODES = path.join(__dirname, '..', '..', 'nodes');
+
+interface Definition {
+  paletteLabel: (this: unknown) => string;
+  label: (this: unknown) => string;
+}
+
+function definitionOf(type: string): Definition {
+  const html = fs.readFileSync(path.join(NODES, `${type}.html`), 'utf8');
+  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1]!;
+  let definition: Definition | undefined;
+  const anything = (): unknown => new Proxy(() => anything(), { get: () => anything() });
+  const RED = { nodes: { registerType: (name: string, def: Definition) => name === type && (definition = def) }, validators: anything(), settings: {} };
+  vm.runInNewContext(script, { RED, $: anything() });
+  return definition!;
+}
+
+/** The editor's `_` for a node: its catalog in one language, placeholders filled. */
+function translator(lang: string, type: string) {
+  const catalog = JSON.parse(fs.readFileSync(path.join(NODES, 'locales', lang, `${type}.json`), 'utf8'));
+  return (key: string, vars: Record<string, string> = {}) => {
+    const text = key.split('.').reduce<any>((node, part) => node?.[part], catalog);
+    if (typeof text !== 'string') throw new Error(`no message ${key} in ${lang}/${type}.json`);
+    return text.replace(/__(\w+)__/g, (_, name: string) => vars[name] ?? '');
+  };
+}
+
+/** The catalog keys of what each node shows in the palette and, without a name, in the workspace. */
+const SHOWN: Record<string, [palette: string, unnamed: string]> = {
+  'replicate-config': ['paletteLabel', 'nodeLabel.default'],
+  'replicate-create-prediction': ['paletteLabel', 'paletteLabel'],
+  'replicate-get-prediction': ['paletteLabel', 'paletteLabel'],
+  'replicate-cancel-prediction': ['paletteLabel', 'paletteLabel'],
+  'replicate-list-models': ['paletteLabel', 'paletteLabel'],
+  'replicate-prediction-completed': ['paletteLabel', 'nodeLabel.url'],
+};
+
+const TYPES = Object.keys(SHOWN);
+
+describe('node names in the editor', () => {
+  for (const lang of ['en-US', 'de']) {
+    it(`come from each node's catalog in ${lang}`, () => {
+      const t = (type: string, key: string, vars?: Record<string, string>) => translator(lang, type)(`${type}.${key}`, vars);
+      const label = (type: string, node: Record<string, unknown> = {}) => definitionOf(type).label.call({ _: translator(lang, type), ...node });
+      for (const type of TYPES) {
+        const def = definitionOf(type);
+        const [palette, unnamed] = SHOWN[type]!;
+        should(def.paletteLabel).be.a.Function();
+        should(def.paletteLabel.call({ ...def, _: translator(lang, type) })).equal(t(type, palette));
+        should(label(type)).equal(t(type, unnamed, { url: '' }));
+        should(label(type, { name: 'mine' })).equal('mine');
+      }
+      should(label('replicate-create-prediction', { deployment: 'acme/prod' })).equal(t('replicate-create-prediction', 'nodeLabel.deployment', { deployment: 'acme/prod' }));
+      should(label('replicate-create-prediction', { model: 'acme/painter:abc' })).equal('acme/painter');
+      should(label('replicate-get-prediction', { waitForCompletion: true })).equal(t('replicate-get-prediction', 'nodeLabel.wait'));
+      should(label('replicate-list-models', { query: 'flux' })).equal(t('replicate-list-models', 'nodeLabel.search', { query: 'flux' }));
+      should(label('replicate-prediction-completed', { url: '/done' })).equal(t('replicate-prediction-completed', 'nodeLabel.url', { url: '/done' }));
+    });
+  }
+
+  it('are German in German: no English name is left in the German catalogs', () => {
+    const problems = TYPES.filter((type) => translator('de', type)(`${type}.paletteLabel`) === translator('en-US', type)(`${type}.paletteLabel`));
+    should(problems).eql([]);
+    should(translator('en-US', 'replicate-config')('replicate-config.paletteLabel')).equal('Replicate account');
+  });
+});
