@@ -1,7 +1,7 @@
 // Types shared by the node files (erased at build: nothing here is loaded at run time).
 import type { Node, NodeMessage } from 'node-red';
-import type { ReplicateClient } from './core/replicate-client';
-import type { WebhookSecretSource } from './core/webhook-secret-source';
+import type { ReplicateClient } from './core/http/client';
+import type { WebhookSecretSource } from './core/webhooks/secret-source';
 
 export interface ReplicateCredentials {
   token?: string;

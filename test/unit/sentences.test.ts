@@ -250,9 +250,9 @@ describe('runtime sentences of the core', () => {
 });
 
 describe('the core source', () => {
-  /** Every compiled core file, as it ships. */
+  /** Every compiled core file, in every concept folder, as it ships. */
   const core = fs
-    .readdirSync(path.join(NODES, 'core'))
+    .readdirSync(path.join(NODES, 'core'), { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.js'))
     .map((file) => ({ file, text: fs.readFileSync(path.join(NODES, 'core', file), 'utf8') }));
   const nodeFiles = fs

@@ -5,7 +5,7 @@ import fs from 'fs';
 import path from 'path';
 import vm from 'vm';
 import should from 'should';
-import { TriggerSettingsSchema } from '../../nodes/core/node-settings';
+import { TriggerSettingsSchema } from '../../nodes/core/settings/node-settings';
 
 const NODES = path.join(__dirname, '..', '..', 'nodes');
 

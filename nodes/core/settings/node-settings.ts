@@ -2,11 +2,11 @@
 // them (numbers often as strings, empty strings for untouched fields), so each field says
 // how it is read and what it falls back to.
 import { z } from 'zod';
-import { parseFieldList } from './correlation-store';
-import { CLIENT_DEFAULTS } from './replicate-client';
-import { DEFAULT_RETRY } from './retry-policy';
-import { TERMINAL_STATUSES } from './schemas';
-import { fromMessage, says, type SentenceKey, type SentenceVar } from './sentences';
+import { parseFieldList } from '../webhooks/correlation-store';
+import { CLIENT_DEFAULTS } from '../http/client';
+import { DEFAULT_RETRY } from '../http/retry-policy';
+import { TERMINAL_STATUSES } from '../http/schemas';
+import { fromMessage, says, type SentenceKey, type SentenceVar } from '../http/sentences';
 
 export const DEFAULT_BASE_URL = 'https://api.replicate.com/v1';
 

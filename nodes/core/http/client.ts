@@ -88,7 +88,7 @@ interface RequestSpec<S extends z.ZodType> extends CallOptions {
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-const PACKAGE = require('../../../package.json') as { name: string; version: string };
+const PACKAGE = require('../../../../package.json') as { name: string; version: string };
 export const USER_AGENT = `${PACKAGE.name}/${PACKAGE.version} node/${process.versions.node}`;
 
 export const CLIENT_DEFAULTS = {

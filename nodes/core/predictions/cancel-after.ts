@@ -1,6 +1,6 @@
 // Replicate's Cancel-After header: "30s", "5m", "1h30m45s", or bare seconds; at least 5 s.
-import { InputError } from './errors';
-import type { Field } from './identifiers';
+import { InputError } from '../http/errors';
+import type { Field } from '../http/identifiers';
 
 const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$/;
 

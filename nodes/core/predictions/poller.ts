@@ -1,9 +1,9 @@
 // Waits on many predictions at once with one timer: a min-heap of due times, so a node
 // waiting on thousands of predictions costs one setTimeout, not one per prediction.
 import { setMaxListeners } from 'events';
-import { abortedError, SentenceError } from './errors';
-import type { CallOptions, ReplicateClient } from './replicate-client';
-import { isTerminal, type Prediction } from './schemas';
+import { abortedError, SentenceError } from '../http/errors';
+import type { CallOptions, ReplicateClient } from '../http/client';
+import { isTerminal, type Prediction } from '../http/schemas';
 
 export interface PollPlan {
   intervalMs: number;

@@ -1,10 +1,10 @@
 // What the flow nodes do, one call each: a node maps its msg to one of these and the result back.
-import type { PredictionTarget } from './identifiers';
-import { cursorFromNext, collectPages } from './pagination';
-import { PollsExhaustedError, type PollPlan, type PredictionPoller } from './prediction-poller';
-import type { CallOptions, ReplicateClient } from './replicate-client';
-import { WEBHOOK_EVENTS, type Model, type Prediction, type WebhookEvent } from './schemas';
-import type { WaitSettings } from './node-settings';
+import type { PredictionTarget } from '../http/identifiers';
+import { cursorFromNext, collectPages } from '../models/paging';
+import { PollsExhaustedError, type PollPlan, type PredictionPoller } from './poller';
+import type { CallOptions, ReplicateClient } from '../http/client';
+import { WEBHOOK_EVENTS, type Model, type Prediction, type WebhookEvent } from '../http/schemas';
+import type { WaitSettings } from '../settings/node-settings';
 
 export interface Progress extends CallOptions {
   /** The prediction as Replicate created it, before any wait for it. */

@@ -2,12 +2,12 @@
 // both), is it a prediction, and has it been seen before? The node answers with the verdict's
 // status and emits only what is accepted and new.
 import { CORRELATION_KEY } from './correlation-store';
-import { SentenceError } from './errors';
+import { SentenceError } from '../http/errors';
 import { RecentIds } from './recent-ids';
-import { isTerminal, PredictionSchema, type Prediction } from './schemas';
+import { isTerminal, PredictionSchema, type Prediction } from '../http/schemas';
 import { sharedSecretPresented } from './shared-secret';
-import { verifySignature, type SignatureVerdict } from './webhook-signature';
-import type { WebhookSecretSource } from './webhook-secret-source';
+import { verifySignature, type SignatureVerdict } from './signature';
+import type { WebhookSecretSource } from './secret-source';
 
 export type WebhookAuth = 'signature' | 'secret' | 'both';
 
