@@ -1,7 +1,6 @@
 // Types shared by the node files (erased at build: nothing here is loaded at run time).
 import type { Node, NodeMessage } from 'node-red';
-import type { ReplicateClient } from './core/replicate-client';
-import type { WebhookSecretSource } from './core/webhook-secret-source';
+import type { ReplicateClient, WebhookSecretSource } from './core';
 
 export interface ReplicateCredentials {
   token?: string;
@@ -18,7 +17,7 @@ export interface ReplicateConfigNode extends Node<ReplicateCredentials> {
 }
 
 /** A webhook URL a create node hands to Replicate, good for one prediction. */
-export interface TriggerWebhook {
+export interface CompletedNodeWebhook {
   url: string;
   /** The create failed before Replicate had the prediction: the kept message is not needed. */
   forget(): Promise<void>;
@@ -26,5 +25,5 @@ export interface TriggerWebhook {
 
 export interface PredictionCompletedNode extends Node {
   /** Keeps msg's correlation fields and returns the URL that leads back to them. */
-  webhookFor(msg: NodeMessage & Record<string, unknown>): Promise<TriggerWebhook>;
+  webhookFor(msg: NodeMessage & Record<string, unknown>): Promise<CompletedNodeWebhook>;
 }

@@ -9,11 +9,11 @@ import { say, statusLine, withPrediction, type Msg } from './flow-node';
 import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
 import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
 
-interface TriggerCredentials {
+interface PredictionCompletedCredentials {
   sharedSecret?: string;
 }
 
-type TriggerNode = PredictionCompletedNode & Node<TriggerCredentials>;
+type ThisNode = PredictionCompletedNode & Node<PredictionCompletedCredentials>;
 
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
@@ -34,7 +34,7 @@ const LATE = {
 } as const;
 
 export = (RED: NodeAPI) => {
-  function PredictionCompleted(this: TriggerNode, def: NodeDef & Record<string, unknown>) {
+  function PredictionCompleted(this: ThisNode, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
     const node = this;
     const c = core();
@@ -47,18 +47,18 @@ export = (RED: NodeAPI) => {
       node.webhookFor = () => Promise.reject(new c.InputError(problem.key, problem.vars));
     };
 
-    const parsed = c.TriggerSettingsSchema.safeParse(def);
+    const parsed = c.PredictionCompletedSettingsSchema.safeParse(def);
     if (!parsed.success) return fail({ key: 'node.invalidSettings', vars: { problems: c.describeIssues(parsed.error) } }, 'invalidSettings');
     const s = parsed.data;
     const config = typeof def.replicate === 'string' ? (RED.nodes.getNode(def.replicate) as ReplicateConfigNode | null) : null;
     const sharedSecret = node.credentials?.sharedSecret?.trim() ?? '';
     if (s.auth !== 'secret' && config?.type !== 'replicate-config') {
-      return fail({ key: 'trigger.noConfig' }, 'noConfig');
+      return fail({ key: 'completed.noConfig' }, 'noConfig');
     }
     if (s.auth !== 'signature' && !sharedSecret) {
       return fail({ key: 'node.invalidSettings', vars: { problems: [{ key: 'settings.sharedSecret' }] } }, 'invalidSettings');
     }
-    if (postRouteTaken(RED, s.url)) return fail({ key: 'trigger.pathInUse', vars: { path: s.url } }, 'pathInUse');
+    if (postRouteTaken(RED, s.url)) return fail({ key: 'completed.pathInUse', vars: { path: s.url } }, 'pathInUse');
 
     const receiver = new c.WebhookReceiver({ auth: s.auth, signingSecret: config?.signingSecret(), sharedSecret });
     const filter: Core.DeliveryFilter = { outcomes: s.outcomes, models: s.models };
@@ -87,7 +87,7 @@ export = (RED: NodeAPI) => {
       msg.webhook = verdict.webhook;
       if (route === 'result' && verdict.correlation) {
         const kept = await correlations.recall(verdict.correlation).catch((err: Error) => {
-          node.warn(say(RED, { key: 'trigger.keptUnreadable', vars: { id: verdict.prediction.id, error: c.errorVar(err) } }));
+          node.warn(say(RED, { key: 'completed.keptUnreadable', vars: { id: verdict.prediction.id, error: c.errorVar(err) } }));
           return undefined;
         });
         if (kept) c.restoreFields(msg, kept);
@@ -150,7 +150,7 @@ export = (RED: NodeAPI) => {
         if (!verdict.repeat && !closed) await emit(verdict);
       })()
         .catch((err: Error) => {
-          node.error(say(RED, { key: 'trigger.deliveryFailed', vars: { error: c.errorVar(err) } }));
+          node.error(say(RED, { key: 'completed.deliveryFailed', vars: { error: c.errorVar(err) } }));
           if (!res.headersSent) res.status(500).type('text/plain').send(say(RED, { key: 'answer.failed' }));
         })
         .finally(finish);
@@ -172,7 +172,7 @@ export = (RED: NodeAPI) => {
     });
   }
 
-  RED.nodes.registerType<TriggerNode, NodeDef & Record<string, unknown>, unknown, TriggerCredentials>('replicate-prediction-completed', PredictionCompleted, {
+  RED.nodes.registerType<ThisNode, NodeDef & Record<string, unknown>, unknown, PredictionCompletedCredentials>('replicate-prediction-completed', PredictionCompleted, {
     credentials: {
       sharedSecret: { type: 'password' },
     },

@@ -2,9 +2,9 @@
 // safety, error sentences and secrets.
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator } from '../emulator';
-import { ReplicateClient, type ClientOptions } from '../nodes/core/replicate-client';
-import { parseModelRef } from '../nodes/core/identifiers';
-import { PollsExhaustedError, PredictionPoller } from '../nodes/core/prediction-poller';
+import { ReplicateClient, type ClientOptions } from '../nodes/core/http/client';
+import { parseModelRef } from '../nodes/core/http/identifiers';
+import { PollsExhaustedError, PredictionPoller } from '../nodes/core/predictions/poller';
 
 const HELLO = 'black-forest-labs/flux-schnell';
 

@@ -268,7 +268,7 @@ describe('replicate-create-prediction', () => {
       }
     });
 
-    it('refuses at deploy a trigger as webhook without the completed event, on which it continues the flow', async () => {
+    it('refuses at deploy a prediction completed node as webhook without the completed event, on which it continues the flow', async () => {
       const flow = await create({ trigger: 'somewhere', webhookEvents: ['start', 'output'] });
       should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid settings' });
       should(loggedBy(flow.node, 'error')).eql([
@@ -283,10 +283,11 @@ describe('replicate-create-prediction', () => {
 
   describe('with a "prediction completed" node as its webhook', () => {
     const PUBLIC = { webhookBaseUrl: 'https://nodered.example.com' };
-    /** The create node and its trigger in either order: nodes are created one by one, in flow order. */
-    async function withTrigger(trigger: Record<string, unknown>, { triggerFirst = false, credentials = {} } = {}) {
-      const create = { id: 'create', type: 'replicate-create-prediction', replicate: 'cfg', model: OFFICIAL, input: '{"prompt":"a cat"}', trigger: 'trigger', webhookEvents: ['completed'], wires: [['created']] };
-      const triggerNode = { id: 'trigger', type: 'replicate-prediction-completed', url: '/replicate/create-test', wires: [[]], ...trigger };
+    /** The create node and its prediction completed node in either order: nodes are created one by one, in flow order. */
+    async function withCompletedNode(props: Record<string, unknown>, { completedFirst = false, credentials = {} } = {}) {
+      // `trigger` is the create node's flow property for its prediction completed node
+      const create = { id: 'create', type: 'replicate-create-prediction', replicate: 'cfg', model: OFFICIAL, input: '{"prompt":"a cat"}', trigger: 'completed', webhookEvents: ['completed'], wires: [['created']] };
+      const completedNode = { id: 'completed', type: 'replicate-prediction-completed', url: '/replicate/create-test', wires: [[]], ...props };
       await helper.load(
         nodeModules(),
         [
@@ -294,7 +295,7 @@ describe('replicate-create-prediction', () => {
           configNode('cfg', nr.emulator.url, PUBLIC),
           configNode('other', nr.emulator.url, PUBLIC),
           ...[
-            ...(triggerFirst ? [triggerNode, create] : [create, triggerNode]),
+            ...(completedFirst ? [completedNode, create] : [create, completedNode]),
             { id: 'created', type: 'helper' },
             { id: 'catch', type: 'catch', scope: ['create'], uncaught: false, wires: [['caught']] },
             { id: 'caught', type: 'helper' },
@@ -304,16 +305,16 @@ describe('replicate-create-prediction', () => {
       );
       return helper.getNode('create');
     }
-    const SHARED = { trigger: { sharedSecret: 'a shared secret' } };
+    const SHARED = { completed: { sharedSecret: 'a shared secret' } };
 
-    it('refuses at deploy a trigger in shared-secret mode without a config node, defined before or after it', async () => {
+    it('refuses at deploy a prediction completed node in shared-secret mode without a config node, defined before or after it', async () => {
       const events = (helper as any)._events;
       const listeners = events.listenerCount('flows:started');
-      for (const triggerFirst of [false, true]) {
-        const node = await withTrigger({ auth: 'secret', replicate: '' }, { triggerFirst, credentials: SHARED });
-        should(statusesOf(node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'trigger: no config' });
+      for (const completedFirst of [false, true]) {
+        const node = await withCompletedNode({ auth: 'secret', replicate: '' }, { completedFirst, credentials: SHARED });
+        should(statusesOf(node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'completed: no config' });
         const sentence =
-          'The "prediction completed" node "trigger" chosen as webhook has no Replicate config node, and the webhook URL needs that config node\'s Public URL: choose "config cfg" on it';
+          'The "prediction completed" node "completed" chosen as webhook has no Replicate config node, and the webhook URL needs that config node\'s Public URL: choose "config cfg" on it';
         should(loggedBy(node, 'error')).eql([sentence]);
         const caught = messages(helper.getNode('caught'));
         node.receive({ payload: {} });
@@ -324,10 +325,10 @@ describe('replicate-create-prediction', () => {
       }
     });
 
-    it('refuses at deploy a trigger that is not deployed, yet sends a message with its own msg.webhook', async () => {
-      const flow = await create({ trigger: 'deleted-trigger' });
+    it('refuses at deploy a prediction completed node that is not deployed, yet sends a message with its own msg.webhook', async () => {
+      const flow = await create({ trigger: 'deleted-completed-node' });
       const sentence = 'The "prediction completed" node chosen as webhook is not deployed: choose another one or deploy it';
-      should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'no trigger node' });
+      should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'no completed node' });
       should(loggedBy(flow.node, 'error')).eql([sentence]);
       const caught = flow.error();
       flow.send({});
@@ -338,15 +339,15 @@ describe('replicate-create-prediction', () => {
       should(JSON.parse(creates()[0]!.body).webhook).equal('https://hooks.example.com/a');
     });
 
-    it('warns at deploy when the trigger checks signatures with another config node, not when it checks a shared secret', async () => {
-      let node = await withTrigger({ replicate: 'other' });
-      should(statusesOf(node).at(-1)).eql({ fill: 'yellow', shape: 'ring', text: 'other trigger config' });
+    it('warns at deploy when the prediction completed node checks signatures with another config node, not when it checks a shared secret', async () => {
+      let node = await withCompletedNode({ replicate: 'other' });
+      should(statusesOf(node).at(-1)).eql({ fill: 'yellow', shape: 'ring', text: 'completed: other cfg' });
       const [warning] = loggedBy(node, 'warn');
-      should(warning).startWith('The "prediction completed" node "trigger" this node reports to uses the config node "config other", this node uses "config cfg"');
+      should(warning).startWith('The "prediction completed" node "completed" this node reports to uses the config node "config other", this node uses "config cfg"');
       should(loggedBy(node, 'error')).eql([]);
       await helper.unload();
 
-      node = await withTrigger({ replicate: 'other', auth: 'secret' }, { credentials: SHARED });
+      node = await withCompletedNode({ replicate: 'other', auth: 'secret' }, { credentials: SHARED });
       should(loggedBy(node, 'warn')).eql([]);
       should(statusesOf(node)).eql([]);
     });

@@ -17,7 +17,7 @@ const ROUTES: Array<[string, Record<string, unknown>]> = [
 ];
 /** A non-config node's credentials, named as a config node's would be. */
 const OTHER_TOKEN = 'r8_credential_of_another_node';
-const OTHER_SECRET = 'shared-secret-of-a-trigger';
+const OTHER_SECRET = 'shared-secret-of-a-completed-node';
 const ENV_TOKEN = 'r8_from_the_environment';
 const TYPED_TOKEN = 'r8_typed_in_the_dialog';
 const SECRETS = [DEFAULT_TOKEN, OTHER_TOKEN, OTHER_SECRET, ENV_TOKEN];

@@ -258,7 +258,7 @@ describe('faults: what users see when Replicate or the network misbehaves', func
     after(() => server.close());
 
     it('a delivery refused while the signing secret cannot be fetched is delivered again, and each result emitted once', async () => {
-      // The secret fetch fails first (no retries): the trigger answers 503, Replicate tries again a second later.
+      // The secret fetch fails first (no retries): the prediction completed node answers 503, Replicate tries again a second later.
       nr.emulator.fault({ match: { method: 'GET', path: '/webhooks/default/secret' }, type: 'status', status: 500 });
       const N = 5;
       await helper.load(
@@ -266,9 +266,9 @@ describe('faults: what users see when Replicate or the network misbehaves', func
         [
           { id: 'tab', type: 'tab' },
           configNode('cfg', nr.emulator.url, { webhookBaseUrl: server.url, maxRetries: 0 }),
-          { id: 'create', z: 'tab', x: 0, y: 0, type: 'replicate-create-prediction', replicate: 'cfg', model: OFFICIAL, trigger: 'trigger', wires: [['created']] },
+          { id: 'create', z: 'tab', x: 0, y: 0, type: 'replicate-create-prediction', replicate: 'cfg', model: OFFICIAL, trigger: 'completed', wires: [['created']] },
           { id: 'created', z: 'tab', x: 0, y: 0, type: 'helper' },
-          { id: 'trigger', z: 'tab', x: 0, y: 0, type: 'replicate-prediction-completed', replicate: 'cfg', url: '/replicate/faults', correlate: 'seq', wires: [['done']] },
+          { id: 'completed', z: 'tab', x: 0, y: 0, type: 'replicate-prediction-completed', replicate: 'cfg', url: '/replicate/faults', correlate: 'seq', wires: [['done']] },
           { id: 'done', z: 'tab', x: 0, y: 0, type: 'helper' },
           { id: 'catch', z: 'tab', x: 0, y: 0, type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
           { id: 'caught', z: 'tab', x: 0, y: 0, type: 'helper' },

@@ -1,4 +1,4 @@
-// Fuzzing the nodes' inputs and the trigger's webhook bodies: wrong types, huge strings,
+// Fuzzing the nodes' inputs and the prediction completed node's webhook bodies: wrong types, huge strings,
 // `__proto__` and `constructor` keys, 10,000 levels of nesting, and seeded random values. Every
 // case must end in a clear error that names the field (on a Catch node) or a clean result:
 // never a crash, a hang, an unhandled rejection or a polluted prototype. The cases come from
@@ -198,7 +198,7 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
   });
 
   describe('prediction completed (webhook bodies)', () => {
-    const trigger = (props: Record<string, unknown> = {}, credentials?: Record<string, string>) =>
+    const completedNode = (props: Record<string, unknown> = {}, credentials?: Record<string, string>) =>
       nr.load({ type: 'replicate-prediction-completed', url: PATH, correlate: 'topic', ...props }, { webhookSecret: SECRET, credentials });
     let counter = 0;
     function signedHeaders(body: string | Buffer) {
@@ -267,7 +267,7 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
       return [...fixed, ...randomBodies];
     }
 
-    /** Posts each body signed and unsigned; returns the answers, and what the trigger emitted. */
+    /** Posts each body signed and unsigned; returns the answers, and what the prediction completed node emitted. */
     async function deliverAll(flow: Loaded, cases: Case[]) {
       const emitted: any[] = [];
       flow.outputs[0].on('input', (msg: any) => emitted.push(msg));
@@ -285,7 +285,7 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
       return { answers, emitted };
     }
 
-    /** Whether the body is, for the trigger, a finished prediction (as zod would say, roughly). */
+    /** Whether the body is, for the prediction completed node, a finished prediction (as zod would say, roughly). */
     function isTerminalPrediction(text: string): boolean {
       try {
         const value = JSON.parse(text) as Record<string, unknown>;
@@ -297,7 +297,7 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
 
     it('signed and unsigned bodies: 200, 400 or 401 with a reason, each finished prediction emitted once', async () => {
       const cases = bodies();
-      const flow = await trigger();
+      const flow = await completedNode();
       const { answers, emitted } = await deliverAll(flow, cases);
       const wrong = answers.filter((a) => {
         if (!a.signed) return a.status !== 401 || a.text !== 'The webhook signature is missing or does not match';

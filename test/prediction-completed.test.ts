@@ -1,4 +1,4 @@
-// The prediction-completed trigger: a verified webhook endpoint. Deliveries are made the way
+// The prediction completed node: a verified webhook endpoint. Deliveries are made the way
 // Replicate makes them (the emulator's signing), then tampered with in the ways an attacker or a
 // flaky network would.
 import http from 'http';
@@ -41,7 +41,7 @@ function signed(body: string, { secret = SECRET, id = `msg_${++counter}`, timest
 
 describe('replicate-prediction-completed', () => {
   const nr = nodeRedWithEmulator();
-  const trigger = (props: Record<string, unknown> = {}, options: Parameters<typeof nr.load>[1] = {}) =>
+  const completedNode = (props: Record<string, unknown> = {}, options: Parameters<typeof nr.load>[1] = {}) =>
     nr.load({ type: 'replicate-prediction-completed', url: PATH, ...props }, { webhookSecret: SECRET, ...options });
   const post = (body: string, headers: Record<string, string>, path = PATH) => httpNode().post(path).set(headers).send(body);
   /** Counts what a node emits, to prove that nothing came. */
@@ -53,7 +53,7 @@ describe('replicate-prediction-completed', () => {
   const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
   it('emits a verified delivery, answering before the flow runs', async () => {
-    const flow = await trigger();
+    const flow = await completedNode();
     const p = prediction();
     const body = JSON.stringify(p);
     const headers = signed(body);
@@ -67,7 +67,7 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('accepts a signature list in which any one entry matches', async () => {
-    const flow = await trigger();
+    const flow = await completedNode();
     const body = JSON.stringify(prediction());
     const headers = signed(body);
     const forged = signed(body, { secret: OTHER_SECRET, id: headers['webhook-id'], timestamp: Number(headers['webhook-timestamp']) });
@@ -78,7 +78,7 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('refuses forged, tampered, stale and unsigned deliveries with 401, emitting nothing', async () => {
-    const flow = await trigger();
+    const flow = await completedNode();
     const emitted = counting(flow.outputs[0]);
     const body = JSON.stringify(prediction());
     const tamperedBody = body.replace('a cat', 'a dog');
@@ -106,7 +106,7 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('answers 400 for malformed JSON or a body that is not a prediction, 413 for an oversized body', async () => {
-    const flow = await trigger();
+    const flow = await completedNode();
     const emitted = counting(flow.outputs[0]);
     const broken = '{"id": "abc", "status": ';
     should((await post(broken, signed(broken))).status).equal(400);
@@ -121,7 +121,7 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('emits a repeated or reordered delivery once, acknowledging every copy', async () => {
-    const flow = await trigger({ progress: true }, { outputs: 2 });
+    const flow = await completedNode({ progress: true }, { outputs: 2 });
     const finished = counting(flow.outputs[0]);
     const progress = counting(flow.outputs[1]);
     const p = prediction();
@@ -138,7 +138,7 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('acknowledges non-terminal events, and sends them to a second output when asked', async () => {
-    let flow = await trigger();
+    let flow = await completedNode();
     let emitted = counting(flow.outputs[0]);
     const started = JSON.stringify(prediction('starting'));
     should((await post(started, signed(started))).status).equal(200);
@@ -146,7 +146,7 @@ describe('replicate-prediction-completed', () => {
     should(emitted).have.length(0);
 
     await helper.unload();
-    flow = await trigger({ progress: true }, { outputs: 2 });
+    flow = await completedNode({ progress: true }, { outputs: 2 });
     emitted = counting(flow.outputs[0]);
     const progress = flow.next(1);
     const processing = JSON.stringify(prediction('processing', { logs: '50% done' }));
@@ -156,7 +156,7 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('emits only the chosen outcomes and models', async () => {
-    const flow = await trigger({ outcomes: ['failed'], models: 'black-forest-labs/flux-schnell, owner/other' });
+    const flow = await completedNode({ outcomes: ['failed'], models: 'black-forest-labs/flux-schnell, owner/other' });
     const emitted = counting(flow.outputs[0]);
     for (const p of [prediction('succeeded'), prediction('failed', { model: 'someone/else' }), prediction('failed')]) {
       const body = JSON.stringify(p);
@@ -169,7 +169,7 @@ describe('replicate-prediction-completed', () => {
   it('fetches the signing secret with the token once, and again once when it was rotated', async () => {
     const account = nr.emulator.account();
     const secretFetches = () => nr.emulator.requests.filter((r) => r.path === '/v1/webhooks/default/secret').length;
-    const flow = await trigger({}, { webhookSecret: '' });
+    const flow = await completedNode({}, { webhookSecret: '' });
     const emitted = counting(flow.outputs[0]);
     for (let i = 0; i < 3; i++) {
       const body = JSON.stringify(prediction());
@@ -190,7 +190,7 @@ describe('replicate-prediction-completed', () => {
 
   it('checks a shared secret from basic credentials or ?token=, alone or with the signature', async () => {
     const shared = 'correct horse battery staple';
-    let flow = await trigger({ auth: 'secret' }, { credentials: { sharedSecret: shared } });
+    let flow = await completedNode({ auth: 'secret' }, { credentials: { sharedSecret: shared } });
     const emitted = counting(flow.outputs[0]);
     const body = JSON.stringify(prediction());
     const basic = (password: string) => `Basic ${Buffer.from(`replicate:${password}`).toString('base64')}`;
@@ -203,7 +203,7 @@ describe('replicate-prediction-completed', () => {
     should(emitted).have.length(2);
 
     await helper.unload();
-    flow = await trigger({ auth: 'both' }, { credentials: { sharedSecret: shared } });
+    flow = await completedNode({ auth: 'both' }, { credentials: { sharedSecret: shared } });
     const p = JSON.stringify(prediction());
     should((await post(p, { ...signed(p), authorization: basic('wrong') })).status).equal(401);
     should((await post(p, { 'content-type': 'application/json', authorization: basic(shared) })).status).equal(401);
@@ -211,7 +211,7 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('removes its route on redeploy, and refuses a path another node already answers', async () => {
-    await trigger();
+    await completedNode();
     const body = JSON.stringify(prediction());
     should((await post(body, signed(body))).status).equal(200);
     await helper.clearFlows();
@@ -241,7 +241,7 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('refuses a restore list naming a property the prediction fills, saying which', async () => {
-    const flow = await trigger({ correlate: 'topic, msg.payload.prompt, status' });
+    const flow = await completedNode({ correlate: 'topic, msg.payload.prompt, status' });
     should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid settings' });
     should(JSON.stringify(helper.log().args)).match(/Settings: Restore may not name payload\.prompt, status/);
     const body = JSON.stringify(prediction());
@@ -251,7 +251,7 @@ describe('replicate-prediction-completed', () => {
   it('answers 400 at once when a middleware in front of it already read the body, rather than wait for it forever', async () => {
     helper.settings({ httpNodeMiddleware: require(resolveNodeRed('express')).json() });
     try {
-      const flow = await trigger();
+      const flow = await completedNode();
       const emitted = counting(flow.outputs[0]);
       const body = JSON.stringify(prediction());
       const res = await post(body, signed(body)).timeout(5000);
@@ -292,7 +292,7 @@ describe('replicate-prediction-completed', () => {
       });
 
     it('answers 408 and closes the connection when the body stalls', async () => {
-      const flow = await trigger();
+      const flow = await completedNode();
       should(await stalled()).eql({ status: 408, connection: 'close', text: 'The body did not arrive in time' });
       should(statusesOf(flow.node).at(-1)).eql({ fill: 'yellow', shape: 'ring', text: 'timed out' });
     });
@@ -300,7 +300,7 @@ describe('replicate-prediction-completed', () => {
     it('answers a delivery still open when the node closes with 503', async () => {
       DELIVERY_DEADLINE.ms = usual;
       try {
-        await trigger();
+        await completedNode();
         const answer = stalled();
         await settle(); // the request reaches the node
         await helper.clearFlows();
@@ -313,7 +313,7 @@ describe('replicate-prediction-completed', () => {
     it('answers 503 when fetching the signing secret outlasts it, emits the delivery once verified, and acknowledges the next copy', async () => {
       const account = nr.emulator.account();
       nr.emulator.fault({ match: { path: '/webhooks/default/secret' }, type: 'delay', ms: 1000 });
-      const flow = await trigger({}, { webhookSecret: '' });
+      const flow = await completedNode({}, { webhookSecret: '' });
       const emitted = counting(flow.outputs[0]);
       const p = prediction();
       const body = JSON.stringify(p);
@@ -329,8 +329,8 @@ describe('replicate-prediction-completed', () => {
     });
   });
 
-  it('never lets the shared secret into a message, and refuses a trigger without one', async () => {
-    const flow = await trigger({ auth: 'secret' });
+  it('never lets the shared secret into a message, and refuses a prediction completed node without one', async () => {
+    const flow = await completedNode({ auth: 'secret' });
     should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid settings' });
     should((await post('{}', { 'content-type': 'application/json' })).status).equal(404);
   });
@@ -342,15 +342,15 @@ describe('replicate-prediction-completed', () => {
     });
     after(() => server.close());
 
-    const flowWith = (triggerProps: Record<string, unknown> = {}, credentials: Record<string, object> = {}, webhookBaseUrl = server.url) =>
+    const flowWith = (completedProps: Record<string, unknown> = {}, credentials: Record<string, object> = {}, webhookBaseUrl = server.url) =>
       helper.load(
         nodeModules(),
         [
           { id: 'tab', type: 'tab' },
           configNode('cfg', nr.emulator.url, { webhookBaseUrl, z: 'tab' }),
-          { id: 'create', z: 'tab', x: 0, y: 0, type: 'replicate-create-prediction', replicate: 'cfg', model: 'black-forest-labs/flux-schnell', trigger: 'trigger', webhookEvents: [], wires: [['created']] },
+          { id: 'create', z: 'tab', x: 0, y: 0, type: 'replicate-create-prediction', replicate: 'cfg', model: 'black-forest-labs/flux-schnell', trigger: 'completed', webhookEvents: [], wires: [['created']] },
           { id: 'created', z: 'tab', x: 0, y: 0, type: 'helper' },
-          { id: 'trigger', z: 'tab', x: 0, y: 0, type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, correlate: 'topic, job.id', ...triggerProps, wires: [['done']] },
+          { id: 'completed', z: 'tab', x: 0, y: 0, type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, correlate: 'topic, job.id', ...completedProps, wires: [['done']] },
           { id: 'done', z: 'tab', x: 0, y: 0, type: 'helper' },
         ],
         { cfg: { token: DEFAULT_TOKEN }, ...credentials },
@@ -372,7 +372,7 @@ describe('replicate-prediction-completed', () => {
       should(msg).not.have.property('other');
       should(msg.payload.output).not.be.null();
       // the entry is gone once used
-      const kept = helper.getNode('trigger').context().global.get('replicateCorrelations');
+      const kept = helper.getNode('completed').context().global.get('replicateCorrelations');
       should(Object.keys(kept ?? {})).have.length(0);
     });
 
@@ -406,7 +406,7 @@ describe('replicate-prediction-completed', () => {
 
     it('builds a URL with a token for this prediction only in shared-secret mode, never the secret itself', async () => {
       const shared = 'the shared secret';
-      await flowWith({ auth: 'secret' }, { trigger: { sharedSecret: shared } });
+      await flowWith({ auth: 'secret' }, { completed: { sharedSecret: shared } });
       const done = messages(helper.getNode('done'));
       const created = messages(helper.getNode('created'));
       helper.getNode('create').receive({ payload: { prompt: 'a cat' }, topic: 't' });

@@ -1,8 +1,9 @@
-// The trigger inside a real Node-RED process, laid out as users run it: the admin API at the root
-// path, so its JSON parser sees every request first, and httpNode at the root or under its own
-// httpNodeRoot, with or without httpNodeAuth. The signature must still be checked over the bytes
-// Replicate sent, for every request Express routes to the trigger: paths in any case, with a
-// trailing slash, under the prefix. Every request has a client timeout: a hang fails the test.
+// The prediction completed node inside a real Node-RED process, laid out as users run it: the
+// admin API at the root path, so its JSON parser sees every request first, and httpNode at the
+// root or under its own httpNodeRoot, with or without httpNodeAuth. The signature must still be
+// checked over the bytes Replicate sent, for every request Express routes to that node: paths in
+// any case, with a trailing slash, under the prefix. Every request has a client timeout: a hang
+// fails the test.
 import should from 'should';
 import { signWebhook } from '../emulator';
 import { resolveNodeRed, startNodeRedProcess, type NodeRedProcess } from './support/node-red-host';
@@ -11,7 +12,7 @@ const SECRET = 'whsec_' + Buffer.from('a signing key of thirty-two bytes').toStr
 const WRONG_SECRET = 'whsec_' + Buffer.from('not the right key at all').toString('base64');
 const CLIENT_TIMEOUT_MS = 10_000;
 
-/** One Node-RED process for the enclosing describe, with one trigger on /replicate/completed wired to a debug node. */
+/** One Node-RED process for the enclosing describe, with one prediction completed node on /replicate/completed wired to a debug node. */
 function realNodeRed(settings: Record<string, unknown> = {}) {
   let red: NodeRedProcess | undefined;
 
@@ -21,7 +22,7 @@ function realNodeRed(settings: Record<string, unknown> = {}) {
       flows: [
         { id: 'tab', type: 'tab', label: 'webhook' },
         { id: 'cfg', type: 'replicate-config', name: 'account', baseUrl: 'https://api.replicate.com/v1' },
-        { id: 'trigger', type: 'replicate-prediction-completed', z: 'tab', x: 100, y: 100, replicate: 'cfg', url: '/replicate/completed', wires: [['out']] },
+        { id: 'completed', type: 'replicate-prediction-completed', z: 'tab', x: 100, y: 100, replicate: 'cfg', url: '/replicate/completed', wires: [['out']] },
         { id: 'out', type: 'debug', z: 'tab', x: 300, y: 100, name: 'done', active: true, tosidebar: false, console: true, complete: 'predictionId', targetType: 'msg', wires: [] },
       ],
       credentials: { cfg: { token: 'r8_unused', webhookSecret: SECRET } },
@@ -65,7 +66,7 @@ async function shownInDebug(state: { output: string }, id: string): Promise<void
   should(state.output).match(new RegExp(`\\[debug:done\\][\\s\\S]*${id}`));
 }
 
-describe('the trigger in a real Node-RED, admin API and httpNode both at /', function () {
+describe('the prediction completed node in a real Node-RED, admin API and httpNode both at /', function () {
   this.timeout(30_000);
   const nodeRed = realNodeRed();
 
@@ -93,7 +94,7 @@ describe('the trigger in a real Node-RED, admin API and httpNode both at /', fun
   });
 });
 
-describe('the trigger in a real Node-RED set to German (settings.lang)', function () {
+describe('the prediction completed node in a real Node-RED set to German (settings.lang)', function () {
   this.timeout(30_000);
   const nodeRed = realNodeRed({ lang: 'de' });
 
@@ -108,7 +109,7 @@ describe('the trigger in a real Node-RED set to German (settings.lang)', functio
   });
 });
 
-describe('the trigger in a real Node-RED, httpNode under /hooks with httpNodeAuth', function () {
+describe('the prediction completed node in a real Node-RED, httpNode under /hooks with httpNodeAuth', function () {
   this.timeout(30_000);
   const bcrypt = require(resolveNodeRed('bcryptjs')) as { hashSync(password: string, rounds: number): string };
   const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`replicate:${password}`).toString('base64')}` });

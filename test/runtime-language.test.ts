@@ -1,5 +1,5 @@
 // With Node-RED's language set to German (settings.lang), what the nodes say at run time is
-// German: errors in msg.error and the Catch node, log lines, warnings, the trigger's answers to
+// German: errors in msg.error and the Catch node, log lines, warnings, the prediction completed node's answers to
 // the sender and the edit dialogs' answers, sentences made of sentences included. The values in
 // them (ids, names, Replicate's own words) stay as they are, and the error keeps its fields.
 import should from 'should';
@@ -67,11 +67,11 @@ describe('runtime sentences in the runtime\'s language (German)', () => {
   });
 
   it('answers the sender of a webhook in German', async () => {
-    const trigger = await nr.load({ type: 'replicate-prediction-completed', url: '/replicate/completed' }, { ...de, webhookSecret: 'whsec_' + Buffer.from('k'.repeat(32)).toString('base64') });
+    const completedNode = await nr.load({ type: 'replicate-prediction-completed', url: '/replicate/completed' }, { ...de, webhookSecret: 'whsec_' + Buffer.from('k'.repeat(32)).toString('base64') });
     const unsigned = await httpNode().post('/replicate/completed').set('content-type', 'application/json').send('{}');
     should(unsigned.status).equal(401);
     should(unsigned.text).equal('Die Webhook-Signatur fehlt oder stimmt nicht');
-    should(statusesOf(trigger.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'ungültige Signatur' });
+    should(statusesOf(completedNode.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'ungültige Signatur' });
   });
 
   it('answers the edit dialogs in German', async () => {

@@ -1,5 +1,5 @@
 import should from 'should';
-import { checkCancelAfter } from '../../nodes/core/cancel-after';
+import { checkCancelAfter } from '../../nodes/core/predictions';
 
 describe('Cancel-After durations', () => {
   it('accepts the forms Replicate documents', () => {

@@ -101,7 +101,7 @@ describe('editor checks and runtime settings', () => {
     });
   }
 
-  it('the create dialog requires completed for a trigger and one event for a typed URL, as the runtime does', () => {
+  it('the create dialog requires completed for a prediction completed node and one event for a typed URL, as the runtime does', () => {
     const events = editorDefinition('replicate-create-prediction').defaults.webhookEvents!;
     const cases: Array<[Record<string, unknown>, string[], boolean]> = [
       [{ trigger: 'abc' }, ['completed'], true],

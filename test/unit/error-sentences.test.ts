@@ -1,5 +1,5 @@
 import should from 'should';
-import { errorFromNetwork, errorFromResponse, redactSecrets } from '../../nodes/core/errors';
+import { errorFromNetwork, errorFromResponse, redactSecrets } from '../../nodes/core/http/errors';
 
 describe('error sentences a non-programmer can act on', () => {
   it('names the cause for each status Replicate uses', () => {

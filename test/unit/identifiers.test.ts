@@ -1,5 +1,5 @@
 import should from 'should';
-import { checkBaseUrl, checkPredictionId, parseDeploymentRef, parseModelRef } from '../../nodes/core/identifiers';
+import { checkBaseUrl, checkPredictionId, parseDeploymentRef, parseModelRef } from '../../nodes/core/http/identifiers';
 
 const VERSION = '5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa';
 

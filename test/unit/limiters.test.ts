@@ -1,6 +1,6 @@
 import should from 'should';
-import { ConcurrencyLimiter } from '../../nodes/core/concurrency-limiter';
-import { RateLimiter } from '../../nodes/core/rate-limiter';
+import { ConcurrencyLimiter } from '../../nodes/core/http/concurrency-limiter';
+import { RateLimiter } from '../../nodes/core/http/rate-limiter';
 
 describe('request limiters', () => {
   it('lets a second of requests through at once, then paces the rest', async () => {

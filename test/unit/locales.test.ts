@@ -224,8 +224,11 @@ describe('message catalogs and help in every language', () => {
     const english = sentences(ENGLISH);
     const groups = [...new Set([...english.keys()].map((key) => key.split('.')[1]))].join('|');
     /** The compiled node files as they ship: where the sentence keys are used. */
-    const code = [path.join(LOCALES, '..'), path.join(LOCALES, '..', 'core')]
-      .flatMap((dir) => fs.readdirSync(dir).filter((file) => file.endsWith('.js')).map((file) => fs.readFileSync(path.join(dir, file), 'utf8')))
+    const nodeFiles = fs.readdirSync(path.join(LOCALES, '..')).map((file) => path.join(LOCALES, '..', file));
+    const coreFiles = fs.readdirSync(path.join(LOCALES, '..', 'core'), { recursive: true, encoding: 'utf8' }).map((file) => path.join(LOCALES, '..', 'core', file));
+    const code = [...nodeFiles, ...coreFiles]
+      .filter((file) => file.endsWith('.js'))
+      .map((file) => fs.readFileSync(file, 'utf8'))
       .join('\n');
     const used = new Set([...code.matchAll(new RegExp(`(['"])((?:${groups})(?:\\.[A-Za-z]+)+)\\1`, 'g'))].map((m) => `sentences.${m[2]}`));
     // keys made at run time, such as `kind.${typeof value}`: any name fills the gap

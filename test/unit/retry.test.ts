@@ -1,7 +1,6 @@
 import should from 'should';
-import { ReplicateError, errorFromNetwork, errorFromResponse } from '../../nodes/core/errors';
-import { parseRetryAfter } from '../../nodes/core/retry-after';
-import { DEFAULT_RETRY, retryDelayMs, shouldRetry } from '../../nodes/core/retry-policy';
+import { ReplicateError, errorFromNetwork, errorFromResponse } from '../../nodes/core/http/errors';
+import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, shouldRetry } from '../../nodes/core/http/retry-policy';
 
 const problem = (detail: string) => JSON.stringify({ detail, status: 429 });
 

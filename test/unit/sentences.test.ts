@@ -27,6 +27,7 @@ import {
   parseDeploymentRef,
   parseModelRef,
   PollsExhaustedError,
+  PredictionCompletedSettingsSchema,
   readModelInput,
   readRawBody,
   readText,
@@ -35,7 +36,6 @@ import {
   ReplicateClient,
   resolvePredictionId,
   SentenceError,
-  TriggerSettingsSchema,
   WebhookReceiver,
   webhookUrl,
   type InputField,
@@ -167,12 +167,12 @@ function coreErrors(): Record<string, Error> {
       wait: 'later',
       waitSeconds: 61,
     }),
-    'create settings with a trigger': invalid(CreateSettingsSchema, { trigger: 't', webhookEvents: 'start' }),
+    'create settings with a prediction completed node': invalid(CreateSettingsSchema, { trigger: 't', webhookEvents: 'start' }),
     'create settings with events that are no list': invalid(CreateSettingsSchema, { webhookEvents: 5 }),
-    'trigger settings': invalid(TriggerSettingsSchema, { url: 'a b', auth: 'x', outcomes: 'done', models: 'x', correlate: 'payload', expiry: 0 }),
-    'trigger settings without a path': invalid(TriggerSettingsSchema, { url: '', outcomes: 5, models: [5] }),
+    'prediction completed settings': invalid(PredictionCompletedSettingsSchema, { url: 'a b', auth: 'x', outcomes: 'done', models: 'x', correlate: 'payload', expiry: 0 }),
+    'prediction completed settings without a path': invalid(PredictionCompletedSettingsSchema, { url: '', outcomes: 5, models: [5] }),
     'list settings': invalid(ListModelsSettingsSchema, { query: 5, allPages: 'x', maxPages: 0, sortBy: 'name', sortDirection: 'up' }),
-    'a trigger without a signing secret': thrown(() => new WebhookReceiver({ auth: 'signature' })),
+    'a prediction completed node without a signing secret': thrown(() => new WebhookReceiver({ auth: 'signature' })),
     'a config node without a public URL': thrown(() => webhookUrl({ publicUrl: '', path: '/x', correlation: 'c1' })),
     'polls run out': new PollsExhaustedError(prediction, 4),
     'polls run out, then cancelled': new PollsExhaustedError(prediction, 4, 'processing', true),
@@ -225,7 +225,7 @@ describe('runtime sentences of the core', () => {
     should(errors['a create that may have happened']!.message).match(
       /^The connection to Replicate at 127\.0\.0\.1:\d+ was interrupted \(\w+\)\. The prediction may have been created anyway, so it was not sent again: check your predictions on replicate\.com before retrying\.$/,
     );
-    should(errors['create settings with a trigger']!.message).equal(
+    should(errors['create settings with a prediction completed node']!.message).equal(
       'Settings: Webhook events must include completed when a "prediction completed" node is the webhook: it continues the flow on that event',
     );
     should(errors['an input with a near name']!.message).equal(
@@ -250,9 +250,9 @@ describe('runtime sentences of the core', () => {
 });
 
 describe('the core source', () => {
-  /** Every compiled core file, as it ships. */
+  /** Every compiled core file, in every concept folder, as it ships. */
   const core = fs
-    .readdirSync(path.join(NODES, 'core'))
+    .readdirSync(path.join(NODES, 'core'), { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.js'))
     .map((file) => ({ file, text: fs.readFileSync(path.join(NODES, 'core', file), 'utf8') }));
   const nodeFiles = fs

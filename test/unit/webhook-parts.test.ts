@@ -1,7 +1,7 @@
 import should from 'should';
-import { CorrelationStore, parseFieldList, pickFields, restoreFields, type ContextLike } from '../../nodes/core/correlation-store';
-import { WebhookSecretSource } from '../../nodes/core/webhook-secret-source';
-import { maskPassword, webhookUrl } from '../../nodes/core/webhook-url';
+import { CorrelationStore, parseFieldList, pickFields, restoreFields, type ContextLike } from '../../nodes/core/webhooks/correlation-store';
+import { WebhookSecretSource } from '../../nodes/core/webhooks/secret-source';
+import { maskPassword, webhookUrl } from '../../nodes/core/webhooks/url';
 import { withPrediction, type Msg } from '../../nodes/flow-node';
 
 /** Node-RED's global context as the memory store behaves: dotted keys reach into objects, one map per store. */

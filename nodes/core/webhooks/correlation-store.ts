@@ -1,5 +1,5 @@
-// The original message's properties, kept while a prediction runs so the trigger can restore
-// them when Replicate reports it finished. They live in a Node-RED context store the user picks:
+// The original message's properties, kept while a prediction runs so the prediction completed
+// node can restore them when Replicate reports it finished. They live in a Node-RED context store the user picks:
 // a persistent or shared store keeps them across restarts and across several Node-RED instances
 // behind one URL. Each entry carries its own expiry.
 import { randomBytes } from 'crypto';

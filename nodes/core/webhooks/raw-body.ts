@@ -1,7 +1,7 @@
 // The request body as bytes: signatures are computed over exactly what was sent, so it must be
 // read before any parser touches it, and no further than the size limit.
 import type { IncomingMessage } from 'http';
-import { SentenceError } from './errors';
+import { SentenceError } from '../http';
 
 export class BodyTooLargeError extends SentenceError {
   constructor(readonly limit: number) {

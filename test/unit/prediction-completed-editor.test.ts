@@ -1,11 +1,11 @@
-// The trigger's dialog refuses exactly what its runtime refuses: a setting the editor lets through
+// The prediction completed node's dialog refuses exactly what its runtime refuses: a setting the editor lets through
 // would deploy as a node showing "invalid settings", one it refuses would be fine at run time.
 // The editor script runs here with a stand-in RED that captures the node definition.
 import fs from 'fs';
 import path from 'path';
 import vm from 'vm';
 import should from 'should';
-import { TriggerSettingsSchema } from '../../nodes/core/node-settings';
+import { PredictionCompletedSettingsSchema } from '../../nodes/core';
 
 const NODES = path.join(__dirname, '..', '..', 'nodes');
 
@@ -14,7 +14,7 @@ interface Property {
   validate?: (this: unknown, value: unknown, opt?: object) => true | false | string;
 }
 
-function triggerDefinition(): { defaults: Record<string, Property> } {
+function completedNodeDefinition(): { defaults: Record<string, Property> } {
   const html = fs.readFileSync(path.join(NODES, 'replicate-prediction-completed.html'), 'utf8');
   const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1]!;
   let definition: { defaults: Record<string, Property> } | undefined;
@@ -34,14 +34,14 @@ const node = {
   },
 };
 
-describe('the trigger dialog', () => {
-  const { defaults } = triggerDefinition();
+describe('the prediction completed dialog', () => {
+  const { defaults } = completedNodeDefinition();
   const editorAnswer = (field: string, value: unknown) => {
     const property = defaults[field]!;
     if (property.required && value === '') return false;
     return property.validate ? property.validate.call(node, value, {}) : true;
   };
-  const runtimeAccepts = (field: string, value: unknown) => TriggerSettingsSchema.safeParse({ url: '/replicate/completed', [field]: value }).success;
+  const runtimeAccepts = (field: string, value: unknown) => PredictionCompletedSettingsSchema.safeParse({ url: '/replicate/completed', [field]: value }).success;
 
   const hex = 'a'.repeat(64);
   const samples: Record<string, unknown[]> = {

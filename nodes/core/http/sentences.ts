@@ -5,7 +5,7 @@
 import fs from 'fs';
 import path from 'path';
 
-type Sentences = (typeof import('../locales/en-US/replicate-config.json'))['common']['sentences'];
+type Sentences = (typeof import('../../locales/en-US/replicate-config.json'))['common']['sentences'];
 type Leaves<T, Prefix extends string = ''> = {
   [K in keyof T & string]: T[K] extends string ? `${Prefix}${K}` : Leaves<T[K], `${Prefix}${K}.`>;
 }[keyof T & string];
@@ -35,7 +35,7 @@ export function isSentence(value: unknown): value is Sentence {
 
 /** Placeholders as Node-RED's i18n writes them. */
 const PLACEHOLDER = /__([A-Za-z0-9]+)__/g;
-const CATALOG = path.join(__dirname, '..', 'locales', 'en-US', 'replicate-config.json');
+const CATALOG = path.join(__dirname, '..', '..', 'locales', 'en-US', 'replicate-config.json');
 
 let english: Record<string, unknown> | undefined;
 

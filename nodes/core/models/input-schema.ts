@@ -1,8 +1,7 @@
 // A model version's input, as its OpenAPI schema (components.schemas.Input) describes it: the
 // fields the editor shows, the template it offers, and the check a create node makes before
 // anything is sent, with the obvious coercions ("3" to 3, "true" to true).
-import { InputError } from './errors';
-import type { Sentence, SentenceKey } from './sentences';
+import { InputError, type Sentence, type SentenceKey } from '../http';
 
 export type FieldType = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'any';
 

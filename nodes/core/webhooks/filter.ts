@@ -1,6 +1,6 @@
-// Which deliveries the trigger emits: terminal outcomes the user chose, from the models or
+// Which deliveries the prediction completed node emits: terminal outcomes the user chose, from the models or
 // versions the user chose; non-terminal events (start, output, logs) are progress.
-import { isTerminal, type Prediction, type PredictionStatus } from './schemas';
+import { isTerminal, type Prediction, type PredictionStatus } from '../http';
 
 export interface DeliveryFilter {
   /** Terminal statuses to emit; empty means all of them. */

@@ -1,7 +1,7 @@
 // One error type for everything that goes wrong talking to Replicate, worded for the debug
 // sidebar: users of these nodes are mostly not programmers.
 import { ProblemSchema, type Problem } from './schemas';
-import { parseRetryAfter } from './retry-after';
+import { parseRetryAfter } from './retry-policy';
 import { renderSentence, type Sentence, type SentenceKey, type SentenceVar, type SentenceVars } from './sentences';
 
 export type ReplicateErrorCode =

@@ -1,8 +1,7 @@
 // Which input a prediction target takes: the OpenAPI schema of the version it will run, looked
 // up once per account and target and kept for a while (schemas change only with new versions).
-import type { PredictionTarget } from './identifiers';
 import { inputFields, type InputField } from './input-schema';
-import type { CallOptions, ReplicateClient } from './replicate-client';
+import type { CallOptions, PredictionTarget, ReplicateClient } from '../http';
 
 export interface ModelInput {
   /** `owner/name` of the model, for messages. */

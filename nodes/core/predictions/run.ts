@@ -1,10 +1,8 @@
-// What the flow nodes do, one call each: a node maps its msg to one of these and the result back.
-import type { PredictionTarget } from './identifiers';
-import { cursorFromNext, collectPages } from './pagination';
-import { PollsExhaustedError, type PollPlan, type PredictionPoller } from './prediction-poller';
-import type { CallOptions, ReplicateClient } from './replicate-client';
-import { WEBHOOK_EVENTS, type Model, type Prediction, type WebhookEvent } from './schemas';
-import type { WaitSettings } from './node-settings';
+// A prediction's life as the create and get nodes ask for it: created (with its Cancel-After),
+// returned as created, after a sync wait, or once polled to the end (cancelled when the plan says so).
+import { InputError, WEBHOOK_EVENTS, type CallOptions, type Field, type Prediction, type PredictionTarget, type ReplicateClient, type WebhookEvent } from '../http';
+import type { WaitSettings } from '../settings';
+import { PollsExhaustedError, type PollPlan, type PredictionPoller } from './poller';
 
 export interface Progress extends CallOptions {
   /** The prediction as Replicate created it, before any wait for it. */
@@ -43,9 +41,9 @@ export interface RunRequest {
  * was required hold, keeps what it meant then, now said in the request: a "prediction completed"
  * node continues on completed, and a typed URL gets every event.
  */
-export function webhookEventsFor(events: readonly WebhookEvent[], toTrigger: boolean): WebhookEvent[] {
+export function webhookEventsFor(events: readonly WebhookEvent[], toCompletedNode: boolean): WebhookEvent[] {
   if (events.length > 0) return [...events];
-  return toTrigger ? ['completed'] : [...WEBHOOK_EVENTS];
+  return toCompletedNode ? ['completed'] : [...WEBHOOK_EVENTS];
 }
 
 /** Creates a prediction and, as asked, returns it as created, after a sync wait, or once finished. */
@@ -98,37 +96,17 @@ export async function awaitPrediction(
   }
 }
 
-export interface ModelsRequest {
-  query?: string;
-  cursor?: string;
-  allPages: boolean;
-  maxPages: number;
-  sortBy?: 'model_created_at' | 'latest_version_created_at';
-  sortDirection?: 'asc' | 'desc';
-}
+// Replicate's Cancel-After header: "30s", "5m", "1h30m45s", or bare seconds; at least 5 s.
 
-export interface ModelsResult {
-  models: Model[];
-  /** Cursor of the next page, null after the last one. */
-  next: string | null;
-  pages: number;
-}
+const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$/;
 
-/** One page of the catalog (or of a search), or every page up to `maxPages`. */
-export async function fetchModels(
-  client: ReplicateClient,
-  request: ModelsRequest,
-  progress: CallOptions & { onPage?: (pages: number, models: number) => void } = {},
-): Promise<ModelsResult> {
-  const fetchPage = (cursor: string | undefined) =>
-    request.query
-      ? client.searchModels(request.query, { cursor }, progress)
-      : client.listModels({ cursor, sortBy: request.sortBy, sortDirection: request.sortDirection }, progress);
-  if (!request.allPages) {
-    const page = await fetchPage(request.cursor);
-    return { models: page.results, next: cursorFromNext(page.next), pages: 1 };
+export function checkCancelAfter(value: unknown, field: Field = { key: 'field.cancelAfter' }): string {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const match = DURATION.exec(text);
+  if (text === '' || !match) {
+    throw new InputError('check.duration', { field, value: String(value) });
   }
-  const all = await collectPages(fetchPage, request.maxPages, request.cursor, progress.onPage);
-  return { models: all.results, next: all.next, pages: all.pages };
+  const seconds = Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+  if (seconds < 5) throw new InputError('check.durationTooShort', { field, value: text });
+  return text;
 }
-

@@ -1,7 +1,7 @@
-// The URL a create node gives Replicate for a trigger node: the config node's public URL (with
-// the httpNodeAuth user and password it may carry), Node-RED's httpNodeRoot, the trigger's path,
+// The URL a create node gives Replicate for a prediction completed node: the config node's public URL (with
+// the httpNodeAuth user and password it may carry), Node-RED's httpNodeRoot, that node's path,
 // the correlation key, and (shared-secret mode) a token derived from the secret for this key alone.
-import { InputError } from './errors';
+import { InputError } from '../http';
 import { derivedToken } from './shared-secret';
 
 export interface WebhookUrlParts {

@@ -2,7 +2,6 @@
 // a rate limiter and a concurrency limit in front, retries behind, zod-checked answers.
 import { Pool } from 'undici';
 import type { z } from 'zod';
-import { sleep } from './abortable-sleep';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { ReplicateError, abortedError, errorFromNetwork, errorFromResponse, redactSecrets } from './errors';
 import {
@@ -88,7 +87,7 @@ interface RequestSpec<S extends z.ZodType> extends CallOptions {
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-const PACKAGE = require('../../../package.json') as { name: string; version: string };
+const PACKAGE = require('../../../../package.json') as { name: string; version: string };
 export const USER_AGENT = `${PACKAGE.name}/${PACKAGE.version} node/${process.versions.node}`;
 
 export const CLIENT_DEFAULTS = {
@@ -392,4 +391,20 @@ function parseBody<S extends z.ZodType>(schema: S, text: string, status: number)
   }
   // The object exactly as Replicate sent it, unknown fields and all.
   return json as z.infer<S>;
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts; leaves no timer behind. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -1,9 +1,7 @@
 // Waits on many predictions at once with one timer: a min-heap of due times, so a node
 // waiting on thousands of predictions costs one setTimeout, not one per prediction.
 import { setMaxListeners } from 'events';
-import { abortedError, SentenceError } from './errors';
-import type { CallOptions, ReplicateClient } from './replicate-client';
-import { isTerminal, type Prediction } from './schemas';
+import { abortedError, isTerminal, SentenceError, type CallOptions, type Prediction, type ReplicateClient } from '../http';
 
 export interface PollPlan {
   intervalMs: number;

@@ -1,8 +1,6 @@
 // What the nodes read from an incoming msg, checked with zod so a mistake names the field.
 import { z } from 'zod';
-import { InputError } from './errors';
-import { checkPredictionId, type Field } from './identifiers';
-import type { Sentence, SentenceKey } from './sentences';
+import { checkPredictionId, InputError, type Field, type Sentence, type SentenceKey } from '../http';
 
 /** "Date", "Map", "Object"...: what an object is, also for objects made in a function node's sandbox. */
 const tagOf = (value: unknown) => Object.prototype.toString.call(value).slice(8, -1);

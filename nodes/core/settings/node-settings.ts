@@ -2,11 +2,8 @@
 // them (numbers often as strings, empty strings for untouched fields), so each field says
 // how it is read and what it falls back to.
 import { z } from 'zod';
-import { parseFieldList } from './correlation-store';
-import { CLIENT_DEFAULTS } from './replicate-client';
-import { DEFAULT_RETRY } from './retry-policy';
-import { TERMINAL_STATUSES } from './schemas';
-import { fromMessage, says, type SentenceKey, type SentenceVar } from './sentences';
+import { CLIENT_DEFAULTS, DEFAULT_RETRY, fromMessage, says, TERMINAL_STATUSES, type SentenceKey, type SentenceVar } from '../http';
+import { parseFieldList } from '../webhooks';
 
 export const DEFAULT_BASE_URL = 'https://api.replicate.com/v1';
 
@@ -77,7 +74,7 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
     z.record(z.string(), z.unknown(), { error: says('settings.defaultInput') }),
   ),
   webhook: textSetting(),
-  /** A prediction-completed node whose URL is the webhook. */
+  /** The prediction completed node whose URL is the webhook ("Webhook to"); the flow property keeps its old name, `trigger`, for saved flows. */
   trigger: textSetting(),
   webhookEvents: z.preprocess(
     (value) => (typeof value === 'string' ? (value === '' ? [] : value.split(',')) : (value ?? [])),
@@ -112,12 +109,12 @@ function listOf<T extends z.ZodType>(item: T, error: string) {
 
 const PREDICTION_FIELDS = new Set(['payload', 'predictionId', 'status', 'webhook']);
 
-/** The msg properties in a restore list that the trigger fills from the prediction. */
+/** The msg properties in a restore list that the prediction completed node fills from the prediction. */
 function predictionFieldsNamed(text: string): string[] {
   return parseFieldList(text).filter((path) => PREDICTION_FIELDS.has(path.split('.')[0]!));
 }
 
-export const TriggerSettingsSchema = z.object({
+export const PredictionCompletedSettingsSchema = z.object({
   url: z.preprocess(
     (value) => (typeof value === 'string' && value.trim() && !value.trim().startsWith('/') ? `/${value.trim()}` : blankToUndefined(value)),
     z
@@ -139,7 +136,7 @@ export const TriggerSettingsSchema = z.object({
   store: textSetting(),
   expiry: numberSetting('expiry', 0.01, 24 * 90, 24),
 });
-export type TriggerSettings = z.infer<typeof TriggerSettingsSchema>;
+export type PredictionCompletedSettings = z.infer<typeof PredictionCompletedSettingsSchema>;
 
 export const ListModelsSettingsSchema = z.object({
   query: textSetting(),

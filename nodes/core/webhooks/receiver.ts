@@ -2,12 +2,10 @@
 // both), is it a prediction, and has it been seen before? The node answers with the verdict's
 // status and emits only what is accepted and new.
 import { CORRELATION_KEY } from './correlation-store';
-import { SentenceError } from './errors';
-import { RecentIds } from './recent-ids';
-import { isTerminal, PredictionSchema, type Prediction } from './schemas';
+import { isTerminal, PredictionSchema, SentenceError, type Prediction } from '../http';
 import { sharedSecretPresented } from './shared-secret';
-import { verifySignature, type SignatureVerdict } from './webhook-signature';
-import type { WebhookSecretSource } from './webhook-secret-source';
+import { verifySignature, type SignatureVerdict } from './signature';
+import type { WebhookSecretSource } from './secret-source';
 
 export type WebhookAuth = 'signature' | 'secret' | 'both';
 
@@ -61,12 +59,41 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+// A bounded memory of ids seen lately (webhook deliveries, predictions already reported), so a
+// repeated or reordered delivery is acknowledged without being emitted twice.
+class RecentIds {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly maxSize = 20_000,
+    private readonly ttlMs = 24 * 60 * 60 * 1000,
+  ) {}
+
+  has(id: string, now = Date.now()): boolean {
+    const expires = this.seen.get(id);
+    if (expires === undefined) return false;
+    if (expires > now) return true;
+    this.seen.delete(id);
+    return false;
+  }
+
+  add(id: string, now = Date.now()): void {
+    this.seen.delete(id); // re-inserted at the end: Map order is age order
+    this.seen.set(id, now + this.ttlMs);
+    while (this.seen.size > this.maxSize) this.seen.delete(this.seen.keys().next().value as string);
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
 export class WebhookReceiver {
   private readonly deliveries = new RecentIds();
   private readonly finished = new RecentIds();
 
   constructor(private readonly options: ReceiverOptions) {
-    if (options.auth !== 'secret' && !options.signingSecret) throw new SentenceError('trigger.signingSecretNeeded');
+    if (options.auth !== 'secret' && !options.signingSecret) throw new SentenceError('completed.signingSecretNeeded');
   }
 
   async receive(delivery: IncomingDelivery): Promise<DeliveryVerdict> {

@@ -1,0 +1,4 @@
+// The model catalog: paging and search, a version's input schema and the check of an input against it.
+export * from './paging';
+export * from './input-schema';
+export * from './model-inputs';
