@@ -1,15 +1,17 @@
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts; leaves no timer behind. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason as Error);
+/** Resolves after `ms`, or rejects with a signal's reason as soon as one aborts; leaves no timer behind. */
+export function sleep(ms: number, ...signals: Array<AbortSignal | undefined>): Promise<void> {
+  const watched = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  const aborted = watched.find((signal) => signal.aborted);
+  if (aborted) return Promise.reject(aborted.reason as Error);
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
+    const stop = (err?: Error) => {
       clearTimeout(timer);
-      reject(signal!.reason as Error);
+      for (const signal of watched) signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const onAbort = (event: Event) => stop((event.target as AbortSignal).reason as Error);
+    const timer = setTimeout(() => stop(), ms);
+    for (const signal of watched) signal.addEventListener('abort', onAbort, { once: true });
   });
 }

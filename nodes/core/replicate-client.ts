@@ -1,9 +1,11 @@
-// The one place that talks HTTP to Replicate: an undici Pool per config node, bearer auth,
-// a rate limiter and a concurrency limit in front, retries behind, zod-checked answers.
+// The one place that talks HTTP to Replicate: undici Pools per config node (their connections
+// are the concurrency limit, their queues hold the rest), bearer auth, a rate limiter in front,
+// retries behind, zod-checked answers.
+import { setMaxListeners } from 'node:events';
 import { Pool } from 'undici';
 import type { z } from 'zod';
+import { AbortListeners } from './abort-listeners';
 import { sleep } from './abortable-sleep';
-import { ConcurrencyLimiter } from './concurrency-limiter';
 import { ReplicateError, abortedError, errorFromNetwork, errorFromResponse, redactSecrets } from './errors';
 import {
   checkBaseUrl,
@@ -13,6 +15,7 @@ import {
   parseOwnerName,
   type PredictionTarget,
 } from './identifiers';
+import { exchange } from './http-exchange';
 import { RateLimiter } from './rate-limiter';
 import { createMayHaveHappened, DEFAULT_RETRY, retryDelayMs, shouldRetry, type RequestKind, type RetryOptions } from './retry-policy';
 import {
@@ -41,6 +44,7 @@ export interface ClientOptions {
   token: string;
   /** Per attempt; a `Prefer: wait` create gets the wait on top. */
   timeoutMs?: number;
+  /** Requests in flight at once; `Prefer: wait` creates have as many again of their own. */
   maxConcurrency?: number;
   createsPerMinute?: number;
   requestsPerMinute?: number;
@@ -79,6 +83,8 @@ interface RequestSpec<S extends z.ZodType> extends CallOptions {
   json?: unknown;
   text?: string;
   headers?: Record<string, string>;
+  /** Replicate holds the answer (`Prefer: wait`): sent on connections of their own. */
+  held?: boolean;
   kind: RequestKind;
   schema: S;
   /** Names the thing asked for, for "could not find ..." messages. */
@@ -100,13 +106,20 @@ export const CLIENT_DEFAULTS = {
 export class ReplicateClient {
   readonly baseUrl: URL;
   private readonly pool: Pool;
+  /**
+   * `Prefer: wait` creates hold a connection up to a minute each: on connections of their own, a
+   * burst of them cannot keep polls, cancels and the editor's calls waiting.
+   */
+  private readonly heldPool: Pool;
   private readonly prefix: string;
   private readonly token: string;
   private readonly timeoutMs: number;
   private readonly retry: RetryOptions;
-  private readonly concurrency: ConcurrencyLimiter;
   private readonly createLimiter: RateLimiter;
   private readonly requestLimiter: RateLimiter;
+  private readonly listeners = new AbortListeners();
+  /** Aborted by close(): ends retry waits that no caller's signal bounds. */
+  private readonly lifetime = new AbortController();
   private closed = false;
 
   constructor(options: ClientOptions) {
@@ -115,15 +128,16 @@ export class ReplicateClient {
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    const connections = options.maxConcurrency ?? CLIENT_DEFAULTS.maxConcurrency;
-    this.concurrency = new ConcurrencyLimiter(connections);
+    setMaxListeners(0, this.lifetime.signal); // every request waiting for a retry listens: a 429 storm makes many
     this.createLimiter = new RateLimiter(options.createsPerMinute ?? CLIENT_DEFAULTS.createsPerMinute);
     this.requestLimiter = new RateLimiter(options.requestsPerMinute ?? CLIENT_DEFAULTS.requestsPerMinute);
-    this.pool = new Pool(this.baseUrl.origin, {
-      connections,
+    const poolOptions = {
+      connections: options.maxConcurrency ?? CLIENT_DEFAULTS.maxConcurrency,
       maxResponseSize: MAX_RESPONSE_BYTES,
       connectTimeout: Math.min(this.timeoutMs, 10_000),
-    });
+    };
+    this.pool = new Pool(this.baseUrl.origin, poolOptions);
+    this.heldPool = new Pool(this.baseUrl.origin, poolOptions);
   }
 
   async createPrediction(target: PredictionTarget, body: CreatePredictionBody, options: CreateOptions = {}): Promise<Prediction> {
@@ -140,6 +154,7 @@ export class ReplicateClient {
       path,
       json: target.kind === 'version' ? { version: checkVersionId(target.version), ...body } : body,
       headers,
+      held: options.waitSeconds !== undefined,
       kind: 'create',
       schema: PredictionSchema,
       what: `the ${describeTarget(target)}`,
@@ -289,10 +304,10 @@ export class ReplicateClient {
     if (this.closed) return;
     this.closed = true;
     const reason = abortedError();
-    this.concurrency.close(reason);
+    this.lifetime.abort(reason);
     this.createLimiter.close(reason);
     this.requestLimiter.close(reason);
-    await this.pool.destroy(reason).catch(() => undefined);
+    await Promise.all([this.pool.destroy(reason), this.heldPool.destroy(reason)]).catch(() => undefined);
   }
 
   private async request<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.infer<S>> {
@@ -306,7 +321,7 @@ export class ReplicateClient {
         }
         const delayMs = retryDelayMs(err, attempt, this.retry);
         spec.onRetry?.({ attempt: attempt + 1, delayMs, error: err });
-        await sleep(delayMs, spec.signal).catch(() => {
+        await sleep(delayMs, spec.signal, this.lifetime.signal).catch(() => {
           throw abortedError();
         });
       }
@@ -317,37 +332,38 @@ export class ReplicateClient {
     if (this.closed) throw abortedError();
     const limiter = spec.kind === 'create' ? this.createLimiter : this.requestLimiter;
     await limiter.acquire(spec.signal);
-    return this.concurrency.run(async () => {
-      const timeoutMs = spec.timeoutMs ?? this.timeoutMs;
-      const headers: Record<string, string> = {
-        authorization: `Bearer ${this.token}`,
-        'user-agent': USER_AGENT,
-        accept: 'application/json',
-        ...spec.headers,
-      };
-      let body: string | undefined;
-      if (spec.json !== undefined) {
-        body = JSON.stringify(spec.json);
-        headers['content-type'] = 'application/json';
-      } else if (spec.text !== undefined) {
-        body = spec.text;
-        headers['content-type'] = 'text/plain; charset=utf-8';
-      }
-      const response = await this.pool.request({
+    const timeoutMs = spec.timeoutMs ?? this.timeoutMs;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      'user-agent': USER_AGENT,
+      accept: 'application/json',
+      ...spec.headers,
+    };
+    let body: string | undefined;
+    if (spec.json !== undefined) {
+      body = JSON.stringify(spec.json);
+      headers['content-type'] = 'application/json';
+    } else if (spec.text !== undefined) {
+      body = spec.text;
+      headers['content-type'] = 'text/plain; charset=utf-8';
+    }
+    const answer = await exchange(
+      spec.held ? this.heldPool : this.pool,
+      {
         method: spec.method,
         path: this.prefix + spec.path + queryString(spec.query),
         headers,
         body,
-        signal: spec.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-      });
-      const text = await response.body.text();
-      if (response.statusCode < 200 || response.statusCode >= 300) {
-        throw errorFromResponse(response.statusCode, response.headers, redactSecrets(text, [this.token]), spec.what);
-      }
-      return parseBody(spec.schema, text, response.statusCode);
-    }, spec.signal);
+      },
+      spec.signal,
+      this.listeners,
+    );
+    if (answer.status < 200 || answer.status >= 300) {
+      throw errorFromResponse(answer.status, answer.headers, redactSecrets(answer.text, [this.token]), spec.what);
+    }
+    return parseBody(spec.schema, answer.text, answer.status);
   }
 
   private toReplicateError(caught: unknown, spec: RequestSpec<z.ZodType>): ReplicateError {

@@ -1,10 +1,11 @@
-// Callers waiting their turn, first come first served. Many callers share one AbortSignal (a
-// node's, a poller's), so each signal gets one abort listener however many of its callers wait:
-// thousands of listeners on one signal make every add and remove slow.
+// Callers waiting their turn, first come first served; a caller whose signal aborts leaves the line.
+import { AbortListeners } from './abort-listeners';
+
 interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
-  signal?: AbortSignal;
+  /** Stops listening to the waiter's signal. */
+  unwatch?: () => void;
   done: boolean;
 }
 
@@ -12,7 +13,7 @@ export class WaitQueue {
   private items: Waiter[] = [];
   private head = 0;
   private waiting = 0;
-  private readonly bySignal = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>();
+  private readonly listeners = new AbortListeners();
 
   get length(): number {
     return this.waiting;
@@ -21,10 +22,16 @@ export class WaitQueue {
   wait(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal, done: false };
+      const waiter: Waiter = { resolve, reject, done: false };
       this.items.push(waiter);
       this.waiting++;
-      if (signal) this.watch(signal, waiter);
+      if (signal) {
+        waiter.unwatch = this.listeners.add(signal, () => {
+          if (waiter.done) return;
+          this.settle(waiter);
+          reject(signal.reason as Error);
+        });
+      }
     });
   }
 
@@ -50,36 +57,10 @@ export class WaitQueue {
     for (const waiter of pending) waiter.reject(reason);
   }
 
-  private watch(signal: AbortSignal, waiter: Waiter): void {
-    let entry = this.bySignal.get(signal);
-    if (!entry) {
-      const waiters = new Set<Waiter>();
-      const onAbort = () => {
-        this.bySignal.delete(signal);
-        for (const w of waiters) {
-          w.done = true;
-          this.waiting--;
-          w.reject(signal.reason as Error);
-        }
-      };
-      entry = { waiters, onAbort };
-      this.bySignal.set(signal, entry);
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-    entry.waiters.add(waiter);
-  }
-
   private settle(waiter: Waiter): void {
     waiter.done = true;
     this.waiting--;
-    if (!waiter.signal) return;
-    const entry = this.bySignal.get(waiter.signal);
-    if (!entry) return;
-    entry.waiters.delete(waiter);
-    if (entry.waiters.size === 0) {
-      waiter.signal.removeEventListener('abort', entry.onAbort);
-      this.bySignal.delete(waiter.signal);
-    }
+    waiter.unwatch?.();
   }
 
   /** Drops the released part of the array now and then, so it does not grow without end. */
