@@ -2,7 +2,9 @@
 // up once per account and target and kept for a while (schemas change only with new versions).
 import type { PredictionTarget } from './identifiers';
 import { inputFields, type InputField } from './input-schema';
-import type { CallOptions, ReplicateClient } from './replicate-client';
+import { AbortListeners } from './abort-listeners';
+import { abortedError } from './errors';
+import type { CallOptions, ReplicateClient, RetryEvent } from './replicate-client';
 
 export interface ModelInput {
   /** `owner/name` of the model, for messages. */
@@ -13,7 +15,15 @@ export interface ModelInput {
 }
 
 const CACHE_MS = 10 * 60 * 1000;
-const caches = new WeakMap<ReplicateClient, Map<string, { expires: number; input: Promise<ModelInput | undefined> }>>();
+
+interface Lookup {
+  expires: number;
+  input: Promise<ModelInput | undefined>;
+  /** The onRetry of every caller waiting on it. */
+  retryWatchers: Set<(event: RetryEvent) => void>;
+}
+
+const caches = new WeakMap<ReplicateClient, Map<string, Lookup>>();
 
 async function lookUp(client: ReplicateClient, target: PredictionTarget, options: CallOptions): Promise<ModelInput | undefined> {
   switch (target.kind) {
@@ -45,15 +55,55 @@ function keyOf(target: PredictionTarget): string {
   return `${target.kind}:${target.owner}/${target.name}`;
 }
 
-/** The target's input fields, from the cache when fresh; undefined when Replicate does not publish them. */
+/**
+ * The target's input fields, from the cache when fresh; undefined when Replicate does not publish
+ * them. A lookup is shared by every node asking for the same target, so it runs on none of their
+ * signals (one node's redeploy must not fail the others' messages; the client's close ends it):
+ * each caller only stops waiting when its own signal aborts.
+ */
 export function modelInput(client: ReplicateClient, target: PredictionTarget, options: CallOptions = {}, now = Date.now()): Promise<ModelInput | undefined> {
   let cache = caches.get(client);
   if (!cache) caches.set(client, (cache = new Map()));
   const key = keyOf(target);
-  const cached = cache.get(key);
-  if (cached && cached.expires > now) return cached.input;
-  const input = lookUp(client, target, options);
-  cache.set(key, { expires: now + CACHE_MS, input });
-  input.catch(() => cache.delete(key)); // a failed lookup is tried again by the next message
-  return input;
+  let lookup = cache.get(key);
+  if (!lookup || lookup.expires <= now) {
+    const retryWatchers = new Set<(event: RetryEvent) => void>();
+    const input = lookUp(client, target, { onRetry: (event) => retryWatchers.forEach((watch) => watch(event)) });
+    const started: Lookup = { expires: now + CACHE_MS, input, retryWatchers };
+    cache.set(key, started);
+    input.catch(() => {
+      if (cache.get(key) === started) cache.delete(key); // a failed lookup is tried again by the next message
+    });
+    lookup = started;
+  }
+  return waitFor(lookup, options);
+}
+
+const listeners = new AbortListeners();
+
+function waitFor(lookup: Lookup, { signal, onRetry }: CallOptions): Promise<ModelInput | undefined> {
+  if (!signal && !onRetry) return lookup.input;
+  if (signal?.aborted) return Promise.reject(abortedError());
+  return new Promise((resolve, reject) => {
+    const watch = onRetry && ((event: RetryEvent) => onRetry(event));
+    if (watch) lookup.retryWatchers.add(watch);
+    const stop = () => {
+      unwatch?.();
+      if (watch) lookup.retryWatchers.delete(watch);
+    };
+    const unwatch = signal && listeners.add(signal, () => {
+      stop();
+      reject(abortedError());
+    });
+    lookup.input.then(
+      (input) => {
+        stop();
+        resolve(input);
+      },
+      (err: unknown) => {
+        stop();
+        reject(err as Error);
+      },
+    );
+  });
 }
