@@ -71,7 +71,7 @@ const PREDICTION_FILL: Record<string, NodeStatus['fill']> = {
  */
 export function statusLine(RED: NodeAPI, node: Node) {
   const templates = new Map<string, string>();
-  let shown = '';
+  let shown: NodeStatus = {};
   let stopped = false;
   const t = (key: string, vars: Record<string, unknown> = {}): string => {
     const names = Object.keys(vars);
@@ -87,11 +87,10 @@ export function statusLine(RED: NodeAPI, node: Node) {
     t,
     show(fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape: NodeStatus['shape'] = 'dot'): void {
       if (stopped) return;
-      const status: NodeStatus = { fill, shape, text: t(`status.${key}`, vars) };
-      const text = JSON.stringify(status);
-      if (text === shown) return;
-      shown = text;
-      node.status(status);
+      const text = t(`status.${key}`, vars);
+      if (text === shown.text && fill === shown.fill && shape === shown.shape) return;
+      shown = { fill, shape, text };
+      node.status({ fill, shape, text });
     },
     stop(): void {
       stopped = true;

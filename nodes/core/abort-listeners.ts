@@ -1,28 +1,33 @@
 // Many callers share one AbortSignal (a node's, a poller's), so each signal gets one abort
 // listener however many of its callers wait: thousands of listeners on one signal make every
 // add and remove slow (an EventTarget walks its whole list each time).
-export class AbortListeners {
-  private readonly bySignal = new Map<AbortSignal, { callbacks: Set<() => void>; onAbort: () => void }>();
+export interface AbortWatcher {
+  /** Called once, when the signal aborts while the watcher is added. */
+  onAbort(reason: Error): void;
+}
 
-  /** Calls `callback` once when `signal` aborts; the function returned stops that. */
-  add(signal: AbortSignal, callback: () => void): () => void {
+export class AbortListeners {
+  private readonly bySignal = new Map<AbortSignal, { watchers: Set<AbortWatcher>; listener: () => void }>();
+
+  add(signal: AbortSignal, watcher: AbortWatcher): void {
     let entry = this.bySignal.get(signal);
     if (!entry) {
-      const callbacks = new Set<() => void>();
-      const onAbort = () => {
+      const watchers = new Set<AbortWatcher>();
+      const listener = () => {
         this.bySignal.delete(signal);
-        for (const call of callbacks) call();
+        for (const w of watchers) w.onAbort(signal.reason as Error);
       };
-      entry = { callbacks, onAbort };
+      entry = { watchers, listener };
       this.bySignal.set(signal, entry);
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal.addEventListener('abort', listener, { once: true });
     }
-    const { callbacks, onAbort } = entry;
-    callbacks.add(callback);
-    return () => {
-      if (!callbacks.delete(callback) || callbacks.size > 0) return;
-      signal.removeEventListener('abort', onAbort);
-      if (this.bySignal.get(signal) === entry) this.bySignal.delete(signal);
-    };
+    entry.watchers.add(watcher);
+  }
+
+  remove(signal: AbortSignal, watcher: AbortWatcher): void {
+    const entry = this.bySignal.get(signal);
+    if (!entry?.watchers.delete(watcher) || entry.watchers.size > 0) return;
+    signal.removeEventListener('abort', entry.listener);
+    this.bySignal.delete(signal);
   }
 }

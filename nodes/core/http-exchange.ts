@@ -3,7 +3,7 @@
 // signal aborts settles at once and is dropped unsent when its turn comes.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { AbortListeners } from './abort-listeners';
+import type { AbortListeners, AbortWatcher } from './abort-listeners';
 
 export interface Answer {
   status: number;
@@ -11,22 +11,24 @@ export interface Answer {
   text: string;
 }
 
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, AbortWatcher {
   private controller: Dispatcher.DispatchController | undefined;
   private status = 0;
-  private headers: IncomingHttpHeaders = {};
-  private chunks: Buffer[] = [];
+  private headers: IncomingHttpHeaders | undefined;
+  private chunks: Buffer[] | undefined;
   private settled = false;
+  /** Why it was stopped before it started. */
   private reason: Error | undefined;
-  unwatch: (() => void) | undefined;
 
   constructor(
     private readonly resolve: (answer: Answer) => void,
     private readonly reject: (err: Error) => void,
+    private readonly signal: AbortSignal | undefined,
+    private readonly listeners: AbortListeners,
   ) {}
 
-  /** Stops the request, or drops it from the queue unsent. */
-  stop(reason: Error): void {
+  /** The signal aborted: stops the request, or drops it from the queue unsent. */
+  onAbort(reason: Error): void {
     if (this.settled) return;
     this.reason = reason;
     this.fail(reason);
@@ -45,15 +47,15 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.chunks.push(chunk);
+    (this.chunks ??= []).push(chunk);
   }
 
   onResponseEnd(): void {
     if (this.settled) return;
-    this.settled = true;
-    this.unwatch?.();
-    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.resolve({ status: this.status, headers: this.headers, text: body.toString('utf8') });
+    this.finish();
+    const chunks = this.chunks ?? [];
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    this.resolve({ status: this.status, headers: this.headers ?? {}, text: body.toString('utf8') });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -62,9 +64,13 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private fail(err: Error): void {
     if (this.settled) return;
-    this.settled = true;
-    this.unwatch?.();
+    this.finish();
     this.reject(err);
+  }
+
+  private finish(): void {
+    this.settled = true;
+    if (this.signal) this.listeners.remove(this.signal, this);
   }
 }
 
@@ -77,8 +83,8 @@ export function exchange(
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
-    const handler = new Exchange(resolve, reject);
-    if (signal) handler.unwatch = listeners.add(signal, () => handler.stop(signal.reason as Error));
+    const handler = new Exchange(resolve, reject, signal, listeners);
+    if (signal) listeners.add(signal, handler);
     dispatcher.dispatch(options, handler);
   });
 }

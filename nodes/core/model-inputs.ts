@@ -19,6 +19,8 @@ const CACHE_MS = 10 * 60 * 1000;
 interface Lookup {
   expires: number;
   input: Promise<ModelInput | undefined>;
+  /** The answer once there is one: later callers take it without waiting on anything. */
+  answer?: Promise<ModelInput | undefined>;
   /** The onRetry of every caller waiting on it. */
   retryWatchers: Set<(event: RetryEvent) => void>;
 }
@@ -71,12 +73,15 @@ export function modelInput(client: ReplicateClient, target: PredictionTarget, op
     const input = lookUp(client, target, { onRetry: (event) => retryWatchers.forEach((watch) => watch(event)) });
     const started: Lookup = { expires: now + CACHE_MS, input, retryWatchers };
     cache.set(key, started);
-    input.catch(() => {
-      if (cache.get(key) === started) cache.delete(key); // a failed lookup is tried again by the next message
-    });
+    input.then(
+      (found) => (started.answer = Promise.resolve(found)),
+      () => {
+        if (cache.get(key) === started) cache.delete(key); // a failed lookup is tried again by the next message
+      },
+    );
     lookup = started;
   }
-  return waitFor(lookup, options);
+  return lookup.answer ?? waitFor(lookup, options);
 }
 
 const listeners = new AbortListeners();
@@ -87,14 +92,17 @@ function waitFor(lookup: Lookup, { signal, onRetry }: CallOptions): Promise<Mode
   return new Promise((resolve, reject) => {
     const watch = onRetry && ((event: RetryEvent) => onRetry(event));
     if (watch) lookup.retryWatchers.add(watch);
+    const waiter = {
+      onAbort() {
+        stop();
+        reject(abortedError());
+      },
+    };
     const stop = () => {
-      unwatch?.();
+      if (signal) listeners.remove(signal, waiter);
       if (watch) lookup.retryWatchers.delete(watch);
     };
-    const unwatch = signal && listeners.add(signal, () => {
-      stop();
-      reject(abortedError());
-    });
+    if (signal) listeners.add(signal, waiter);
     lookup.input.then(
       (input) => {
         stop();

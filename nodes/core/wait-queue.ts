@@ -1,12 +1,21 @@
 // Callers waiting their turn, first come first served; a caller whose signal aborts leaves the line.
-import { AbortListeners } from './abort-listeners';
+import { AbortListeners, type AbortWatcher } from './abort-listeners';
 
-interface Waiter {
-  resolve: () => void;
-  reject: (err: Error) => void;
-  /** Stops listening to the waiter's signal. */
-  unwatch?: () => void;
-  done: boolean;
+class Waiter implements AbortWatcher {
+  done = false;
+
+  constructor(
+    private readonly queue: WaitQueue,
+    readonly resolve: () => void,
+    readonly reject: (err: Error) => void,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  onAbort(reason: Error): void {
+    if (this.done) return;
+    this.queue.leave(this);
+    this.reject(reason);
+  }
 }
 
 export class WaitQueue {
@@ -22,16 +31,10 @@ export class WaitQueue {
   wait(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, done: false };
+      const waiter = new Waiter(this, resolve, reject, signal);
       this.items.push(waiter);
       this.waiting++;
-      if (signal) {
-        waiter.unwatch = this.listeners.add(signal, () => {
-          if (waiter.done) return;
-          this.settle(waiter);
-          reject(signal.reason as Error);
-        });
-      }
+      if (signal) this.listeners.add(signal, waiter);
     });
   }
 
@@ -40,7 +43,7 @@ export class WaitQueue {
     while (this.head < this.items.length) {
       const waiter = this.items[this.head++]!;
       if (waiter.done) continue;
-      this.settle(waiter);
+      this.leave(waiter);
       this.compact();
       waiter.resolve();
       return true;
@@ -51,16 +54,17 @@ export class WaitQueue {
 
   rejectAll(reason: Error): void {
     const pending = this.items.slice(this.head).filter((waiter) => !waiter.done);
-    for (const waiter of pending) this.settle(waiter);
+    for (const waiter of pending) this.leave(waiter);
     this.items = [];
     this.head = 0;
     for (const waiter of pending) waiter.reject(reason);
   }
 
-  private settle(waiter: Waiter): void {
+  /** Takes a waiter out of the line (it is let go, rejected or gave up). */
+  leave(waiter: Waiter): void {
     waiter.done = true;
     this.waiting--;
-    waiter.unwatch?.();
+    if (waiter.signal) this.listeners.remove(waiter.signal, waiter);
   }
 
   /** Drops the released part of the array now and then, so it does not grow without end. */
