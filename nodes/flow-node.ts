@@ -73,7 +73,12 @@ export function statusLine(RED: NodeAPI, node: Node) {
   const templates = new Map<string, string>();
   let shown: NodeStatus = {};
   let stopped = false;
-  const t = (key: string, vars: Record<string, unknown> = {}): string => {
+  const t = (key: string, vars?: Record<string, unknown>): string => {
+    if (!vars) {
+      let text = templates.get(key);
+      if (text === undefined) templates.set(key, (text = RED._(`${COMMON}.${key}`)));
+      return text;
+    }
     const names = Object.keys(vars);
     const id = `${key}|${names.join(',')}`;
     let template = templates.get(id);

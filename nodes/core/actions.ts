@@ -2,7 +2,7 @@
 import type { PredictionTarget } from './identifiers';
 import { cursorFromNext, collectPages } from './pagination';
 import { PollsExhaustedError, type PollPlan, type PredictionPoller } from './prediction-poller';
-import type { CallOptions, ReplicateClient } from './replicate-client';
+import type { CallOptions, CreatePredictionBody, ReplicateClient } from './replicate-client';
 import type { Model, Prediction, WebhookEvent } from './schemas';
 import type { WaitSettings } from './node-settings';
 
@@ -43,13 +43,14 @@ export async function runPrediction(
   request: RunRequest,
   progress: Progress = {},
 ): Promise<Prediction> {
+  const body: CreatePredictionBody = { input: request.input };
+  if (request.webhook) {
+    body.webhook = request.webhook;
+    if (request.webhookEvents?.length) body.webhook_events_filter = request.webhookEvents;
+  }
   const created = await client.createPrediction(
     request.target,
-    {
-      input: request.input,
-      ...(request.webhook ? { webhook: request.webhook } : {}),
-      ...(request.webhook && request.webhookEvents?.length ? { webhook_events_filter: request.webhookEvents } : {}),
-    },
+    body,
     {
       signal: progress.signal,
       onRetry: progress.onRetry,
