@@ -48,17 +48,14 @@ export async function runPrediction(
     body.webhook = request.webhook;
     if (request.webhookEvents?.length) body.webhook_events_filter = request.webhookEvents;
   }
-  const created = await client.createPrediction(
-    request.target,
-    body,
-    {
-      signal: progress.signal,
-      onRetry: progress.onRetry,
-      waitSeconds: request.wait === 'sync' ? request.waitSeconds : undefined,
-      cancelAfter: request.cancelAfter,
-    },
-  );
-  if (request.wait !== 'complete') return created;
+  const creating = client.createPrediction(request.target, body, {
+    signal: progress.signal,
+    onRetry: progress.onRetry,
+    waitSeconds: request.wait === 'sync' ? request.waitSeconds : undefined,
+    cancelAfter: request.cancelAfter,
+  });
+  if (request.wait !== 'complete') return creating;
+  const created = await creating;
   return awaitPrediction(client, poller, created.id, request.plan, progress, created);
 }
 

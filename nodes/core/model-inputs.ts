@@ -20,7 +20,7 @@ interface Lookup {
   expires: number;
   input: Promise<ModelInput | undefined>;
   /** The answer once there is one: later callers take it without waiting on anything. */
-  answer?: Promise<ModelInput | undefined>;
+  answer?: { input: ModelInput | undefined };
   /** The onRetry of every caller waiting on it. */
   retryWatchers: Set<(event: RetryEvent) => void>;
 }
@@ -67,21 +67,36 @@ export function modelInput(client: ReplicateClient, target: PredictionTarget, op
   let cache = caches.get(client);
   if (!cache) caches.set(client, (cache = new Map()));
   const key = keyOf(target);
-  let lookup = cache.get(key);
-  if (!lookup || lookup.expires <= now) {
+  let lookup = fresh(cache, key, now);
+  if (!lookup) {
     const retryWatchers = new Set<(event: RetryEvent) => void>();
     const input = lookUp(client, target, { onRetry: (event) => retryWatchers.forEach((watch) => watch(event)) });
     const started: Lookup = { expires: now + CACHE_MS, input, retryWatchers };
     cache.set(key, started);
     input.then(
-      (found) => (started.answer = Promise.resolve(found)),
+      (found) => (started.answer = { input: found }),
       () => {
         if (cache.get(key) === started) cache.delete(key); // a failed lookup is tried again by the next message
       },
     );
     lookup = started;
   }
-  return lookup.answer ?? waitFor(lookup, options);
+  return lookup.answer ? Promise.resolve(lookup.answer.input) : waitFor(lookup, options);
+}
+
+/**
+ * The answer of a lookup that has already answered, without waiting: a node that finds it goes
+ * on at once, so a burst of messages sends each request as its message arrives. Undefined when
+ * there is none yet (then ask modelInput()).
+ */
+export function knownModelInput(client: ReplicateClient, target: PredictionTarget, now = Date.now()): { input: ModelInput | undefined } | undefined {
+  const cache = caches.get(client);
+  return cache && fresh(cache, keyOf(target), now)?.answer;
+}
+
+function fresh(cache: Map<string, Lookup>, key: string, now: number): Lookup | undefined {
+  const lookup = cache.get(key);
+  return lookup && lookup.expires > now ? lookup : undefined;
 }
 
 const listeners = new AbortListeners();

@@ -115,6 +115,9 @@ export class ReplicateClient {
   private readonly heldPool: Pool;
   private readonly prefix: string;
   private readonly token: string;
+  /** Headers of every request, and of every JSON request: built once, shared, never changed. */
+  private readonly baseHeaders: Record<string, string>;
+  private readonly jsonHeaders: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly retry: RetryOptions;
   private readonly createLimiter: RateLimiter;
@@ -128,6 +131,8 @@ export class ReplicateClient {
     this.baseUrl = checkBaseUrl(options.baseUrl);
     this.prefix = this.baseUrl.pathname.replace(/\/+$/, '');
     this.token = options.token;
+    this.baseHeaders = { authorization: `Bearer ${this.token}`, 'user-agent': USER_AGENT, accept: 'application/json' };
+    this.jsonHeaders = { ...this.baseHeaders, 'content-type': 'application/json' };
     this.timeoutMs = options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     setMaxListeners(0, this.lifetime.signal); // every request waiting for a retry listens: a 429 storm makes many
@@ -143,9 +148,9 @@ export class ReplicateClient {
   }
 
   async createPrediction(target: PredictionTarget, body: CreatePredictionBody, options: CreateOptions = {}): Promise<Prediction> {
-    const headers: Record<string, string> = {};
-    if (options.waitSeconds !== undefined) headers.prefer = `wait=${options.waitSeconds}`;
-    if (options.cancelAfter) headers['cancel-after'] = options.cancelAfter;
+    let headers: Record<string, string> | undefined;
+    if (options.waitSeconds !== undefined) headers = { prefer: `wait=${options.waitSeconds}` };
+    if (options.cancelAfter) (headers ??= {})['cancel-after'] = options.cancelAfter;
     const path =
       target.kind === 'version'
         ? '/predictions'
@@ -363,20 +368,16 @@ export class ReplicateClient {
 
   private dispatchOptions(spec: RequestSpec<z.ZodType>): Dispatcher.DispatchOptions {
     const timeoutMs = spec.timeoutMs ?? this.timeoutMs;
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.token}`,
-      'user-agent': USER_AGENT,
-      accept: 'application/json',
-      ...spec.headers,
-    };
     let body: string | undefined;
+    let headers = this.baseHeaders;
     if (spec.json !== undefined) {
       body = JSON.stringify(spec.json);
-      headers['content-type'] = 'application/json';
+      headers = this.jsonHeaders;
     } else if (spec.text !== undefined) {
       body = spec.text;
-      headers['content-type'] = 'text/plain; charset=utf-8';
+      headers = { ...headers, 'content-type': 'text/plain; charset=utf-8' };
     }
+    if (spec.headers) headers = { ...headers, ...spec.headers };
     return {
       method: spec.method,
       path: this.prefix + spec.path + queryString(spec.query),
