@@ -142,6 +142,8 @@ export class ReplicateClient {
       connections: options.maxConcurrency ?? CLIENT_DEFAULTS.maxConcurrency,
       maxResponseSize: MAX_RESPONSE_BYTES,
       connectTimeout: Math.min(this.timeoutMs, 10_000),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
     };
     this.pool = new Pool(this.baseUrl.origin, poolOptions);
     this.heldPool = new Pool(this.baseUrl.origin, poolOptions);
@@ -367,7 +369,6 @@ export class ReplicateClient {
   }
 
   private dispatchOptions(spec: RequestSpec<z.ZodType>): Dispatcher.DispatchOptions {
-    const timeoutMs = spec.timeoutMs ?? this.timeoutMs;
     let body: string | undefined;
     let headers = this.baseHeaders;
     if (spec.json !== undefined) {
@@ -378,14 +379,10 @@ export class ReplicateClient {
       headers = { ...headers, 'content-type': 'text/plain; charset=utf-8' };
     }
     if (spec.headers) headers = { ...headers, ...spec.headers };
-    return {
-      method: spec.method,
-      path: this.prefix + spec.path + queryString(spec.query),
-      headers,
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    };
+    const options: Dispatcher.DispatchOptions = { method: spec.method, path: this.prefix + spec.path + queryString(spec.query), headers, body };
+    // The pools' own timeouts are the client's; a longer one (a sync create's) goes with its request.
+    if (spec.timeoutMs !== undefined) options.headersTimeout = options.bodyTimeout = spec.timeoutMs;
+    return options;
   }
 
   private toReplicateError(caught: unknown, spec: RequestSpec<z.ZodType>, signal: AbortSignal | undefined): ReplicateError {
