@@ -14,15 +14,22 @@ export interface WaitPlan extends PollPlan {
   cancelOnTimeout: boolean;
 }
 
-/** Seconds from the editor to the poller's plan; backoff stretches waits only during cold boots. */
+const plans = new WeakMap<WaitSettings, WaitPlan>();
+
+/** Seconds from the editor to the poller's plan; backoff stretches waits only during cold boots. One plan per node's settings. */
 export function waitPlan(settings: WaitSettings): WaitPlan {
-  const intervalMs = Math.round(settings.pollInterval * 1000);
-  return {
-    intervalMs,
-    maxPolls: settings.maxPolls,
-    backoff: settings.backoff ? { factor: 1.5, maxIntervalMs: Math.max(30_000, intervalMs) } : undefined,
-    cancelOnTimeout: settings.cancelOnTimeout,
-  };
+  let plan = plans.get(settings);
+  if (!plan) {
+    const intervalMs = Math.round(settings.pollInterval * 1000);
+    plan = Object.freeze({
+      intervalMs,
+      maxPolls: settings.maxPolls,
+      backoff: settings.backoff ? { factor: 1.5, maxIntervalMs: Math.max(30_000, intervalMs) } : undefined,
+      cancelOnTimeout: settings.cancelOnTimeout,
+    });
+    plans.set(settings, plan);
+  }
+  return plan;
 }
 
 export interface RunRequest {

@@ -123,6 +123,7 @@ export class ReplicateClient {
   private readonly createLimiter: RateLimiter;
   private readonly requestLimiter: RateLimiter;
   private readonly listeners = new AbortListeners();
+  private readonly createRoutes = new Map<string, { path: string; what: string }>();
   /** Aborted by close(): ends retry waits that no caller's signal bounds. */
   private readonly lifetime = new AbortController();
   private closed = false;
@@ -153,10 +154,7 @@ export class ReplicateClient {
     let headers: Record<string, string> | undefined;
     if (options.waitSeconds !== undefined) headers = { prefer: `wait=${options.waitSeconds}` };
     if (options.cancelAfter) (headers ??= {})['cancel-after'] = options.cancelAfter;
-    const path =
-      target.kind === 'version'
-        ? '/predictions'
-        : `/${target.kind === 'model' ? 'models' : 'deployments'}/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.name)}/predictions`;
+    const { path, what } = this.createRoute(target);
     return this.request(
       {
         method: 'POST',
@@ -166,7 +164,7 @@ export class ReplicateClient {
         held: options.waitSeconds !== undefined,
         kind: 'create',
         schema: PredictionSchema,
-        what: `the ${describeTarget(target)}`,
+        what,
         timeoutMs: options.waitSeconds !== undefined ? Math.max(this.timeoutMs, (options.waitSeconds + 15) * 1000) : undefined,
       },
       options,
@@ -330,6 +328,25 @@ export class ReplicateClient {
       },
       options,
     );
+  }
+
+  /**
+   * Where a create for the target goes and what it is called in messages, kept by target: made
+   * anew for each message they were a dozen strings held by every create waiting its turn.
+   */
+  private createRoute(target: PredictionTarget): { path: string; what: string } {
+    const key = target.kind === 'version' ? target.version : `${target.kind}/${target.owner}/${target.name}`;
+    let route = this.createRoutes.get(key);
+    if (!route) {
+      if (this.createRoutes.size >= 100) this.createRoutes.clear(); // messages may name any number of models
+      const path =
+        target.kind === 'version'
+          ? '/predictions'
+          : `/${target.kind === 'model' ? 'models' : 'deployments'}/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.name)}/predictions`;
+      route = { path, what: `the ${describeTarget(target)}` };
+      this.createRoutes.set(key, route);
+    }
+    return route;
   }
 
   /** Stops every request of this client, queued or in flight; the client cannot be used again. */
