@@ -115,9 +115,14 @@ export function localized(RED: NodeAPI, err: Error): Error {
  */
 export function statusLine(RED: NodeAPI, node: Node) {
   const templates = new Map<string, string>();
-  let shown = '';
+  let shown: NodeStatus = {};
   let stopped = false;
-  const t = (key: string, vars: Record<string, unknown> = {}): string => {
+  const t = (key: string, vars?: Record<string, unknown>): string => {
+    if (!vars) {
+      let text = templates.get(key);
+      if (text === undefined) templates.set(key, (text = RED._(`${COMMON}.${key}`)));
+      return text;
+    }
     const names = Object.keys(vars);
     const id = `${key}|${names.join(',')}`;
     let template = templates.get(id);
@@ -131,15 +136,14 @@ export function statusLine(RED: NodeAPI, node: Node) {
     t,
     show(fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape: NodeStatus['shape'] = 'dot'): void {
       if (stopped) return;
-      const status: NodeStatus = { fill, shape, text: t(`status.${key}`, vars) };
-      const text = JSON.stringify(status);
-      if (text === shown) return;
-      shown = text;
-      node.status(status);
+      const text = t(`status.${key}`, vars);
+      if (text === shown.text && fill === shown.fill && shape === shown.shape) return;
+      shown = { fill, shape, text };
+      node.status({ fill, shape, text });
     },
     clear(): void {
-      if (stopped || shown === '') return;
-      shown = '';
+      if (stopped || shown.text === undefined) return;
+      shown = {};
       node.status({});
     },
     stop(): void {

@@ -2,4 +2,6 @@
 // take ~250 ms to load, and a Node-RED that merely has the package installed should not pay it.
 import type * as Core from './core';
 
-export const core = (): typeof Core => require('./core');
+let loaded: typeof Core | undefined;
+/** Kept once loaded: require() looks the module up anew on every call, several times per message. */
+export const core = (): typeof Core => (loaded ??= require('./core') as typeof Core);

@@ -51,13 +51,16 @@ export = (RED: NodeAPI) => {
       let input = { ...s.input, ...c.readModelInput(msg.payload) };
       if (s.validateInput) {
         // The check is a help, not a gate: when Replicate cannot answer it now, the create goes unchecked (Replicate checks too).
-        const known = await c.modelInput(client, target, { signal: flow.signal, onRetry: flow.retrying }).catch((err: Core.ReplicateError) => {
-          if (err.retryable && !flow.signal.aborted) return undefined;
-          throw err;
-        });
+        const cached = c.knownModelInput(client, target);
+        const known = cached
+          ? cached.input
+          : await c.modelInput(client, target, { signal: flow.signal, onRetry: flow.retrying }).catch((err: Core.ReplicateError) => {
+              if (err.retryable && !flow.signal.aborted) return undefined;
+              throw err;
+            });
         if (known) input = c.checkInput(known.fields, input, known.model);
       }
-      const completed = typedWebhook ? undefined : await completedNode.webhookFor(msg);
+      const completed = typedWebhook || !completedNodeId ? undefined : await completedNode.webhookFor(msg);
       const request: Core.RunRequest = {
         target,
         input,

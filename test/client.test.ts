@@ -174,6 +174,48 @@ describe('Replicate client against the emulator', () => {
     should(Date.now() - started).be.aboveOrEqual(440);
   });
 
+  it('answers reads and cancels while sync creates hold every connection allowed', async () => {
+    const c = client({ maxConcurrency: 2 });
+    // Every prediction runs longer than the test: Replicate holds each sync create for its whole wait
+    emulator.fault({ type: 'timing', startingMs: 0, processingMs: 60_000, times: 3 });
+    const { id } = await create(c);
+    const order: string[] = [];
+    const held = [1, 2].map(() =>
+      c.createPrediction(parseModelRef(HELLO), { input: { prompt: 'held' } }, { waitSeconds: 3 }).then(
+        () => order.push('sync create answered'),
+        (err: Error) => order.push(err.message),
+      ),
+    );
+    while (creates().length < 3) await new Promise((r) => setTimeout(r, 5));
+
+    await c.getPrediction(id).then((p) => order.push(`got ${p.id === id ? 'it' : p.id}`));
+    await c.cancelPrediction(id).then((p) => order.push(`cancel: ${p.status}`));
+    await c.close();
+    await Promise.all(held);
+    should(order).eql([
+      'got it',
+      'cancel: canceled',
+      'The request to Replicate was stopped because the node was closed or redeployed',
+      'The request to Replicate was stopped because the node was closed or redeployed',
+    ]);
+  });
+
+  it('drops a queued request whose signal aborts at once, and never sends it', async () => {
+    const c = client({ maxConcurrency: 1 });
+    emulator.fault({ match: { path: '/account' }, type: 'delay', ms: 1000 });
+    let firstAnswered = false;
+    const first = c.getAccount().then(() => (firstAnswered = true));
+    while (emulator.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const abort = new AbortController();
+    const queued = c.getModel(HELLO, { signal: abort.signal });
+    abort.abort();
+    await should(queued).be.rejectedWith(/stopped because the node was closed/);
+    should(firstAnswered).be.false(); // rejected while the first request still held the only connection
+    await first;
+    await c.getAccount();
+    should(emulator.requests.map((r) => r.path)).eql(['/v1/account', '/v1/account']);
+  });
+
   it('keeps each account to its own token and predictions', async () => {
     const other = await startEmulator({ accounts: [{ token: 'r8_client_a', username: 'a' }, { token: 'r8_client_b', username: 'b' }] });
     const a = new ReplicateClient({ baseUrl: other.url, token: 'r8_client_a' });

@@ -1,6 +1,6 @@
 import should from 'should';
-import { nodeRedWithEmulator } from './support/harness';
 import { DEFAULT_TOKEN } from '../emulator';
+import { nodeRedWithEmulator } from './support/harness';
 import { configNode, helper, loggedBy, messages, nodeModules, statusesOf } from './support/node-red';
 
 const OFFICIAL = 'black-forest-labs/flux-schnell';
@@ -210,6 +210,44 @@ describe('replicate-create-prediction', () => {
         await helper.unload();
       }
       should(creates()).have.length(0);
+    });
+
+    it("keeps a schema lookup shared by two nodes going when one of them is redeployed mid-lookup", async () => {
+      nr.emulator.fault({ match: { method: 'GET', path: `/models/${OFFICIAL}` }, type: 'delay', ms: 500 });
+      const node = (id: string, name: string) => ({ id, z: 'tab', x: 100, y: 100, type: 'replicate-create-prediction', name, replicate: 'cfg', model: OFFICIAL, input: '{"prompt":"a cat"}', wires: [[`${id}-out`]] });
+      await helper.load(
+        nodeModules(),
+        [
+          { id: 'tab', type: 'tab' },
+          configNode('cfg', nr.emulator.url),
+          node('a', 'before'),
+          node('b', 'stays'),
+          ...['a-out', 'b-out'].map((id) => ({ id, z: 'tab', x: 100, y: 100, type: 'helper' })),
+        ],
+        { cfg: { token: DEFAULT_TOKEN } },
+      );
+      const b = helper.getNode('b');
+      // b's message ends in its output or in an error (before the fix: "stopped because the node was closed")
+      const outcome = Promise.race([
+        messages(helper.getNode('b-out')).then(([msg]) => msg),
+        new Promise((_, reject) => b.on('call:error', (call: { args: [Error] }) => reject(call.args[0]))),
+      ]);
+      outcome.catch(() => undefined); // awaited below, after the redeploy
+      helper.getNode('a').receive({ payload: {} });
+      b.receive({ payload: {} }); // joins the lookup a started
+      while (schemaReads().length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+
+      // a "modified nodes" deploy of a alone: a closes while the lookup is under way
+      const flows = (helper as any)._redNodes.getFlows().flows as Array<Record<string, unknown>>;
+      const restarted = new Promise((resolve) => (helper as any)._events.once('flows:started', resolve));
+      await (helper as any)._redNodes.setFlows(flows.map((n) => (n.id === 'a' ? { ...n, name: 'after' } : n)), null, 'nodes');
+      await restarted;
+      should(helper.getNode('b')).equal(b);
+
+      const msg = (await outcome) as { status: string };
+      should(msg.status).equal('starting');
+      should(schemaReads()).have.length(1);
+      should(creates().map((r) => JSON.parse(r.body).input)).eql([{ prompt: 'a cat' }]); // a's message went with a
     });
 
     it('sends the input unchecked when Replicate cannot answer the schema lookup now', async () => {

@@ -1,5 +1,4 @@
 import should from 'should';
-import { ConcurrencyLimiter } from '../../nodes/core/http/concurrency-limiter';
 import { RateLimiter } from '../../nodes/core/http/rate-limiter';
 
 describe('request limiters', () => {
@@ -33,24 +32,5 @@ describe('request limiters', () => {
     limiter.close(new Error('node closed'));
     await should(closed).be.rejectedWith('node closed');
     await should(limiter.acquire()).be.rejectedWith('node closed');
-  });
-
-  it('runs at most N tasks at once, in arrival order', async () => {
-    const limiter = new ConcurrencyLimiter(2);
-    let running = 0;
-    let peak = 0;
-    const order: number[] = [];
-    const task = (n: number) => async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 10));
-      order.push(n);
-      running--;
-      return n;
-    };
-    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => limiter.run(task(n))));
-    should(results).eql([1, 2, 3, 4, 5, 6]);
-    should(peak).equal(2);
-    should(order.slice(0, 2).sort()).eql([1, 2]);
   });
 });

@@ -1,8 +1,10 @@
-// The one place that talks HTTP to Replicate: an undici Pool per config node, bearer auth,
-// a rate limiter and a concurrency limit in front, retries behind, zod-checked answers.
-import { Pool } from 'undici';
+// The one place that talks HTTP to Replicate: undici Pools per config node (their connections
+// are the concurrency limit, their queues hold the rest), bearer auth, a rate limiter in front,
+// retries behind, zod-checked answers.
+import { setMaxListeners } from 'node:events';
+import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { ConcurrencyLimiter } from './concurrency-limiter';
+import { AbortListeners } from './abort-listeners';
 import { ReplicateError, abortedError, errorFromNetwork, errorFromResponse, redactSecrets } from './errors';
 import {
   checkBaseUrl,
@@ -12,6 +14,7 @@ import {
   parseOwnerName,
   type PredictionTarget,
 } from './identifiers';
+import { exchange } from './exchange';
 import { RateLimiter } from './rate-limiter';
 import { createMayHaveHappened, DEFAULT_RETRY, retryDelayMs, shouldRetry, type RequestKind, type RetryOptions } from './retry-policy';
 import {
@@ -41,6 +44,7 @@ export interface ClientOptions {
   token: string;
   /** Per attempt; a `Prefer: wait` create gets the wait on top. */
   timeoutMs?: number;
+  /** Requests in flight at once; `Prefer: wait` creates have as many again of their own. */
   maxConcurrency?: number;
   createsPerMinute?: number;
   requestsPerMinute?: number;
@@ -72,13 +76,17 @@ export interface CreateOptions extends CallOptions {
   cancelAfter?: string;
 }
 
-interface RequestSpec<S extends z.ZodType> extends CallOptions {
+// Built fresh per call, never by spreading the caller's options into it: in Node 20, a literal
+// that starts with a spread and goes on with its own properties costs microseconds each time.
+interface RequestSpec<S extends z.ZodType> {
   method: 'GET' | 'POST' | 'QUERY';
   path: string;
   query?: Record<string, string | undefined>;
   json?: unknown;
   text?: string;
   headers?: Record<string, string>;
+  /** Replicate holds the answer (`Prefer: wait`): sent on connections of their own. */
+  held?: boolean;
   kind: RequestKind;
   schema: S;
   /** Names the thing asked for, for "could not find ..." messages. */
@@ -100,188 +108,245 @@ export const CLIENT_DEFAULTS = {
 export class ReplicateClient {
   readonly baseUrl: URL;
   private readonly pool: Pool;
+  /**
+   * `Prefer: wait` creates hold a connection up to a minute each: on connections of their own, a
+   * burst of them cannot keep polls, cancels and the editor's calls waiting.
+   */
+  private readonly heldPool: Pool;
   private readonly prefix: string;
   private readonly token: string;
+  /** Headers of every request, and of every JSON request: built once, shared, never changed. */
+  private readonly baseHeaders: Record<string, string>;
+  private readonly jsonHeaders: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly retry: RetryOptions;
-  private readonly concurrency: ConcurrencyLimiter;
   private readonly createLimiter: RateLimiter;
   private readonly requestLimiter: RateLimiter;
+  private readonly listeners = new AbortListeners();
+  private readonly createRoutes = new Map<string, { path: string; what: SentenceVar }>();
+  /** Aborted by close(): ends retry waits that no caller's signal bounds. */
+  private readonly lifetime = new AbortController();
   private closed = false;
 
   constructor(options: ClientOptions) {
     this.baseUrl = checkBaseUrl(options.baseUrl);
     this.prefix = this.baseUrl.pathname.replace(/\/+$/, '');
     this.token = options.token;
+    this.baseHeaders = { authorization: `Bearer ${this.token}`, 'user-agent': USER_AGENT, accept: 'application/json' };
+    this.jsonHeaders = { ...this.baseHeaders, 'content-type': 'application/json' };
     this.timeoutMs = options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    const connections = options.maxConcurrency ?? CLIENT_DEFAULTS.maxConcurrency;
-    this.concurrency = new ConcurrencyLimiter(connections);
+    setMaxListeners(0, this.lifetime.signal); // every request waiting for a retry listens: a 429 storm makes many
     this.createLimiter = new RateLimiter(options.createsPerMinute ?? CLIENT_DEFAULTS.createsPerMinute);
     this.requestLimiter = new RateLimiter(options.requestsPerMinute ?? CLIENT_DEFAULTS.requestsPerMinute);
-    this.pool = new Pool(this.baseUrl.origin, {
-      connections,
+    const poolOptions = {
+      connections: options.maxConcurrency ?? CLIENT_DEFAULTS.maxConcurrency,
       maxResponseSize: MAX_RESPONSE_BYTES,
       connectTimeout: Math.min(this.timeoutMs, 10_000),
-    });
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    };
+    this.pool = new Pool(this.baseUrl.origin, poolOptions);
+    this.heldPool = new Pool(this.baseUrl.origin, poolOptions);
   }
 
   async createPrediction(target: PredictionTarget, body: CreatePredictionBody, options: CreateOptions = {}): Promise<Prediction> {
-    const headers: Record<string, string> = {};
-    if (options.waitSeconds !== undefined) headers.prefer = `wait=${options.waitSeconds}`;
-    if (options.cancelAfter) headers['cancel-after'] = options.cancelAfter;
-    const path =
-      target.kind === 'version'
-        ? '/predictions'
-        : `/${target.kind === 'model' ? 'models' : 'deployments'}/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.name)}/predictions`;
-    return this.request({
-      ...options,
-      method: 'POST',
-      path,
-      json: target.kind === 'version' ? { version: checkVersionId(target.version), ...body } : body,
-      headers,
-      kind: 'create',
-      schema: PredictionSchema,
-      what: describeTarget(target),
-      timeoutMs: options.waitSeconds !== undefined ? Math.max(this.timeoutMs, (options.waitSeconds + 15) * 1000) : undefined,
-    });
+    let headers: Record<string, string> | undefined;
+    if (options.waitSeconds !== undefined) headers = { prefer: `wait=${options.waitSeconds}` };
+    if (options.cancelAfter) (headers ??= {})['cancel-after'] = options.cancelAfter;
+    const { path, what } = this.createRoute(target);
+    return this.request(
+      {
+        method: 'POST',
+        path,
+        json: target.kind === 'version' ? { version: checkVersionId(target.version), ...body } : body,
+        headers,
+        held: options.waitSeconds !== undefined,
+        kind: 'create',
+        schema: PredictionSchema,
+        what,
+        timeoutMs: options.waitSeconds !== undefined ? Math.max(this.timeoutMs, (options.waitSeconds + 15) * 1000) : undefined,
+      },
+      options,
+    );
   }
 
   async getPrediction(id: string, options: CallOptions = {}): Promise<Prediction> {
     const checked = checkPredictionId(id);
-    return this.request({
-      ...options,
-      method: 'GET',
-      path: `/predictions/${encodeURIComponent(checked)}`,
-      kind: 'read',
-      schema: PredictionSchema,
-      what: { key: 'what.prediction', vars: { id: checked } },
-    });
+    return this.request(
+      {
+        method: 'GET',
+        path: `/predictions/${encodeURIComponent(checked)}`,
+        kind: 'read',
+        schema: PredictionSchema,
+        what: { key: 'what.prediction', vars: { id: checked } },
+      },
+      options,
+    );
   }
 
   async cancelPrediction(id: string, options: CallOptions = {}): Promise<Prediction> {
     const checked = checkPredictionId(id);
-    return this.request({
-      ...options,
-      method: 'POST',
-      path: `/predictions/${encodeURIComponent(checked)}/cancel`,
-      kind: 'cancel',
-      schema: PredictionSchema,
-      what: { key: 'what.prediction', vars: { id: checked } },
-    });
+    return this.request(
+      {
+        method: 'POST',
+        path: `/predictions/${encodeURIComponent(checked)}/cancel`,
+        kind: 'cancel',
+        schema: PredictionSchema,
+        what: { key: 'what.prediction', vars: { id: checked } },
+      },
+      options,
+    );
   }
 
   listModels(
     params: { cursor?: string; sortBy?: 'model_created_at' | 'latest_version_created_at'; sortDirection?: 'asc' | 'desc' } = {},
     options: CallOptions = {},
   ): Promise<ModelPage> {
-    return this.request({
-      ...options,
-      method: 'GET',
-      path: '/models',
-      query: { cursor: params.cursor, sort_by: params.sortBy, sort_direction: params.sortDirection },
-      kind: 'read',
-      schema: ModelPageSchema,
-      what: { key: 'what.modelList' },
-    });
+    return this.request(
+      {
+        method: 'GET',
+        path: '/models',
+        query: { cursor: params.cursor, sort_by: params.sortBy, sort_direction: params.sortDirection },
+        kind: 'read',
+        schema: ModelPageSchema,
+        what: { key: 'what.modelList' },
+      },
+      options,
+    );
   }
 
   searchModels(query: string, params: { cursor?: string } = {}, options: CallOptions = {}): Promise<ModelPage> {
-    return this.request({
-      ...options,
-      method: 'QUERY',
-      path: '/models',
-      query: { cursor: params.cursor },
-      text: query,
-      kind: 'read',
-      schema: ModelPageSchema,
-      what: { key: 'what.modelSearch' },
-    });
+    return this.request(
+      {
+        method: 'QUERY',
+        path: '/models',
+        query: { cursor: params.cursor },
+        text: query,
+        kind: 'read',
+        schema: ModelPageSchema,
+        what: { key: 'what.modelSearch' },
+      },
+      options,
+    );
   }
 
   async getModel(ref: string, options: CallOptions = {}): Promise<Model> {
     const { owner, name } = parseOwnerName(ref, { key: 'field.model' });
-    return this.request({
-      ...options,
-      method: 'GET',
-      path: `/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`,
-      kind: 'read',
-      schema: ModelSchema,
-      what: { key: 'what.model', vars: { model: `${owner}/${name}` } },
-    });
+    return this.request(
+      {
+        method: 'GET',
+        path: `/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`,
+        kind: 'read',
+        schema: ModelSchema,
+        what: { key: 'what.model', vars: { model: `${owner}/${name}` } },
+      },
+      options,
+    );
   }
 
   async listModelVersions(ref: string, params: { cursor?: string } = {}, options: CallOptions = {}): Promise<VersionPage> {
     const { owner, name } = parseOwnerName(ref, { key: 'field.model' });
-    return this.request({
-      ...options,
-      method: 'GET',
-      path: `/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/versions`,
-      query: { cursor: params.cursor },
-      kind: 'read',
-      schema: VersionPageSchema,
-      what: { key: 'what.versions', vars: { model: `${owner}/${name}` } },
-    });
+    return this.request(
+      {
+        method: 'GET',
+        path: `/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/versions`,
+        query: { cursor: params.cursor },
+        kind: 'read',
+        schema: VersionPageSchema,
+        what: { key: 'what.versions', vars: { model: `${owner}/${name}` } },
+      },
+      options,
+    );
   }
 
   async getModelVersion(ref: string, versionId: string, options: CallOptions = {}): Promise<ModelVersion> {
     const { owner, name } = parseOwnerName(ref, { key: 'field.model' });
     const version = checkVersionId(versionId);
-    return this.request({
-      ...options,
-      method: 'GET',
-      path: `/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/versions/${version}`,
-      kind: 'read',
-      schema: VersionSchema,
-      what: { key: 'what.version', vars: { version, model: `${owner}/${name}` } },
-    });
+    return this.request(
+      {
+        method: 'GET',
+        path: `/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/versions/${version}`,
+        kind: 'read',
+        schema: VersionSchema,
+        what: { key: 'what.version', vars: { version, model: `${owner}/${name}` } },
+      },
+      options,
+    );
   }
 
   listDeployments(params: { cursor?: string } = {}, options: CallOptions = {}): Promise<DeploymentPage> {
-    return this.request({
-      ...options,
-      method: 'GET',
-      path: '/deployments',
-      query: { cursor: params.cursor },
-      kind: 'read',
-      schema: DeploymentPageSchema,
-      what: { key: 'what.deploymentList' },
-    });
+    return this.request(
+      {
+        method: 'GET',
+        path: '/deployments',
+        query: { cursor: params.cursor },
+        kind: 'read',
+        schema: DeploymentPageSchema,
+        what: { key: 'what.deploymentList' },
+      },
+      options,
+    );
   }
 
   async getDeployment(ref: string, options: CallOptions = {}): Promise<Deployment> {
     const { owner, name } = parseOwnerName(ref, { key: 'field.deployment' });
-    return this.request({
-      ...options,
-      method: 'GET',
-      path: `/deployments/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`,
-      kind: 'read',
-      schema: DeploymentSchema,
-      what: { key: 'what.deployment', vars: { deployment: `${owner}/${name}` } },
-    });
+    return this.request(
+      {
+        method: 'GET',
+        path: `/deployments/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`,
+        kind: 'read',
+        schema: DeploymentSchema,
+        what: { key: 'what.deployment', vars: { deployment: `${owner}/${name}` } },
+      },
+      options,
+    );
   }
 
   async getDefaultWebhookSecret(options: CallOptions = {}): Promise<string> {
-    const { key } = await this.request({
-      ...options,
-      method: 'GET',
-      path: '/webhooks/default/secret',
-      kind: 'read',
-      schema: WebhookSecretSchema,
-      what: { key: 'what.signingSecret' },
-    });
+    const { key } = await this.request(
+      {
+        method: 'GET',
+        path: '/webhooks/default/secret',
+        kind: 'read',
+        schema: WebhookSecretSchema,
+        what: { key: 'what.signingSecret' },
+      },
+      options,
+    );
     return key;
   }
 
   getAccount(options: CallOptions = {}): Promise<Account> {
-    return this.request({
-      ...options,
-      method: 'GET',
-      path: '/account',
-      kind: 'read',
-      schema: AccountSchema,
-      what: { key: 'what.account' },
-    });
+    return this.request(
+      {
+        method: 'GET',
+        path: '/account',
+        kind: 'read',
+        schema: AccountSchema,
+        what: { key: 'what.account' },
+      },
+      options,
+    );
+  }
+
+  /**
+   * Where a create for the target goes and what it is called in messages, kept by target: made
+   * anew for each message they were a dozen strings held by every create waiting its turn.
+   */
+  private createRoute(target: PredictionTarget): { path: string; what: SentenceVar } {
+    const key = target.kind === 'version' ? target.version : `${target.kind}/${target.owner}/${target.name}`;
+    let route = this.createRoutes.get(key);
+    if (!route) {
+      if (this.createRoutes.size >= 100) this.createRoutes.clear(); // messages may name any number of models
+      const path =
+        target.kind === 'version'
+          ? '/predictions'
+          : `/${target.kind === 'model' ? 'models' : 'deployments'}/${encodeURIComponent(target.owner)}/${encodeURIComponent(target.name)}/predictions`;
+      route = { path, what: describeTarget(target) };
+      this.createRoutes.set(key, route);
+    }
+    return route;
   }
 
   /** Stops every request of this client, queued or in flight; the client cannot be used again. */
@@ -289,70 +354,57 @@ export class ReplicateClient {
     if (this.closed) return;
     this.closed = true;
     const reason = abortedError();
-    this.concurrency.close(reason);
+    this.lifetime.abort(reason);
     this.createLimiter.close(reason);
     this.requestLimiter.close(reason);
-    await this.pool.destroy(reason).catch(() => undefined);
+    await Promise.all([this.pool.destroy(reason), this.heldPool.destroy(reason)]).catch(() => undefined);
   }
 
-  private async request<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.infer<S>> {
+  private async request<S extends z.ZodType>(spec: RequestSpec<S>, { signal, onRetry }: CallOptions): Promise<z.infer<S>> {
+    const limiter = spec.kind === 'create' ? this.createLimiter : this.requestLimiter;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.attempt(spec);
+        if (this.closed) throw abortedError();
+        if (!limiter.tryAcquire()) await limiter.acquire(signal);
+        const answer = await exchange(spec.held ? this.heldPool : this.pool, this.dispatchOptions(spec), signal, this.listeners);
+        if (answer.status < 200 || answer.status >= 300) {
+          throw errorFromResponse(answer.status, answer.headers, redactSecrets(answer.text, [this.token]), spec.what);
+        }
+        return parseBody(spec.schema, answer.text, answer.status);
       } catch (caught) {
-        const err = this.toReplicateError(caught, spec);
-        if (this.closed || spec.signal?.aborted || !shouldRetry(spec.kind, err, attempt, this.retry)) {
+        const err = this.toReplicateError(caught, spec, signal);
+        if (this.closed || signal?.aborted || !shouldRetry(spec.kind, err, attempt, this.retry)) {
           throw this.explain(err, spec.kind);
         }
         const delayMs = retryDelayMs(err, attempt, this.retry);
-        spec.onRetry?.({ attempt: attempt + 1, delayMs, error: err });
-        await sleep(delayMs, spec.signal).catch(() => {
+        onRetry?.({ attempt: attempt + 1, delayMs, error: err });
+        await sleep(delayMs, signal, this.lifetime.signal).catch(() => {
           throw abortedError();
         });
       }
     }
   }
 
-  private async attempt<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.infer<S>> {
-    if (this.closed) throw abortedError();
-    const limiter = spec.kind === 'create' ? this.createLimiter : this.requestLimiter;
-    await limiter.acquire(spec.signal);
-    return this.concurrency.run(async () => {
-      const timeoutMs = spec.timeoutMs ?? this.timeoutMs;
-      const headers: Record<string, string> = {
-        authorization: `Bearer ${this.token}`,
-        'user-agent': USER_AGENT,
-        accept: 'application/json',
-        ...spec.headers,
-      };
-      let body: string | undefined;
-      if (spec.json !== undefined) {
-        body = JSON.stringify(spec.json);
-        headers['content-type'] = 'application/json';
-      } else if (spec.text !== undefined) {
-        body = spec.text;
-        headers['content-type'] = 'text/plain; charset=utf-8';
-      }
-      const response = await this.pool.request({
-        method: spec.method,
-        path: this.prefix + spec.path + queryString(spec.query),
-        headers,
-        body,
-        signal: spec.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const text = await response.body.text();
-      if (response.statusCode < 200 || response.statusCode >= 300) {
-        throw errorFromResponse(response.statusCode, response.headers, redactSecrets(text, [this.token]), spec.what);
-      }
-      return parseBody(spec.schema, text, response.statusCode);
-    }, spec.signal);
+  private dispatchOptions(spec: RequestSpec<z.ZodType>): Dispatcher.DispatchOptions {
+    let body: string | undefined;
+    let headers = this.baseHeaders;
+    if (spec.json !== undefined) {
+      body = JSON.stringify(spec.json);
+      headers = this.jsonHeaders;
+    } else if (spec.text !== undefined) {
+      body = spec.text;
+      headers = { ...headers, 'content-type': 'text/plain; charset=utf-8' };
+    }
+    if (spec.headers) headers = { ...headers, ...spec.headers };
+    const options: Dispatcher.DispatchOptions = { method: spec.method, path: this.prefix + spec.path + queryString(spec.query), headers, body };
+    // The pools' own timeouts are the client's; a longer one (a sync create's) goes with its request.
+    if (spec.timeoutMs !== undefined) options.headersTimeout = options.bodyTimeout = spec.timeoutMs;
+    return options;
   }
 
-  private toReplicateError(caught: unknown, spec: RequestSpec<z.ZodType>): ReplicateError {
+  private toReplicateError(caught: unknown, spec: RequestSpec<z.ZodType>, signal: AbortSignal | undefined): ReplicateError {
     if (caught instanceof ReplicateError) return caught;
-    if (spec.signal?.aborted || this.closed) return abortedError();
+    if (signal?.aborted || this.closed) return abortedError();
     return errorFromNetwork(caught, this.baseUrl.host, spec.timeoutMs ?? this.timeoutMs);
   }
 
@@ -393,18 +445,20 @@ function parseBody<S extends z.ZodType>(schema: S, text: string, status: number)
   return json as z.infer<S>;
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts; leaves no timer behind. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason as Error);
+/** Resolves after `ms`, or rejects with a signal's reason as soon as one aborts; leaves no timer behind. */
+function sleep(ms: number, ...signals: Array<AbortSignal | undefined>): Promise<void> {
+  const watched = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  const aborted = watched.find((signal) => signal.aborted);
+  if (aborted) return Promise.reject(aborted.reason as Error);
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
+    const stop = (err?: Error) => {
       clearTimeout(timer);
-      reject(signal!.reason as Error);
+      for (const signal of watched) signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const onAbort = (event: Event) => stop((event.target as AbortSignal).reason as Error);
+    const timer = setTimeout(() => stop(), ms);
+    for (const signal of watched) signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -58,19 +58,33 @@ export function parseOwnerName(value: unknown, field: Field): { owner: string; n
  * `owner/name:<version id>` or a bare version id.
  */
 export function parseModelRef(value: unknown, field: Field = { key: 'field.model' }): PredictionTarget {
+  const known = typeof value === 'string' ? modelRefs.get(value) : undefined;
+  if (known) return known;
   if (typeof value !== 'string' || value.trim() === '') throw new InputError('check.missing', { field });
   const ref = value.trim();
-  if (VERSION_ID.test(ref)) return { kind: 'version', version: ref };
+  if (VERSION_ID.test(ref)) return remember(modelRefs, value, { kind: 'version', version: ref });
   const colon = ref.indexOf(':');
   if (colon >= 0) {
     const model = parseOwnerName(ref.slice(0, colon), field);
-    return { kind: 'version', version: checkVersionId(ref.slice(colon + 1), { key: 'field.versionOf', vars: { field } }), model };
+    return remember(modelRefs, value, { kind: 'version', version: checkVersionId(ref.slice(colon + 1), { key: 'field.versionOf', vars: { field } }), model });
   }
-  return { kind: 'model', ...parseOwnerName(ref, field) };
+  return remember(modelRefs, value, { kind: 'model', ...parseOwnerName(ref, field) });
 }
 
 export function parseDeploymentRef(value: unknown, field: Field = { key: 'field.deployment' }): PredictionTarget {
-  return { kind: 'deployment', ...parseOwnerName(value, field) };
+  const known = typeof value === 'string' ? deploymentRefs.get(value) : undefined;
+  return known ?? remember(deploymentRefs, value as string, { kind: 'deployment', ...parseOwnerName(value, field) });
+}
+
+// Targets parsed before, by the text they came from: a node parses its model for every message,
+// and every create waiting its turn would hold a copy.
+const modelRefs = new Map<string, PredictionTarget>();
+const deploymentRefs = new Map<string, PredictionTarget>();
+
+function remember(refs: Map<string, PredictionTarget>, text: string, target: PredictionTarget): PredictionTarget {
+  if (refs.size >= 100) refs.clear(); // messages may name any number of models
+  refs.set(text, Object.freeze(target));
+  return target;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);

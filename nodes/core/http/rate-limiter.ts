@@ -23,15 +23,20 @@ export class RateLimiter {
     this.refilledAt = now();
   }
 
+  /** Takes a turn when one is free now and nobody is waiting; false when the caller must acquire(). */
+  tryAcquire(): boolean {
+    if (this.closedWith) return false;
+    if (this.perMinute <= 0) return true;
+    this.refill();
+    if (this.queue.length > 0 || this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
   acquire(signal?: AbortSignal): Promise<void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    if (this.perMinute <= 0) return Promise.resolve();
-    this.refill();
-    if (this.queue.length === 0 && this.tokens >= 1) {
-      this.tokens -= 1;
-      return Promise.resolve();
-    }
+    if (this.tryAcquire()) return Promise.resolve();
     const turn = this.queue.wait(signal);
     this.schedule();
     return turn;

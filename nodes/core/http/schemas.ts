@@ -15,20 +15,31 @@ export function isTerminal(status: PredictionStatus): status is TerminalStatus {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
+/**
+ * A JSON object, checked in place: z.record() parses every key and value into a copy, which on
+ * each prediction made up most of what validating it allocated. JSON keys are strings anyway.
+ */
+function jsonObject<V = unknown>(values?: { are: (value: unknown) => value is V; expected: string }) {
+  return z.custom<Record<string, V>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && (!values || Object.values(value).every(values.are)),
+    { error: `Invalid input: expected ${values ? `an object of ${values.expected}` : 'an object'}` },
+  );
+}
+
 export const PredictionSchema = z.looseObject({
   id: z.string().min(1),
   status: PredictionStatusSchema,
   model: z.string().optional(),
   version: z.string().optional(),
-  input: z.record(z.string(), z.unknown()).optional(),
+  input: jsonObject().optional(),
   output: z.unknown().optional(),
   error: z.unknown().optional(),
   logs: z.string().nullish(),
   created_at: z.string().nullish(),
   started_at: z.string().nullish(),
   completed_at: z.string().nullish(),
-  urls: z.record(z.string(), z.string()).optional(),
-  metrics: z.record(z.string(), z.unknown()).nullish(),
+  urls: jsonObject({ are: (value): value is string => typeof value === 'string', expected: 'strings' }).optional(),
+  metrics: jsonObject().nullish(),
 });
 export type Prediction = z.infer<typeof PredictionSchema>;
 
@@ -36,7 +47,7 @@ export const VersionSchema = z.looseObject({
   id: z.string().min(1),
   created_at: z.string().nullish(),
   cog_version: z.string().nullish(),
-  openapi_schema: z.record(z.string(), z.unknown()).nullish(),
+  openapi_schema: jsonObject().nullish(),
 });
 export type ModelVersion = z.infer<typeof VersionSchema>;
 

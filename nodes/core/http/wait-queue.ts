@@ -1,18 +1,28 @@
-// Callers waiting their turn, first come first served. Many callers share one AbortSignal (a
-// node's, a poller's), so each signal gets one abort listener however many of its callers wait:
-// thousands of listeners on one signal make every add and remove slow.
-interface Waiter {
-  resolve: () => void;
-  reject: (err: Error) => void;
-  signal?: AbortSignal;
-  done: boolean;
+// Callers waiting their turn, first come first served; a caller whose signal aborts leaves the line.
+import { AbortListeners, type AbortWatcher } from './abort-listeners';
+
+class Waiter implements AbortWatcher {
+  done = false;
+
+  constructor(
+    private readonly queue: WaitQueue,
+    readonly resolve: () => void,
+    readonly reject: (err: Error) => void,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  onAbort(reason: Error): void {
+    if (this.done) return;
+    this.queue.leave(this);
+    this.reject(reason);
+  }
 }
 
 export class WaitQueue {
   private items: Waiter[] = [];
   private head = 0;
   private waiting = 0;
-  private readonly bySignal = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>();
+  private readonly listeners = new AbortListeners();
 
   get length(): number {
     return this.waiting;
@@ -21,10 +31,10 @@ export class WaitQueue {
   wait(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal, done: false };
+      const waiter = new Waiter(this, resolve, reject, signal);
       this.items.push(waiter);
       this.waiting++;
-      if (signal) this.watch(signal, waiter);
+      if (signal) this.listeners.add(signal, waiter);
     });
   }
 
@@ -33,7 +43,7 @@ export class WaitQueue {
     while (this.head < this.items.length) {
       const waiter = this.items[this.head++]!;
       if (waiter.done) continue;
-      this.settle(waiter);
+      this.leave(waiter);
       this.compact();
       waiter.resolve();
       return true;
@@ -44,42 +54,17 @@ export class WaitQueue {
 
   rejectAll(reason: Error): void {
     const pending = this.items.slice(this.head).filter((waiter) => !waiter.done);
-    for (const waiter of pending) this.settle(waiter);
+    for (const waiter of pending) this.leave(waiter);
     this.items = [];
     this.head = 0;
     for (const waiter of pending) waiter.reject(reason);
   }
 
-  private watch(signal: AbortSignal, waiter: Waiter): void {
-    let entry = this.bySignal.get(signal);
-    if (!entry) {
-      const waiters = new Set<Waiter>();
-      const onAbort = () => {
-        this.bySignal.delete(signal);
-        for (const w of waiters) {
-          w.done = true;
-          this.waiting--;
-          w.reject(signal.reason as Error);
-        }
-      };
-      entry = { waiters, onAbort };
-      this.bySignal.set(signal, entry);
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-    entry.waiters.add(waiter);
-  }
-
-  private settle(waiter: Waiter): void {
+  /** Takes a waiter out of the line (it is let go, rejected or gave up). */
+  leave(waiter: Waiter): void {
     waiter.done = true;
     this.waiting--;
-    if (!waiter.signal) return;
-    const entry = this.bySignal.get(waiter.signal);
-    if (!entry) return;
-    entry.waiters.delete(waiter);
-    if (entry.waiters.size === 0) {
-      waiter.signal.removeEventListener('abort', entry.onAbort);
-      this.bySignal.delete(waiter.signal);
-    }
+    if (waiter.signal) this.listeners.remove(waiter.signal, waiter);
   }
 
   /** Drops the released part of the array now and then, so it does not grow without end. */

@@ -1,6 +1,6 @@
 // A prediction's life as the create and get nodes ask for it: created (with its Cancel-After),
 // returned as created, after a sync wait, or once polled to the end (cancelled when the plan says so).
-import { InputError, WEBHOOK_EVENTS, type CallOptions, type Field, type Prediction, type PredictionTarget, type ReplicateClient, type WebhookEvent } from '../http';
+import { InputError, WEBHOOK_EVENTS, type CallOptions, type CreatePredictionBody, type Field, type Prediction, type PredictionTarget, type ReplicateClient, type WebhookEvent } from '../http';
 import type { WaitSettings } from '../settings';
 import { PollsExhaustedError, type PollPlan, type PredictionPoller } from './poller';
 
@@ -14,15 +14,22 @@ export interface WaitPlan extends PollPlan {
   cancelOnTimeout: boolean;
 }
 
-/** Seconds from the editor to the poller's plan; backoff stretches waits only during cold boots. */
+const plans = new WeakMap<WaitSettings, WaitPlan>();
+
+/** Seconds from the editor to the poller's plan; backoff stretches waits only during cold boots. One plan per node's settings. */
 export function waitPlan(settings: WaitSettings): WaitPlan {
-  const intervalMs = Math.round(settings.pollInterval * 1000);
-  return {
-    intervalMs,
-    maxPolls: settings.maxPolls,
-    backoff: settings.backoff ? { factor: 1.5, maxIntervalMs: Math.max(30_000, intervalMs) } : undefined,
-    cancelOnTimeout: settings.cancelOnTimeout,
-  };
+  let plan = plans.get(settings);
+  if (!plan) {
+    const intervalMs = Math.round(settings.pollInterval * 1000);
+    plan = Object.freeze({
+      intervalMs,
+      maxPolls: settings.maxPolls,
+      backoff: settings.backoff ? { factor: 1.5, maxIntervalMs: Math.max(30_000, intervalMs) } : undefined,
+      cancelOnTimeout: settings.cancelOnTimeout,
+    });
+    plans.set(settings, plan);
+  }
+  return plan;
 }
 
 export interface RunRequest {
@@ -53,22 +60,20 @@ export async function runPrediction(
   request: RunRequest,
   progress: Progress = {},
 ): Promise<Prediction> {
-  const created = await client.createPrediction(
-    request.target,
-    {
-      input: request.input,
-      ...(request.webhook ? { webhook: request.webhook } : {}),
-      ...(request.webhook && request.webhookEvents?.length ? { webhook_events_filter: request.webhookEvents } : {}),
-    },
-    {
-      signal: progress.signal,
-      onRetry: progress.onRetry,
-      waitSeconds: request.wait === 'sync' ? request.waitSeconds : undefined,
-      cancelAfter: request.cancelAfter,
-    },
-  );
+  const body: CreatePredictionBody = { input: request.input };
+  if (request.webhook) {
+    body.webhook = request.webhook;
+    if (request.webhookEvents?.length) body.webhook_events_filter = request.webhookEvents;
+  }
+  const creating = client.createPrediction(request.target, body, {
+    signal: progress.signal,
+    onRetry: progress.onRetry,
+    waitSeconds: request.wait === 'sync' ? request.waitSeconds : undefined,
+    cancelAfter: request.cancelAfter,
+  });
+  if (request.wait !== 'complete') return creating;
+  const created = await creating;
   progress.onCreated?.(created);
-  if (request.wait !== 'complete') return created;
   return awaitPrediction(client, poller, created.id, request.plan, progress, created);
 }
 
