@@ -2,13 +2,9 @@
 // a Catch-able error), no promise rejection goes unhandled, and no timer or socket outlives the
 // flows that made it.
 import should from 'should';
-import type { Loaded } from './harness';
+import type { CaughtMsg, Loaded, PredictionMsg } from './harness';
 
-export interface Outcome {
-  kind: 'output' | 'error';
-  port?: number;
-  msg: any;
-}
+export type Outcome = { kind: 'output'; port: number; msg: PredictionMsg } | { kind: 'error'; msg: CaughtMsg };
 
 /**
  * Tallies what happens to each input message, keyed by msg.seq: messages on any output port
@@ -21,22 +17,22 @@ export class Ledger {
   private waiters: Array<() => void> = [];
 
   constructor(flow: Pick<Loaded, 'outputs' | 'caught'>) {
-    flow.outputs.forEach((node, port) => node.on('input', (msg: any) => this.record({ kind: 'output', port, msg })));
-    flow.caught.on('input', (msg: any) => this.record({ kind: 'error', msg }));
+    flow.outputs.forEach((node, port) => node.on('input', (msg) => this.record({ kind: 'output', port, msg: msg as unknown as PredictionMsg })));
+    flow.caught.on('input', (msg) => this.record({ kind: 'error', msg: msg as unknown as CaughtMsg }));
   }
 
   private record(outcome: Outcome): void {
-    const seq = outcome.msg?.seq;
+    const seq = outcome.msg.seq;
     if (typeof seq !== 'number') this.orphans.push(outcome);
     else this.outcomes.set(seq, [...(this.outcomes.get(seq) ?? []), outcome]);
     for (const wake of this.waiters.splice(0)) wake();
   }
 
-  get outputs(): Outcome[] {
+  get outputs(): Array<Extract<Outcome, { kind: 'output' }>> {
     return [...this.outcomes.values()].flat().filter((o) => o.kind === 'output');
   }
 
-  get errors(): Outcome[] {
+  get errors(): Array<Extract<Outcome, { kind: 'error' }>> {
     return [...this.outcomes.values()].flat().filter((o) => o.kind === 'error');
   }
 
@@ -73,7 +69,7 @@ export class Ledger {
 
   /** Nothing lost, nothing twice: each of `count` messages ended once, and no prediction id went out twice. */
   assertEachOnce(count: number): void {
-    should(this.orphans.map((o) => o.msg?.error?.message ?? o.msg)).eql([]);
+    should(this.orphans.map((o) => (o.kind === 'error' ? o.msg.error.message : o.msg))).eql([]);
     const wrong = [...this.outcomes.entries()].filter(([seq, got]) => got.length !== 1 || seq >= count);
     should(wrong.map(([seq, got]) => `message ${seq} ended ${got.length} times: ${describe(got)}`)).eql([]);
     should(this.outcomes.size).equal(count);
