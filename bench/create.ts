@@ -50,7 +50,7 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
   report.note(`create: ${count} creates of ${MODEL} per variant and round, ${rounds} rounds, ${CONCURRENCY} in flight; ${BENCH_CONFIG_NOTE}`);
 
   // The official client, as a user would set it up, handed to the function node.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when this benchmark runs (it is timed against ours)
   const Replicate = require('replicate') as new (options: { auth: string; baseUrl: string }) => unknown;
   red.globals.replicate = new Replicate({ auth: DEFAULT_TOKEN, baseUrl: emulator.url });
   red.globals.limit = limiter(CONCURRENCY);

@@ -1,7 +1,8 @@
 import should from 'should';
-import { nodeRedWithEmulator } from './support/harness';
+import type { Prediction } from '../nodes/core';
+import { nodeRedWithEmulator, sentCreate, type CaughtMsg } from './support/harness';
 import { DEFAULT_TOKEN } from '../emulator';
-import { configNode, helper, loggedBy, messages, nodeModules, statusesOf } from './support/node-red';
+import { configNode, helper, loggedBy, message, messages, nodeModules, statusesOf } from './support/node-red';
 
 const OFFICIAL = 'black-forest-labs/flux-schnell';
 
@@ -28,7 +29,7 @@ describe('replicate-create-prediction', () => {
     should(request!.path).equal(`/v1/models/${OFFICIAL}/predictions`);
     should(JSON.parse(request!.body)).eql({ input: { prompt: 'a dog' } });
     should(msg.payload.status).equal('starting');
-    should(msg.payload.urls.get).endWith(`/predictions/${msg.payload.id}`);
+    should(msg.payload.urls?.get).endWith(`/predictions/${msg.payload.id}`);
     should(msg).match({ predictionId: msg.payload.id, status: 'starting', topic: 'pets', correlationId: 'job-7' });
     // exactly the object Replicate returned: every field, none added
     const known = nr.emulator.prediction(msg.payload.id)!;
@@ -73,7 +74,7 @@ describe('replicate-create-prediction', () => {
     const out = flow.next();
     flow.send({ payload: { prompt: 'override', seed: 9 } });
     await out;
-    should(JSON.parse(creates()[0]!.body).input).eql({ prompt: 'override', num_outputs: 1, seed: 9 });
+    should(sentCreate(creates()[0]!).input).eql({ prompt: 'override', num_outputs: 1, seed: 9 });
   });
 
   it('refuses a payload that is not an object, naming the field, before sending anything', async () => {
@@ -104,7 +105,7 @@ describe('replicate-create-prediction', () => {
     out = flow.next();
     flow.send({ webhook: 'https://hooks.example.com/b' });
     await out;
-    should(JSON.parse(creates()[1]!.body).webhook).equal('https://hooks.example.com/b');
+    should(sentCreate(creates()[1]!).webhook).equal('https://hooks.example.com/b');
     const caught = flow.error();
     flow.send({ webhook: 'ftp://nope' });
     should((await caught).error.message).match(/^msg\.webhook must be an http\(s\) URL/);
@@ -140,7 +141,7 @@ describe('replicate-create-prediction', () => {
     flow.send({ topic: 't' });
     const msg = await caught;
     should(msg.error.message).match(/^Prediction \w+ is still processing after 4 polls \(status: (starting|processing)\); it has been cancelled$/);
-    should(msg.payload.status).equal('canceled');
+    should((msg.payload as Prediction).status).equal('canceled');
     should(msg.topic).equal('t');
     should(nr.emulator.requests.filter((r) => r.path.endsWith('/cancel'))).have.length(1);
   });
@@ -180,7 +181,7 @@ describe('replicate-create-prediction', () => {
       const flow = await create({ input: '{}' });
       const caught = flow.error();
       flow.send({ payload: { num_outputs: 9, aspect_ratio: '5:7', go_fast: 'maybe' } });
-      const message = (await caught).error.message as string;
+      const message = (await caught).error.message;
       should(message).startWith('The input does not fit black-forest-labs/flux-schnell: ');
       should(message).containEql('input "prompt" is required');
       should(message).containEql('input "num_outputs" must be at most 4 (got 9)');
@@ -196,7 +197,7 @@ describe('replicate-create-prediction', () => {
       for (let i = 0; i < 3; i++) flow.send({ payload: { num_outputs: '2', go_fast: 'false', seed: '42' } });
       await out;
       for (const request of creates()) {
-        should(JSON.parse(request.body).input).eql({ prompt: 'a cat', num_outputs: 2, go_fast: false, seed: 42 });
+        should(sentCreate(request).input).eql({ prompt: 'a cat', num_outputs: 2, go_fast: false, seed: 42 });
       }
       should(schemaReads().map((r) => r.path)).eql([`/v1/models/${OFFICIAL}`]);
     });
@@ -219,7 +220,7 @@ describe('replicate-create-prediction', () => {
       flow.send({ payload: { num_outputs: 2 } });
       should((await out).status).equal('starting');
       should(schemaReads()).have.length(1); // the one lookup, answered 503
-      should(JSON.parse(creates()[0]!.body).input).eql({ prompt: 'a cat', num_outputs: 2 });
+      should(sentCreate(creates()[0]!).input).eql({ prompt: 'a cat', num_outputs: 2 });
     });
 
     it('names an input the model does not have, with the nearest one it has, or a few it has (Replicate would ignore it)', async () => {
@@ -251,7 +252,7 @@ describe('replicate-create-prediction', () => {
       const caught = flow.error();
       flow.send({ payload: { num_outputs: '9' } });
       should((await caught).error.message).match(/^Input validation failed/); // Replicate's own answer
-      should(JSON.parse(creates()[0]!.body).input).eql({ num_outputs: '9' });
+      should(sentCreate(creates()[0]!).input).eql({ num_outputs: '9' });
       should(schemaReads()).have.length(0);
     });
   });
@@ -263,7 +264,7 @@ describe('replicate-create-prediction', () => {
         const out = flow.next();
         flow.send({});
         await out;
-        should(JSON.parse(creates().at(-1)!.body).webhook_events_filter).eql(['start', 'output', 'logs', 'completed']);
+        should(sentCreate(creates().at(-1)!).webhook_events_filter).eql(['start', 'output', 'logs', 'completed']);
         await helper.unload();
       }
     });
@@ -307,7 +308,7 @@ describe('replicate-create-prediction', () => {
     const SHARED = { trigger: { sharedSecret: 'a shared secret' } };
 
     it('refuses at deploy a trigger in shared-secret mode without a config node, defined before or after it', async () => {
-      const events = (helper as any)._events;
+      const events = helper._events;
       const listeners = events.listenerCount('flows:started');
       for (const triggerFirst of [false, true]) {
         const node = await withTrigger({ auth: 'secret', replicate: '' }, { triggerFirst, credentials: SHARED });
@@ -315,9 +316,9 @@ describe('replicate-create-prediction', () => {
         const sentence =
           'The "prediction completed" node "trigger" chosen as webhook has no Replicate config node, and the webhook URL needs that config node\'s Public URL: choose "config cfg" on it';
         should(loggedBy(node, 'error')).eql([sentence]);
-        const caught = messages(helper.getNode('caught'));
+        const caught = message<CaughtMsg>(helper.getNode('caught'));
         node.receive({ payload: {} });
-        should((await caught)[0].error.message).equal(sentence);
+        should((await caught).error.message).equal(sentence);
         should(creates()).have.length(0);
         await helper.unload();
         should(events.listenerCount('flows:started')).equal(listeners); // the deploy check is gone with its node
@@ -335,7 +336,7 @@ describe('replicate-create-prediction', () => {
       const out = flow.next();
       flow.send({ webhook: 'https://hooks.example.com/a' });
       await out;
-      should(JSON.parse(creates()[0]!.body).webhook).equal('https://hooks.example.com/a');
+      should(sentCreate(creates()[0]!).webhook).equal('https://hooks.example.com/a');
     });
 
     it('warns at deploy when the trigger checks signatures with another config node, not when it checks a shared secret', async () => {

@@ -3,7 +3,7 @@
 import type { Node } from 'node-red';
 import { DEFAULT_TOKEN, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
 import type { Prediction } from '../../nodes/core';
-import { configNode, helper, messages, nodeModules } from './node-red';
+import { configNode, helper, message, nodeModules } from './node-red';
 
 export const UNDER_TEST = 'n';
 /** Catch and Complete nodes only see errors within their own flow tab. */
@@ -23,6 +23,16 @@ export interface PredictionMsg extends Msg {
 export interface CaughtMsg extends Msg {
   error: { message: string; source?: { id: string; type: string } };
 }
+
+/** What a node sent Replicate to create a prediction (the request body the emulator recorded). */
+export interface SentCreate {
+  version?: string;
+  input: Record<string, unknown>;
+  webhook?: string;
+  webhook_events_filter?: string[];
+}
+
+export const sentCreate = (request: { body: string }): SentCreate => JSON.parse(request.body) as SentCreate;
 
 export interface Loaded<N extends Node = Node> {
   node: N;
@@ -103,8 +113,8 @@ export function nodeRedWithEmulator(options: EmulatorOptions = {}) {
         caught: helper.getNode('caught'),
         completed: helper.getNode('completed'),
         send: (msg) => loaded.node.receive(msg),
-        next: async <T extends Msg>(port = 0, timeoutMs?: number) => (await messages<T>(loaded.outputs[port]!, 1, timeoutMs))[0]!,
-        error: async (timeoutMs) => (await messages<CaughtMsg>(loaded.caught, 1, timeoutMs))[0]!,
+        next: <T extends Msg>(port = 0, timeoutMs?: number) => message<T>(loaded.outputs[port]!, timeoutMs),
+        error: (timeoutMs) => message<CaughtMsg>(loaded.caught, timeoutMs),
       };
       return loaded;
     },

@@ -1,4 +1,5 @@
 declare module 'node-red-node-test-helper' {
+  import type { EventEmitter } from 'events';
   import type { Express } from 'express';
   import type { Node, NodeAPI } from 'node-red';
   import type supertest from 'supertest';
@@ -24,6 +25,8 @@ declare module 'node-red-node-test-helper' {
     url(): string;
     log(): { args: unknown[][] };
     _httpAdmin: Express;
+    /** The runtime's event bus (RED.events). */
+    _events: EventEmitter;
     /** Node.prototype, its status/error/warn wrapped in sinon spies while a flow is loaded. */
     _NodePrototype: Partial<Record<'status' | 'error' | 'warn', Spy>>;
   }

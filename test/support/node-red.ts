@@ -98,6 +98,11 @@ function callsBy(node: Node, method: 'status' | 'error' | 'warn'): unknown[] {
   return (helper._NodePrototype[method]?.getCalls() ?? []).filter((call) => call.thisValue === node).map((call) => call.args[0]);
 }
 
+/** The next message arriving at a helper node (T: what the test expects there). */
+export async function message<T extends Msg = Msg>(node: Node, timeoutMs?: number): Promise<T> {
+  return (await messages<T>(node, 1, timeoutMs))[0]!;
+}
+
 /** Every status set and every log line since the flow loaded, as text, to search for secrets. */
 export function everythingShown(): string {
   const { status, error, warn } = helper._NodePrototype;
