@@ -2,34 +2,9 @@
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
 import type { ReplicateConfigNode } from '../nodes/node-types';
+import { ask, type DeploymentsAnswer, type ModelsAnswer, type SchemaAnswer, type VersionsAnswer } from './support/editor-endpoints';
 import { configNode, helper, nodeModules } from './support/node-red';
 
-// What the config node's editor endpoints answer (nodes/editor-endpoints.ts), as these tests read it.
-interface Answer {
-  ok: boolean;
-  /** Why it failed. */
-  message?: string;
-}
-interface ModelsAnswer extends Answer {
-  models: Array<{ ref: string; official: boolean; latestVersion: string }>;
-  next: string | null;
-}
-interface VersionsAnswer extends Answer {
-  versions: Array<{ id: string }>;
-}
-interface DeploymentsAnswer extends Answer {
-  deployments: Array<{ ref: string; model: string; version: string }>;
-}
-interface SchemaAnswer extends Answer {
-  fields: Array<{ name: string }>;
-  template: Record<string, unknown>;
-}
-
-/** POSTs to one of the config node's editor endpoints; T: the answer the test expects. */
-async function post<T extends Answer = Answer>(path: string, body: object): Promise<{ body: T; text: string }> {
-  const res = await helper.request().post(`/replicate-config/${path}`).send(body).expect(200);
-  return { body: res.body as T, text: res.text };
-}
 
 describe('replicate-config node', () => {
   let emulator: Emulator;
@@ -48,7 +23,7 @@ describe('replicate-config node', () => {
 
   const load = (credentials: Record<string, object> = {}, extra: Record<string, unknown> = {}) =>
     helper.load(nodeModules(['replicate-config']), [configNode('cfg', emulator.url, extra)], credentials);
-  const test = (body: object) => post('test', body);
+  const test = (body: object) => ask('test', body);
 
   it('tests a just-typed token and names its account, without sending the token back', async () => {
     await load();
@@ -103,25 +78,25 @@ describe('replicate-config node', () => {
     it('searches models, lists versions and deployments, and describes a model\'s input', async () => {
       await load({ cfg: { token: DEFAULT_TOKEN } });
       const ref = { id: 'cfg', baseUrl: emulator.url, token: '__PWRD__' }; // the stored token
-      const found = await post<ModelsAnswer>('models', { config: ref, query: 'flux schnell' });
+      const found = await ask<ModelsAnswer>('models', { config: ref, query: 'flux schnell' });
       should(found.body.ok).be.true();
       const flux = found.body.models.find((m) => m.ref === 'black-forest-labs/flux-schnell')!;
       should(flux).match({ official: true, latestVersion: /^[0-9a-f]{64}$/ });
       should(found.text).not.containEql(DEFAULT_TOKEN);
 
-      const listed = await post<ModelsAnswer>('models', { config: ref });
+      const listed = await ask<ModelsAnswer>('models', { config: ref });
       should(listed.body.models).have.length(25);
-      const next = await post<ModelsAnswer>('models', { config: ref, cursor: listed.body.next });
+      const next = await ask<ModelsAnswer>('models', { config: ref, cursor: listed.body.next });
       should(next.body.models[0]?.ref).not.equal(listed.body.models[0]?.ref);
 
-      const versions = await post<VersionsAnswer>('versions', { config: ref, model: 'black-forest-labs/flux-schnell' });
+      const versions = await ask<VersionsAnswer>('versions', { config: ref, model: 'black-forest-labs/flux-schnell' });
       should(versions.body.versions[0]?.id).equal(flux.latestVersion);
 
-      const deployments = await post<DeploymentsAnswer>('deployments', { config: ref });
+      const deployments = await ask<DeploymentsAnswer>('deployments', { config: ref });
       should(deployments.body.deployments).eql([{ ref: 'emulator/flux-schnell-prod', model: 'black-forest-labs/flux-schnell', version: flux.latestVersion }]);
 
       for (const target of [{ model: 'black-forest-labs/flux-schnell' }, { model: `black-forest-labs/flux-schnell:${flux.latestVersion}` }, { deployment: 'emulator/flux-schnell-prod' }]) {
-        const schema = await post<SchemaAnswer>('schema', { config: ref, ...target });
+        const schema = await ask<SchemaAnswer>('schema', { config: ref, ...target });
         should(schema.body).match({ ok: true, model: 'black-forest-labs/flux-schnell', version: flux.latestVersion });
         should(schema.body.fields[0]).match({ name: 'prompt', type: 'string', required: true });
         should(schema.body.fields.find((f) => f.name === 'aspect_ratio')).match({ default: '1:1', enum: ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'] });
@@ -132,10 +107,10 @@ describe('replicate-config node', () => {
     it('works for a config node not yet deployed, with the token just typed, and explains failures', async () => {
       await load();
       const fresh = { id: 'not-deployed', baseUrl: emulator.url, token: DEFAULT_TOKEN };
-      should((await post<ModelsAnswer>('models', { config: fresh, query: 'upscale' })).body.models.length).be.above(0);
-      const missing = await post('schema', { config: fresh, model: 'nobody/nothing' });
+      should((await ask<ModelsAnswer>('models', { config: fresh, query: 'upscale' })).body.models.length).be.above(0);
+      const missing = await ask('schema', { config: fresh, model: 'nobody/nothing' });
       should(missing.body).match({ ok: false, message: /could not find the model "nobody\/nothing" \(404\)/ });
-      const noToken = await post('models', { config: { id: 'not-deployed', baseUrl: emulator.url } });
+      const noToken = await ask('models', { config: { id: 'not-deployed', baseUrl: emulator.url } });
       should(noToken.body.message).match(/^Type the token to use a config node that is not deployed/);
     });
   });

@@ -8,7 +8,7 @@ import { DEFAULT_TOKEN, signWebhook } from '../emulator';
 import { DELIVERY_DEADLINE } from '../nodes/core';
 import type { Node } from 'node-red';
 import { nodeRedWithEmulator, sentCreate, type PredictionMsg } from './support/harness';
-import { configNode, everythingShown, helper, httpNode, message, nodeModules, resolveNodeRed, serveHttpNode, statusesOf } from './support/node-red';
+import { configNode, everythingShown, helper, httpNode, message, nodeModules, received, resolveNodeRed, serveHttpNode, statusesOf } from './support/node-red';
 
 const PATH = '/replicate/completed';
 const SECRET = 'whsec_' + Buffer.from('a signing key of thirty-two bytes').toString('base64');
@@ -46,11 +46,7 @@ describe('replicate-prediction-completed', () => {
     nr.load({ type: 'replicate-prediction-completed', url: PATH, ...props }, { webhookSecret: SECRET, ...options });
   const post = (body: string, headers: Record<string, string>, path = PATH) => httpNode().post(path).set(headers).send(body);
   /** Counts what a node emits, to prove that nothing came. */
-  const counting = (node: Node) => {
-    const got: PredictionMsg[] = [];
-    node.on('input', (msg) => got.push(msg as unknown as PredictionMsg));
-    return got;
-  };
+  const counting = (node: Node) => received<PredictionMsg>(node);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
   it('emits a verified delivery, answering before the flow runs', async () => {

@@ -2,7 +2,7 @@
 // its outputs wired to helper nodes, a Catch node scoped to it, a Complete node to see done().
 import type { Node } from 'node-red';
 import { DEFAULT_TOKEN, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
-import type { Prediction } from '../../nodes/core';
+import type { Model, Prediction } from '../../nodes/core';
 import { configNode, helper, message, nodeModules } from './node-red';
 
 export const UNDER_TEST = 'n';
@@ -19,9 +19,16 @@ export interface PredictionMsg extends Msg {
   status: string;
 }
 
+/** What the list node sends: a page of models (or all of them), the cursor of the next. */
+export interface ModelsMsg extends Msg {
+  payload: Model[];
+  next: string | null;
+  pages: number;
+}
+
 /** What a Catch node receives: the message that failed, with the error beside it. */
 export interface CaughtMsg extends Msg {
-  error: { message: string; source?: { id: string; type: string } };
+  error: { message: string; code?: string; source?: { id: string; type: string } };
 }
 
 /** What a node sent Replicate to create a prediction (the request body the emulator recorded). */

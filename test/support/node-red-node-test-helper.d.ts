@@ -25,6 +25,13 @@ declare module 'node-red-node-test-helper' {
     url(): string;
     log(): { args: unknown[][] };
     _httpAdmin: Express;
+    /** The runtime's flows API, for a deploy as the editor makes it. */
+    _redNodes: {
+      getFlows(): { flows: Array<Record<string, unknown>> };
+      setFlows(flows: object[], credentials: Record<string, object> | null, type: 'full' | 'flows' | 'nodes'): Promise<unknown>;
+    };
+    /** The runtime's credentials store. */
+    credentials: { getDefinition(type: string): Record<string, { type: string }> | undefined };
     /** The runtime's event bus (RED.events). */
     _events: EventEmitter;
     /** Node.prototype, its status/error/warn wrapped in sinon spies while a flow is loaded. */

@@ -81,10 +81,9 @@ export function configNode(id: string, baseUrl: string, extra: Record<string, un
 /** The next `count` messages arriving at a helper node (T: what the test expects there), or a timeout naming how many came. */
 export function messages<T extends Msg = Msg>(node: Node, count = 1, timeoutMs = 10_000): Promise<T[]> {
   return new Promise((resolve, reject) => {
-    const got: T[] = [];
+    const got = received<T>(node);
     const timer = setTimeout(() => reject(new Error(`expected ${count} message(s), got ${got.length}`)), timeoutMs);
-    node.on('input', (msg) => {
-      got.push(msg as unknown as T);
+    node.on('input', () => {
       if (got.length === count) {
         clearTimeout(timer);
         resolve(got);
@@ -96,6 +95,13 @@ export function messages<T extends Msg = Msg>(node: Node, count = 1, timeoutMs =
 /** The first arguments of a node's calls to a spied method, oldest first. */
 function callsBy(node: Node, method: 'status' | 'error' | 'warn'): unknown[] {
   return (helper._NodePrototype[method]?.getCalls() ?? []).filter((call) => call.thisValue === node).map((call) => call.args[0]);
+}
+
+/** Every message arriving at a helper node from now on, as they come (T: what the test expects there). */
+export function received<T extends Msg = Msg>(node: Node): T[] {
+  const got: T[] = [];
+  node.on('input', (msg) => got.push(msg as unknown as T));
+  return got;
 }
 
 /** The next message arriving at a helper node (T: what the test expects there). */
