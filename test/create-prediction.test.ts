@@ -1,6 +1,7 @@
 import should from 'should';
 import type { Prediction } from '../nodes/core';
-import { nodeRedWithEmulator, sentCreate, type CaughtMsg } from './support/harness';
+import { sentCreate } from './emulator-support/wire';
+import { nodeRedWithEmulator, type CaughtMsg } from './support/harness';
 import { DEFAULT_TOKEN } from '../emulator';
 import { configNode, helper, loggedBy, message, messages, nodeModules, statusesOf } from './support/node-red';
 

@@ -5,7 +5,8 @@ import path from 'path';
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
 import type { NodeAPI } from 'node-red';
-import { sentCreate, type CaughtMsg, type Msg, type PredictionMsg } from './support/harness';
+import { sentCreate } from './emulator-support/wire';
+import type { CaughtMsg, Msg, PredictionMsg } from './support/harness';
 import { configNode, helper, message, nodeModules, resolveNodeRed, serveHttpNode } from './support/node-red';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');

@@ -7,7 +7,8 @@ import should from 'should';
 import { DEFAULT_TOKEN, signWebhook } from '../emulator';
 import { DELIVERY_DEADLINE } from '../nodes/core';
 import type { Node } from 'node-red';
-import { nodeRedWithEmulator, sentCreate, type PredictionMsg } from './support/harness';
+import { sentCreate } from './emulator-support/wire';
+import { nodeRedWithEmulator, type PredictionMsg } from './support/harness';
 import { configNode, everythingShown, helper, httpNode, message, nodeModules, received, resolveNodeRed, serveHttpNode, statusesOf } from './support/node-red';
 
 const PATH = '/replicate/completed';

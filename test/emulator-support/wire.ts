@@ -52,3 +52,13 @@ export interface Problem {
   retry_after?: number;
   invalid_fields?: Array<{ type: string; field: string; description: string }>;
 }
+
+/** What a node sent Replicate to create a prediction (the request body the emulator recorded). */
+export interface SentCreate {
+  version?: string;
+  input: Record<string, unknown>;
+  webhook?: string;
+  webhook_events_filter?: string[];
+}
+
+export const sentCreate = (request: { body: string }): SentCreate => JSON.parse(request.body) as SentCreate;

@@ -31,16 +31,6 @@ export interface CaughtMsg extends Msg {
   error: { message: string; code?: string; source?: { id: string; type: string } };
 }
 
-/** What a node sent Replicate to create a prediction (the request body the emulator recorded). */
-export interface SentCreate {
-  version?: string;
-  input: Record<string, unknown>;
-  webhook?: string;
-  webhook_events_filter?: string[];
-}
-
-export const sentCreate = (request: { body: string }): SentCreate => JSON.parse(request.body) as SentCreate;
-
 export interface Loaded<N extends Node = Node> {
   node: N;
   /** The helper nodes wired to each output port, port 0 first. */
