@@ -77,7 +77,7 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
   const createPath = `/v1/models/${MODEL}/predictions`;
   const headers = { authorization: `Bearer ${DEFAULT_TOKEN}`, 'content-type': 'application/json', accept: 'application/json' };
   // The official client, as a user would set it up, handed to the function node.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when this benchmark runs (it is timed against ours)
   const Replicate = require('replicate') as new (options: { auth: string; baseUrl: string }) => unknown;
   red.globals.replicate = new Replicate({ auth: DEFAULT_TOKEN, baseUrl: emulator.url });
   red.globals.limit = limiter(CONCURRENCY);

@@ -32,7 +32,7 @@ function redStub(registered: string[]) {
 }
 
 function main(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package.json at run time, not compiled in
   const pkg = require(path.join(ROOT, 'package.json')) as Pkg;
   const files = Object.values(pkg['node-red'].nodes).map((file) => path.join(ROOT, file));
   const registered: string[] = [];
@@ -40,7 +40,7 @@ function main(): void {
   const before = new Set(Object.keys(require.cache));
   const started = performance.now();
   for (const file of files) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- what is measured: loading each node file at run time
     const register = require(file) as (RED: unknown) => void;
     register(red);
   }

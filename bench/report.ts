@@ -81,6 +81,6 @@ export class Reporter {
   }
 
   detail(bench: string, data: Record<string, unknown>): void {
-    this.info[bench] = { ...((this.info[bench] as Record<string, unknown> | undefined) ?? {}), ...data };
+    this.info[bench] = { ...(this.info[bench] ?? {}), ...data };
   }
 }

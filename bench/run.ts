@@ -61,7 +61,7 @@ function respawnWithGc(): Promise<number> {
 
 function packageVersion(name: string): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the installed version, read at run time
     return (require(`${name}/package.json`) as { version: string }).version;
   } catch {
     return '?';

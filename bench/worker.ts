@@ -192,6 +192,7 @@ async function shutdown(code: number): Promise<void> {
 
 if (require.main === module) {
   process.on('message', (message: Request) => {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the handlers use no `this`
     const handler = handlers[message.cmd] as ((args: unknown) => unknown) | undefined;
     void (async () => {
       try {

@@ -138,8 +138,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return requestLog.list();
     },
     clearRequests: () => requestLog.clear(),
-    fault: surface.fault,
-    clearFaults: surface.clearFaults,
+    fault: (spec) => surface.fault(spec),
+    clearFaults: () => surface.clearFaults(),
     reset,
     account: (token) => accounts.get(token),
     rotateWebhookSecret: (token) => accounts.rotateWebhookSecret(token),

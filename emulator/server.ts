@@ -178,7 +178,7 @@ function send(res: ServerResponse, response: ApiResponse): void {
 // Links in responses use the host the client addressed, so they work however it connected.
 function hostOf(req: IncomingMessage): string {
   const host = req.headers.host ?? '';
-  if (/^[A-Za-z0-9.\-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host)) return host;
+  if (/^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host)) return host;
   const local = req.socket.localAddress ?? '127.0.0.1';
   return `${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort ?? 80}`;
 }

@@ -3,8 +3,8 @@
 
 export interface Sleep {
   done: Promise<void>;
-  /** End the sleep early. */
-  wake(): void;
+  /** Ends the sleep early (a closure: pass it around freely). */
+  wake: () => void;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -160,7 +160,9 @@ const testProcesses = new Set();
 function stopGroup(child) {
   try {
     process.kill(-child.pid, 'SIGKILL');
-  } catch {}
+  } catch {
+    // the group has already exited
+  }
 }
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {

@@ -1,7 +1,10 @@
 // The config node: its "Test connection" endpoint, the token fallback and settings checks.
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
+import type { ReplicateConfigNode } from '../nodes/node-types';
+import { ask, type DeploymentsAnswer, type ModelsAnswer, type SchemaAnswer, type VersionsAnswer } from './support/editor-endpoints';
 import { configNode, helper, nodeModules } from './support/node-red';
+
 
 describe('replicate-config node', () => {
   let emulator: Emulator;
@@ -20,7 +23,7 @@ describe('replicate-config node', () => {
 
   const load = (credentials: Record<string, object> = {}, extra: Record<string, unknown> = {}) =>
     helper.load(nodeModules(['replicate-config']), [configNode('cfg', emulator.url, extra)], credentials);
-  const test = (body: object) => helper.request().post('/replicate-config/test').send(body).expect(200);
+  const test = (body: object) => ask('test', body);
 
   it('tests a just-typed token and names its account, without sending the token back', async () => {
     await load();
@@ -54,7 +57,7 @@ describe('replicate-config node', () => {
 
   it('reports settings it cannot use when deployed', async () => {
     await load({ cfg: { token: DEFAULT_TOKEN } }, { timeout: 'soon', concurrency: 0 });
-    const config = helper.getNode('cfg');
+    const config = helper.getNode('cfg') as ReplicateConfigNode;
     should(() => config.client()).throw(/^Replicate config: Timeout must be a number; Parallel requests must be at least 1/);
   });
 
@@ -64,40 +67,39 @@ describe('replicate-config node', () => {
       [configNode('a', emulator.url), configNode('b', emulator.url)],
       { a: { token: DEFAULT_TOKEN }, b: { token: DEFAULT_TOKEN } },
     );
-    const a = helper.getNode('a');
-    const b = helper.getNode('b');
+    const a = helper.getNode('a') as ReplicateConfigNode;
+    const b = helper.getNode('b') as ReplicateConfigNode;
     should(a.client()).equal(a.client());
     should(a.client()).not.equal(b.client());
   });
 
   describe('what the create dialog asks through it', () => {
-    const ask = (path: string, body: object) => helper.request().post(`/replicate-config/${path}`).send(body).expect(200);
 
     it('searches models, lists versions and deployments, and describes a model\'s input', async () => {
       await load({ cfg: { token: DEFAULT_TOKEN } });
       const ref = { id: 'cfg', baseUrl: emulator.url, token: '__PWRD__' }; // the stored token
-      const found = await ask('models', { config: ref, query: 'flux schnell' });
+      const found = await ask<ModelsAnswer>('models', { config: ref, query: 'flux schnell' });
       should(found.body.ok).be.true();
-      const flux = found.body.models.find((m: any) => m.ref === 'black-forest-labs/flux-schnell');
+      const flux = found.body.models.find((m) => m.ref === 'black-forest-labs/flux-schnell')!;
       should(flux).match({ official: true, latestVersion: /^[0-9a-f]{64}$/ });
       should(found.text).not.containEql(DEFAULT_TOKEN);
 
-      const listed = await ask('models', { config: ref });
+      const listed = await ask<ModelsAnswer>('models', { config: ref });
       should(listed.body.models).have.length(25);
-      const next = await ask('models', { config: ref, cursor: listed.body.next });
-      should(next.body.models[0].ref).not.equal(listed.body.models[0].ref);
+      const next = await ask<ModelsAnswer>('models', { config: ref, cursor: listed.body.next });
+      should(next.body.models[0]?.ref).not.equal(listed.body.models[0]?.ref);
 
-      const versions = await ask('versions', { config: ref, model: 'black-forest-labs/flux-schnell' });
-      should(versions.body.versions[0].id).equal(flux.latestVersion);
+      const versions = await ask<VersionsAnswer>('versions', { config: ref, model: 'black-forest-labs/flux-schnell' });
+      should(versions.body.versions[0]?.id).equal(flux.latestVersion);
 
-      const deployments = await ask('deployments', { config: ref });
+      const deployments = await ask<DeploymentsAnswer>('deployments', { config: ref });
       should(deployments.body.deployments).eql([{ ref: 'emulator/flux-schnell-prod', model: 'black-forest-labs/flux-schnell', version: flux.latestVersion }]);
 
       for (const target of [{ model: 'black-forest-labs/flux-schnell' }, { model: `black-forest-labs/flux-schnell:${flux.latestVersion}` }, { deployment: 'emulator/flux-schnell-prod' }]) {
-        const schema = await ask('schema', { config: ref, ...target });
+        const schema = await ask<SchemaAnswer>('schema', { config: ref, ...target });
         should(schema.body).match({ ok: true, model: 'black-forest-labs/flux-schnell', version: flux.latestVersion });
         should(schema.body.fields[0]).match({ name: 'prompt', type: 'string', required: true });
-        should(schema.body.fields.find((f: any) => f.name === 'aspect_ratio')).match({ default: '1:1', enum: ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'] });
+        should(schema.body.fields.find((f) => f.name === 'aspect_ratio')).match({ default: '1:1', enum: ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'] });
         should(schema.body.template).match({ prompt: '', aspect_ratio: '1:1', num_outputs: 1 });
       }
     });
@@ -105,7 +107,7 @@ describe('replicate-config node', () => {
     it('works for a config node not yet deployed, with the token just typed, and explains failures', async () => {
       await load();
       const fresh = { id: 'not-deployed', baseUrl: emulator.url, token: DEFAULT_TOKEN };
-      should((await ask('models', { config: fresh, query: 'upscale' })).body.models.length).be.above(0);
+      should((await ask<ModelsAnswer>('models', { config: fresh, query: 'upscale' })).body.models.length).be.above(0);
       const missing = await ask('schema', { config: fresh, model: 'nobody/nothing' });
       should(missing.body).match({ ok: false, message: /could not find the model "nobody\/nothing" \(404\)/ });
       const noToken = await ask('models', { config: { id: 'not-deployed', baseUrl: emulator.url } });

@@ -1,7 +1,10 @@
+import type { EventEmitter } from 'events';
 import should from 'should';
 import { DEFAULT_TOKEN } from '../emulator';
-import { nodeRedWithEmulator } from './support/harness';
-import { configNode, helper, loggedBy, messages, nodeModules, statusesOf } from './support/node-red';
+import type { Prediction } from '../nodes/core';
+import { sentCreate } from './emulator-support/wire';
+import { nodeRedWithEmulator, type CaughtMsg } from './support/harness';
+import { configNode, helper, loggedBy, message, messages, nodeModules, statusesOf } from './support/node-red';
 
 const OFFICIAL = 'black-forest-labs/flux-schnell';
 
@@ -28,7 +31,7 @@ describe('replicate-create-prediction', () => {
     should(request!.path).equal(`/v1/models/${OFFICIAL}/predictions`);
     should(JSON.parse(request!.body)).eql({ input: { prompt: 'a dog' } });
     should(msg.payload.status).equal('starting');
-    should(msg.payload.urls.get).endWith(`/predictions/${msg.payload.id}`);
+    should(msg.payload.urls?.get).endWith(`/predictions/${msg.payload.id}`);
     should(msg).match({ predictionId: msg.payload.id, status: 'starting', topic: 'pets', correlationId: 'job-7' });
     // exactly the object Replicate returned: every field, none added
     const known = nr.emulator.prediction(msg.payload.id)!;
@@ -73,7 +76,7 @@ describe('replicate-create-prediction', () => {
     const out = flow.next();
     flow.send({ payload: { prompt: 'override', seed: 9 } });
     await out;
-    should(JSON.parse(creates()[0]!.body).input).eql({ prompt: 'override', num_outputs: 1, seed: 9 });
+    should(sentCreate(creates()[0]!).input).eql({ prompt: 'override', num_outputs: 1, seed: 9 });
   });
 
   it('refuses a payload that is not an object, naming the field, before sending anything', async () => {
@@ -104,7 +107,7 @@ describe('replicate-create-prediction', () => {
     out = flow.next();
     flow.send({ webhook: 'https://hooks.example.com/b' });
     await out;
-    should(JSON.parse(creates()[1]!.body).webhook).equal('https://hooks.example.com/b');
+    should(sentCreate(creates()[1]!).webhook).equal('https://hooks.example.com/b');
     const caught = flow.error();
     flow.send({ webhook: 'ftp://nope' });
     should((await caught).error.message).match(/^msg\.webhook must be an http\(s\) URL/);
@@ -140,7 +143,7 @@ describe('replicate-create-prediction', () => {
     flow.send({ topic: 't' });
     const msg = await caught;
     should(msg.error.message).match(/^Prediction \w+ is still processing after 4 polls \(status: (starting|processing)\); it has been cancelled$/);
-    should(msg.payload.status).equal('canceled');
+    should((msg.payload as Prediction).status).equal('canceled');
     should(msg.topic).equal('t');
     should(nr.emulator.requests.filter((r) => r.path.endsWith('/cancel'))).have.length(1);
   });
@@ -180,7 +183,7 @@ describe('replicate-create-prediction', () => {
       const flow = await create({ input: '{}' });
       const caught = flow.error();
       flow.send({ payload: { num_outputs: 9, aspect_ratio: '5:7', go_fast: 'maybe' } });
-      const message = (await caught).error.message as string;
+      const message = (await caught).error.message;
       should(message).startWith('The input does not fit black-forest-labs/flux-schnell: ');
       should(message).containEql('input "prompt" is required');
       should(message).containEql('input "num_outputs" must be at most 4 (got 9)');
@@ -196,7 +199,7 @@ describe('replicate-create-prediction', () => {
       for (let i = 0; i < 3; i++) flow.send({ payload: { num_outputs: '2', go_fast: 'false', seed: '42' } });
       await out;
       for (const request of creates()) {
-        should(JSON.parse(request.body).input).eql({ prompt: 'a cat', num_outputs: 2, go_fast: false, seed: 42 });
+        should(sentCreate(request).input).eql({ prompt: 'a cat', num_outputs: 2, go_fast: false, seed: 42 });
       }
       should(schemaReads().map((r) => r.path)).eql([`/v1/models/${OFFICIAL}`]);
     });
@@ -230,7 +233,7 @@ describe('replicate-create-prediction', () => {
       // b's message ends in its output or in an error (before the fix: "stopped because the node was closed")
       const outcome = Promise.race([
         messages(helper.getNode('b-out')).then(([msg]) => msg),
-        new Promise((_, reject) => b.on('call:error', (call: { args: [Error] }) => reject(call.args[0]))),
+        new Promise((_, reject) => (b as unknown as EventEmitter).on('call:error', (call: { args: [Error] }) => reject(call.args[0]))),
       ]);
       outcome.catch(() => undefined); // awaited below, after the redeploy
       helper.getNode('a').receive({ payload: {} });
@@ -238,16 +241,16 @@ describe('replicate-create-prediction', () => {
       while (schemaReads().length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
 
       // a "modified nodes" deploy of a alone: a closes while the lookup is under way
-      const flows = (helper as any)._redNodes.getFlows().flows as Array<Record<string, unknown>>;
-      const restarted = new Promise((resolve) => (helper as any)._events.once('flows:started', resolve));
-      await (helper as any)._redNodes.setFlows(flows.map((n) => (n.id === 'a' ? { ...n, name: 'after' } : n)), null, 'nodes');
+      const flows = helper._redNodes.getFlows().flows;
+      const restarted = new Promise((resolve) => helper._events.once('flows:started', resolve));
+      await helper._redNodes.setFlows(flows.map((n) => (n.id === 'a' ? { ...n, name: 'after' } : n)), null, 'nodes');
       await restarted;
       should(helper.getNode('b')).equal(b);
 
       const msg = (await outcome) as { status: string };
       should(msg.status).equal('starting');
       should(schemaReads()).have.length(1);
-      should(creates().map((r) => JSON.parse(r.body).input)).eql([{ prompt: 'a cat' }]); // a's message went with a
+      should(creates().map((r) => sentCreate(r).input)).eql([{ prompt: 'a cat' }]); // a's message went with a
     });
 
     it('sends the input unchecked when Replicate cannot answer the schema lookup now', async () => {
@@ -257,7 +260,7 @@ describe('replicate-create-prediction', () => {
       flow.send({ payload: { num_outputs: 2 } });
       should((await out).status).equal('starting');
       should(schemaReads()).have.length(1); // the one lookup, answered 503
-      should(JSON.parse(creates()[0]!.body).input).eql({ prompt: 'a cat', num_outputs: 2 });
+      should(sentCreate(creates()[0]!).input).eql({ prompt: 'a cat', num_outputs: 2 });
     });
 
     it('names an input the model does not have, with the nearest one it has, or a few it has (Replicate would ignore it)', async () => {
@@ -289,7 +292,7 @@ describe('replicate-create-prediction', () => {
       const caught = flow.error();
       flow.send({ payload: { num_outputs: '9' } });
       should((await caught).error.message).match(/^Input validation failed/); // Replicate's own answer
-      should(JSON.parse(creates()[0]!.body).input).eql({ num_outputs: '9' });
+      should(sentCreate(creates()[0]!).input).eql({ num_outputs: '9' });
       should(schemaReads()).have.length(0);
     });
   });
@@ -301,7 +304,7 @@ describe('replicate-create-prediction', () => {
         const out = flow.next();
         flow.send({});
         await out;
-        should(JSON.parse(creates().at(-1)!.body).webhook_events_filter).eql(['start', 'output', 'logs', 'completed']);
+        should(sentCreate(creates().at(-1)!).webhook_events_filter).eql(['start', 'output', 'logs', 'completed']);
         await helper.unload();
       }
     });
@@ -346,7 +349,7 @@ describe('replicate-create-prediction', () => {
     const SHARED = { completed: { sharedSecret: 'a shared secret' } };
 
     it('refuses at deploy a prediction completed node in shared-secret mode without a config node, defined before or after it', async () => {
-      const events = (helper as any)._events;
+      const events = helper._events;
       const listeners = events.listenerCount('flows:started');
       for (const completedFirst of [false, true]) {
         const node = await withCompletedNode({ auth: 'secret', replicate: '' }, { completedFirst, credentials: SHARED });
@@ -354,9 +357,9 @@ describe('replicate-create-prediction', () => {
         const sentence =
           'The "prediction completed" node "completed" chosen as webhook has no Replicate config node, and the webhook URL needs that config node\'s Public URL: choose "config cfg" on it';
         should(loggedBy(node, 'error')).eql([sentence]);
-        const caught = messages(helper.getNode('caught'));
+        const caught = message<CaughtMsg>(helper.getNode('caught'));
         node.receive({ payload: {} });
-        should((await caught)[0].error.message).equal(sentence);
+        should((await caught).error.message).equal(sentence);
         should(creates()).have.length(0);
         await helper.unload();
         should(events.listenerCount('flows:started')).equal(listeners); // the deploy check is gone with its node
@@ -374,7 +377,7 @@ describe('replicate-create-prediction', () => {
       const out = flow.next();
       flow.send({ webhook: 'https://hooks.example.com/a' });
       await out;
-      should(JSON.parse(creates()[0]!.body).webhook).equal('https://hooks.example.com/a');
+      should(sentCreate(creates()[0]!).webhook).equal('https://hooks.example.com/a');
     });
 
     it('warns at deploy when the prediction completed node checks signatures with another config node, not when it checks a shared secret', async () => {

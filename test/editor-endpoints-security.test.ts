@@ -5,6 +5,7 @@
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator, type Recorder } from '../emulator';
 import { sameBaseUrl } from '../nodes/core';
+import { ask, type ModelsAnswer } from './support/editor-endpoints';
 import { configNode, helper, nodeModules } from './support/node-red';
 import { startNodeRedProcess, type NodeRedProcess } from './support/node-red-host';
 
@@ -45,7 +46,6 @@ describe('editor endpoints: where a token may go', () => {
     await emulator.close();
   });
 
-  const ask = (route: string, body: object) => helper.request().post(`/replicate-config/${route}`).send(body).expect(200);
   /** The deployed config node 'cfg' (its token stored), and a non-config node with credentials. */
   const load = (baseUrl = emulator.url) =>
     helper.load(
@@ -142,7 +142,7 @@ describe('editor endpoints: where a token may go', () => {
     for (const baseUrl of ['${REPLICATE_TEST_URL}', '$(REPLICATE_TEST_URL)']) {
       const config = { id: 'cfg', baseUrl, token: '__PWRD__' };
       should((await ask('test', config)).body).match({ ok: true, account: { username: 'emulator' } });
-      should((await ask('models', { config, query: 'flux schnell' })).body.models[0]).match({ ref: 'black-forest-labs/flux-schnell' });
+      should((await ask<ModelsAnswer>('models', { config, query: 'flux schnell' })).body.models[0]).match({ ref: 'black-forest-labs/flux-schnell' });
       should((await ask('schema', { config, model: 'black-forest-labs/flux-schnell' })).body).match({ ok: true, fields: (f: unknown[]) => f.length > 0 });
     }
     should(emulator.requests.every((r) => r.headers.authorization === `Bearer ${DEFAULT_TOKEN}`)).be.true();

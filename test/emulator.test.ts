@@ -1,7 +1,8 @@
 import should from 'should';
 import { createHmac } from 'node:crypto';
-import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator, type RecordedRequest, type Recorder } from '../emulator';
+import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator, type EmulatorStats, type RecordedRequest, type Recorder } from '../emulator';
 import { Client, eventually, sleep, type Reply } from './emulator-support/http-client';
+import type { Page, Problem, WireModel, WirePrediction, WireVersion } from './emulator-support/wire';
 
 const OTHER_TOKEN = 'r8_other_account_token';
 const FLUX = 'black-forest-labs/flux-schnell';
@@ -28,7 +29,7 @@ describe('Replicate emulator', function () {
   let fluxVersion: string;
   let sdxlVersion: string;
   // Cancel-After is at least 5 s, so its predictions start first and are checked near the end.
-  let deadlineTests: { created: number; aborted: Reply; canceled: Reply };
+  let deadlineTests: { created: number; aborted: Reply<WirePrediction>; canceled: Reply<WirePrediction> };
 
   before(async function () {
     this.timeout(30_000);
@@ -43,17 +44,17 @@ describe('Replicate emulator', function () {
     client = new Client(emulator.url, DEFAULT_TOKEN);
     other = new Client(emulator.url, OTHER_TOKEN);
     receiver = await startRecorder();
-    fluxVersion = (await client.call('GET', `/models/${FLUX}`)).json.latest_version.id;
-    sdxlVersion = (await client.call('GET', `/models/${SDXL}`)).json.latest_version.id;
+    fluxVersion = (await client.call<WireModel>('GET', `/models/${FLUX}`)).json.latest_version.id;
+    sdxlVersion = (await client.call<WireModel>('GET', `/models/${SDXL}`)).json.latest_version.id;
 
     const created = Date.now();
     emulator.fault({ type: 'timing', startingMs: 20_000, processingMs: 1000 });
-    const aborted = await client.call('POST', `/models/${FLUX}/predictions`, {
+    const aborted = await client.call<WirePrediction>('POST', `/models/${FLUX}/predictions`, {
       body: { input: { prompt: 'never starts' }, webhook: `${receiver.origin}/deadline`, webhook_events_filter: ['completed'] },
       headers: { 'cancel-after': '5s' },
     });
     emulator.fault({ type: 'timing', startingMs: 10, processingMs: 20_000 });
-    const canceled = await client.call('POST', `/models/${FLUX}/predictions`, {
+    const canceled = await client.call<WirePrediction>('POST', `/models/${FLUX}/predictions`, {
       body: { input: { prompt: 'runs too long' } },
       headers: { 'cancel-after': '0h0m5s' },
     });
@@ -69,9 +70,9 @@ describe('Replicate emulator', function () {
 
   const webhooksAt = (path: string) => receiver.requests.filter((w) => w.path === path);
   const create = (input: Record<string, unknown> = { prompt: 'a cake' }, extra: Record<string, unknown> = {}) =>
-    client.call('POST', `/models/${FLUX}/predictions`, { body: { input, ...extra } });
+    client.call<WirePrediction>('POST', `/models/${FLUX}/predictions`, { body: { input, ...extra } });
   const createWith = (headers: Record<string, string>) =>
-    client.call('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: 'x' } }, headers });
+    client.call<WirePrediction>('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: 'x' } }, headers });
 
   describe('authentication and routing', () => {
     it('answers 401 without a valid token, in Replicate\'s words', async () => {
@@ -94,14 +95,14 @@ describe('Replicate emulator', function () {
     it('describes the account and its webhook secret', async () => {
       const account = await other.call('GET', '/account');
       should(account.json).match({ type: 'organization', username: 'someone-else' });
-      const secret = await client.call('GET', '/webhooks/default/secret');
+      const secret = await client.call<{ key: string }>('GET', '/webhooks/default/secret');
       should(secret.json.key).equal(emulator.account().webhookSecret).and.match(/^whsec_[A-Za-z0-9+/=]+$/);
     });
   });
 
   describe('creating predictions', () => {
     it('accepts a version id, owner/name:id and an official owner/name', async () => {
-      const byId = await client.call('POST', '/predictions', { body: { version: sdxlVersion, input: { prompt: 'x' } } });
+      const byId = await client.call<WirePrediction>('POST', '/predictions', { body: { version: sdxlVersion, input: { prompt: 'x' } } });
       should(byId.status).equal(201);
       should(byId.json).match({ model: SDXL, version: sdxlVersion, status: 'starting', output: null, error: null, source: 'api' });
       should(byId.json.id).match(/^[a-z0-9]{26}$/);
@@ -140,7 +141,7 @@ describe('Replicate emulator', function () {
     it('runs a deployment', async () => {
       const list = await client.call('GET', '/deployments');
       should(list.json).match({ next: null, previous: null, results: [{ owner: 'emulator', name: 'flux-schnell-prod' }] });
-      const deployment = await client.call('GET', '/deployments/emulator/flux-schnell-prod');
+      const deployment = await client.call<{ current_release: unknown }>('GET', '/deployments/emulator/flux-schnell-prod');
       should(deployment.json.current_release).match({
         number: 1,
         model: FLUX,
@@ -155,22 +156,22 @@ describe('Replicate emulator', function () {
     });
 
     it('goes from starting through processing to succeeded with the catalog output', async () => {
-      const model = (await client.call('GET', `/models/${FLUX}`)).json;
+      const model = (await client.call<WireModel>('GET', `/models/${FLUX}`)).json;
       const { id } = (await create()).json;
       const processing = await eventually(async () => {
-        const p = (await client.call('GET', `/predictions/${id}`)).json;
+        const p = (await client.call<WirePrediction>('GET', `/predictions/${id}`)).json;
         return p.status === 'processing' && p;
       });
       should(processing.started_at).be.a.String();
       should(processing).not.have.property('completed_at');
       const done = await eventually(async () => {
-        const p = (await client.call('GET', `/predictions/${id}`)).json;
+        const p = (await client.call<WirePrediction>('GET', `/predictions/${id}`)).json;
         return p.status === 'succeeded' && p;
       });
-      should(done.output).eql(model.default_example.output);
+      should(done.output).eql(model.default_example?.output);
       should(done.logs).match(/100% done\n$/);
-      should(Date.parse(done.completed_at) - Date.parse(done.created_at)).be.approximately(TIMING.startingMs + TIMING.processingMs, 5);
-      should(done.metrics.predict_time).be.approximately(TIMING.processingMs / 1000, 0.005);
+      should(Date.parse(done.completed_at!) - Date.parse(done.created_at)).be.approximately(TIMING.startingMs + TIMING.processingMs, 5);
+      should(done.metrics?.predict_time).be.approximately(TIMING.processingMs / 1000, 0.005);
       should(emulator.prediction(id)).eql(done);
     });
 
@@ -178,7 +179,7 @@ describe('Replicate emulator', function () {
       const reply = await create({ prompt: 42, num_outputs: 9, aspect_ratio: '7:3', not_an_input: true });
       should(reply.status).equal(422);
       should(reply.headers['content-type']).equal('application/problem+json');
-      const body = reply.json;
+      const body = reply.json as unknown as Problem;
       should(body.title).equal('Input validation failed');
       should(body.invalid_fields).containDeep([
         { type: 'invalid_type', field: 'input.prompt', description: 'Invalid type. Expected: string, given: integer' },
@@ -209,11 +210,11 @@ describe('Replicate emulator', function () {
         ],
       ];
       for (const [body, detail] of cases) {
-        const reply = await client.call('POST', `/models/${FLUX}/predictions`, { body });
+        const reply = await client.call<Problem>('POST', `/models/${FLUX}/predictions`, { body });
         should(reply.status).equal(422);
         should(reply.json.detail).equal(detail);
       }
-      should((await client.call('POST', '/predictions', { body: { input: {} } })).json.detail).equal('- (root): version is required\n');
+      should((await client.call<Problem>('POST', '/predictions', { body: { input: {} } })).json.detail).equal('- (root): version is required\n');
       should((await client.call('POST', '/predictions', { body: '{"version":' })).status).equal(400);
     });
 
@@ -254,7 +255,7 @@ describe('Replicate emulator', function () {
       for (const prefer of ['wait=0', 'wait=61', 'wait=soon', 'respond-async']) {
         const reply = await createWith({ prefer });
         should(reply.status).equal(400);
-        should(reply.json.status).equal(400);
+        should((reply.json as unknown as Problem).status).equal(400);
       }
     });
   });
@@ -263,7 +264,7 @@ describe('Replicate emulator', function () {
     it('cancels a running prediction and leaves a finished one as it is', async () => {
       emulator.fault({ type: 'timing', startingMs: 0, processingMs: 10_000 });
       const { id } = (await create()).json;
-      const canceled = await client.call('POST', `/predictions/${id}/cancel`);
+      const canceled = await client.call<WirePrediction>('POST', `/predictions/${id}/cancel`);
       should(canceled.status).equal(200);
       should(canceled.json).match({ id, status: 'canceled', error: null });
       should(canceled.json.completed_at).be.a.String();
@@ -288,13 +289,13 @@ describe('Replicate emulator', function () {
   describe('models', () => {
     it('pages through the whole catalog with cursors, without duplicates', async function () {
       this.timeout(20_000);
-      const first = await client.call('GET', '/models');
+      const first = await client.call<Page<WireModel>>('GET', '/models');
       should(first.json.results).have.length(25);
       should(first.json.previous).be.null();
       should(first.json.next).startWith(`${emulator.url}/models?cursor=`);
       should(first.json.results[0]).have.property('is_official');
-      const second = (await client.call('GET', first.json.next)).json;
-      should((await client.call('GET', second.previous)).json.results).eql(first.json.results);
+      const second = (await client.call<Page<WireModel>>('GET', first.json.next!)).json;
+      should((await client.call<Page<WireModel>>('GET', second.previous!)).json.results).eql(first.json.results);
 
       const big = await startEmulator({ pageSize: 500 });
       const bigClient = new Client(big.url, DEFAULT_TOKEN);
@@ -302,7 +303,7 @@ describe('Replicate emulator', function () {
         const seen = new Set<string>();
         let pages = 0;
         for (let next: string | null = `${big.url}/models`; next; pages++) {
-          const page: any = (await bigClient.call('GET', next)).json;
+          const page: Page<WireModel> = (await bigClient.call<Page<WireModel>>('GET', next)).json;
           for (const model of page.results) seen.add(`${model.owner}/${model.name}`);
           next = page.next;
           if (pages === 0) should(page.results).have.length(500);
@@ -317,39 +318,39 @@ describe('Replicate emulator', function () {
     });
 
     it('sorts as asked and refuses unknown sort parameters', async () => {
-      const byCreation = (await client.call('GET', '/models?sort_by=model_created_at&sort_direction=asc')).json.results;
-      const times = byCreation.map((m: any) => Date.parse(m.created_at));
+      const byCreation = (await client.call<Page<WireModel>>('GET', '/models?sort_by=model_created_at&sort_direction=asc')).json.results;
+      const times = byCreation.map((m) => Date.parse(m.created_at));
       should(times).eql([...times].sort((a, b) => a - b));
-      const newestVersions = (await client.call('GET', '/models')).json.results.map((m: any) => Date.parse(m.latest_version.created_at));
+      const newestVersions = (await client.call<Page<WireModel>>('GET', '/models')).json.results.map((m) => Date.parse(m.latest_version.created_at));
       should(newestVersions).eql([...newestVersions].sort((a, b) => b - a));
       should((await client.call('GET', '/models?sort_by=popularity')).status).equal(400);
       should((await client.call('GET', '/models?sort_direction=sideways')).status).equal(400);
     });
 
     it('searches with QUERY, most run first, and pages with the same body', async () => {
-      const reply = await client.call('QUERY', '/models', { body: 'flux SCHNELL', headers: { 'content-type': 'text/plain' } });
+      const reply = await client.call<Page<WireModel>>('QUERY', '/models', { body: 'flux SCHNELL', headers: { 'content-type': 'text/plain' } });
       should(reply.status).equal(200);
       const results = reply.json.results;
-      should(results.map((m: any) => `${m.owner}/${m.name}`)).containEql(FLUX);
+      should(results.map((m) => `${m.owner}/${m.name}`)).containEql(FLUX);
       for (const model of results) {
         const text = `${model.owner}/${model.name}\n${model.description}`.toLowerCase();
         should(text).containEql('flux').and.containEql('schnell');
       }
-      const runs = results.map((m: any) => m.run_count);
+      const runs = results.map((m) => m.run_count);
       should(runs).eql([...runs].sort((a, b) => b - a));
 
-      const broad = (await client.call('QUERY', '/models', { body: 'image' })).json;
+      const broad = (await client.call<Page<WireModel>>('QUERY', '/models', { body: 'image' })).json;
       should(broad.next).match(/cursor=/);
-      const page2 = (await client.call('QUERY', broad.next, { body: 'image' })).json;
-      should(page2.results[0].run_count).be.belowOrEqual(broad.results[24].run_count);
-      const firstPage = new Set(broad.results.map((m: any) => `${m.owner}/${m.name}`));
-      should(page2.results.filter((m: any) => firstPage.has(`${m.owner}/${m.name}`))).be.empty();
+      const page2 = (await client.call<Page<WireModel>>('QUERY', broad.next!, { body: 'image' })).json;
+      should(page2.results[0]?.run_count).be.belowOrEqual(broad.results[24]!.run_count);
+      const firstPage = new Set(broad.results.map((m) => `${m.owner}/${m.name}`));
+      should(page2.results.filter((m) => firstPage.has(`${m.owner}/${m.name}`))).be.empty();
     });
 
     it('serves versions', async () => {
-      const versions = (await client.call('GET', `/models/${SDXL}/versions`)).json;
+      const versions = (await client.call<Page<WireVersion>>('GET', `/models/${SDXL}/versions`)).json;
       should(versions).match({ next: null, previous: null, results: [{ id: sdxlVersion }] });
-      should((await client.call('GET', `/models/${SDXL}/versions/${sdxlVersion}`)).json.openapi_schema).be.an.Object();
+      should((await client.call<WireVersion>('GET', `/models/${SDXL}/versions/${sdxlVersion}`)).json.openapi_schema).be.an.Object();
       should((await client.call('GET', `/models/${SDXL}/versions/${fluxVersion}`)).status).equal(404);
     });
   });
@@ -359,8 +360,8 @@ describe('Replicate emulator', function () {
       const { id } = (await create()).json;
       should((await other.call('GET', `/predictions/${id}`)).status).equal(404);
       should((await other.call('POST', `/predictions/${id}/cancel`)).status).equal(404);
-      const theirs = (await other.call('GET', '/predictions')).json.results;
-      should(theirs.map((p: any) => p.id)).not.containEql(id);
+      const theirs = (await other.call<Page<WirePrediction>>('GET', '/predictions')).json.results;
+      should(theirs.map((p) => p.id)).not.containEql(id);
     });
 
     it('lists the account\'s predictions newest first, a page at a time', async () => {
@@ -369,15 +370,15 @@ describe('Replicate emulator', function () {
       try {
         const ids: string[] = [];
         for (let i = 0; i < 5; i++) {
-          ids.push((await listClient.call('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: `${i}` } } })).json.id);
+          ids.push((await listClient.call<WirePrediction>('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: `${i}` } } })).json.id);
         }
-        const first = (await listClient.call('GET', '/predictions')).json;
-        should(first.results.map((p: any) => p.id)).eql([ids[4], ids[3], ids[2]]);
+        const first = (await listClient.call<Page<WirePrediction>>('GET', '/predictions')).json;
+        should(first.results.map((p) => p.id)).eql([ids[4], ids[3], ids[2]]);
         should(first.previous).be.null();
-        const second = (await listClient.call('GET', first.next)).json;
-        should(second.results.map((p: any) => p.id)).eql([ids[1], ids[0]]);
+        const second = (await listClient.call<Page<WirePrediction>>('GET', first.next!)).json;
+        should(second.results.map((p) => p.id)).eql([ids[1], ids[0]]);
         should(second.next).be.null();
-        should((await listClient.call('GET', second.previous)).json.results.map((p: any) => p.id)).eql([ids[4], ids[3], ids[2]]);
+        should((await listClient.call<Page<WirePrediction>>('GET', second.previous!)).json.results.map((p) => p.id)).eql([ids[4], ids[3], ids[2]]);
       } finally {
         await lister.close();
         await listClient.close();
@@ -453,7 +454,7 @@ describe('Replicate emulator', function () {
       emulator.fault({ type: 'malformed' });
       const reply = await create();
       should(reply.status).equal(201);
-      should(() => JSON.parse(reply.text)).throw();
+      should(() => JSON.parse(reply.text) as unknown).throw();
       emulator.fault({ type: 'malformed', status: 200 });
       should((await client.call('GET', '/account')).status).equal(200);
     });
@@ -462,7 +463,7 @@ describe('Replicate emulator', function () {
       emulator.fault({ type: 'invalid-prediction' });
       const reply = await create();
       should(reply.status).equal(201);
-      should(reply.json.status).equal('exploded');
+      should((reply.json as unknown as { status: string }).status).equal('exploded');
       should(reply.json).not.have.property('id');
     });
 
@@ -509,10 +510,10 @@ describe('Replicate emulator', function () {
       const { id } = (await create({ prompt: 'x' }, { webhook: `${receiver.origin}/all` })).json;
       await eventually(() => webhooksAt('/all').length === 4, 3000, 'four webhooks');
       const webhooks = webhooksAt('/all');
-      const bodies = webhooks.map((w) => JSON.parse(w.body));
+      const bodies = webhooks.map((w) => JSON.parse(w.body) as WirePrediction);
       should(bodies.map((b) => b.status)).eql(['starting', 'processing', 'processing', 'succeeded']);
       should(bodies.every((b) => b.id === id)).be.true();
-      should(bodies[2].output).be.an.Array().and.not.be.empty();
+      should(bodies[2]?.output).be.an.Array().and.not.be.empty();
       should(bodies[3]).eql((await client.call('GET', `/predictions/${id}`)).json);
       for (const webhook of webhooks) {
         should(verified(webhook)).be.true();
@@ -529,7 +530,7 @@ describe('Replicate emulator', function () {
       await create({ prompt: 'x' }, { webhook: `${receiver.origin}/filtered`, webhook_events_filter: ['completed'] });
       await sleep(TIMING.startingMs + TIMING.processingMs + 100);
       await emulator.webhooks.idle();
-      should(webhooksAt('/filtered').map((w) => JSON.parse(w.body).status)).eql(['succeeded']);
+      should(webhooksAt('/filtered').map((w) => (JSON.parse(w.body) as WirePrediction).status)).eql(['succeeded']);
     });
 
     it('retries after a failed delivery with the same webhook-id, and redelivers on request', async () => {
@@ -564,15 +565,15 @@ describe('Replicate emulator', function () {
       const { id } = (await create({ prompt: 'x' }, { webhook: `${receiver.origin}/finished`, webhook_events_filter: ['completed'] })).json;
       emulator.finish(id, { status: 'failed', error: 'stopped by the test' });
       await emulator.webhooks.idle();
-      should(webhooksAt('/finished').map((w) => JSON.parse(w.body))).match([{ id, status: 'failed', error: 'stopped by the test' }]);
+      should(webhooksAt('/finished').map((w) => JSON.parse(w.body) as unknown)).match([{ id, status: 'failed', error: 'stopped by the test' }]);
       should(() => emulator.finish(id, { status: 'succeeded' })).throw(/already ended/);
     });
   });
 
   describe('control API', () => {
     it('queues faults, reports stats and requests, and finishes predictions over HTTP', async () => {
-      const control = (method: string, path: string, body?: unknown) =>
-        client.call(method, `${emulator.origin}/_emulator${path}`, { token: null, body });
+      const control = <T = unknown>(method: string, path: string, body?: unknown) =>
+        client.call<T>(method, `${emulator.origin}/_emulator${path}`, { token: null, body });
       should((await control('POST', '/faults', { type: 'status', status: 504, times: -1, match: { pathPattern: '^/acc' } })).status).equal(201);
       should((await client.call('GET', '/account')).status).equal(504);
       should((await client.call('GET', '/account')).status).equal(504);
@@ -580,10 +581,10 @@ describe('Replicate emulator', function () {
       should((await client.call('GET', '/account')).status).equal(200);
       should((await control('POST', '/faults', { type: 'explode' })).status).equal(400);
 
-      const stats = (await control('GET', '/stats')).json;
+      const stats = (await control<EmulatorStats>('GET', '/stats')).json;
       should(stats.byRoute['GET /account']).be.aboveOrEqual(3);
       should(stats.faultsFired).be.aboveOrEqual(2);
-      const requests = (await control('GET', '/requests?limit=2')).json;
+      const requests = (await control<RecordedRequest[]>('GET', '/requests?limit=2')).json;
       should(requests).have.length(2);
       should(requests[1]).match({ method: 'GET', path: '/v1/account', headers: { authorization: 'Bearer ***' } });
       should(emulator.requests.at(-1)?.headers.authorization).equal(`Bearer ${DEFAULT_TOKEN}`);
@@ -604,7 +605,7 @@ describe('Replicate emulator', function () {
         should((await freshClient.call('POST', `${fresh.origin}/_emulator/reset`, { token: null })).status).equal(200);
         should(fresh.requests).be.empty();
         should(fresh.stats()).match({ requests: 0, predictions: {} });
-        should((await freshClient.call('GET', '/predictions')).json.results).be.empty();
+        should((await freshClient.call<Page<WirePrediction>>('GET', '/predictions')).json.results).be.empty();
       } finally {
         await fresh.close();
         await freshClient.close();
@@ -617,12 +618,12 @@ describe('Replicate emulator', function () {
       this.timeout(10_000);
       const { created, aborted, canceled } = deadlineTests;
       should(aborted.status).equal(201);
-      should(Date.parse(aborted.json.deadline) - Date.parse(aborted.json.created_at)).equal(5000);
+      should(Date.parse(aborted.json.deadline!) - Date.parse(aborted.json.created_at)).equal(5000);
       await sleep(Math.max(0, created + 5200 - Date.now()));
       should((await client.call('GET', `/predictions/${aborted.json.id}`)).json).match({ status: 'aborted', output: null });
       should((await client.call('GET', `/predictions/${canceled.json.id}`)).json).match({ status: 'canceled', started_at: /Z$/ });
       await eventually(() => webhooksAt('/deadline').length === 1, 1000, 'the completed webhook');
-      should(JSON.parse(webhooksAt('/deadline')[0]?.body ?? '{}').status).equal('aborted');
+      should((JSON.parse(webhooksAt('/deadline')[0]?.body ?? '{}') as Partial<WirePrediction>).status).equal('aborted');
     });
   });
 

@@ -4,18 +4,22 @@ import fs from 'fs';
 import path from 'path';
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
-import { configNode, helper, messages, nodeModules, resolveNodeRed, serveHttpNode } from './support/node-red';
+import type { NodeAPI } from 'node-red';
+import { sentCreate } from './emulator-support/wire';
+import type { CaughtMsg, Msg, PredictionMsg } from './support/harness';
+import { configNode, helper, message, nodeModules, resolveNodeRed, serveHttpNode } from './support/node-red';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 const CONFIG_ID = 'replicate-account';
 const CORE_NODES = ['common/20-inject.js', 'common/90-comment.js', 'function/15-change.js', 'function/10-switch.js', 'function/89-delay.js'].map(
-  (file) => require(resolveNodeRed(`@node-red/nodes/core/${file}`)),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own core nodes, from the Node-RED under test
+  (file) => require(resolveNodeRed(`@node-red/nodes/core/${file}`)) as (RED: NodeAPI) => void,
 );
 
-type FlowNode = Record<string, any> & { id: string; type: string; name?: string };
+type FlowNode = Record<string, unknown> & { id: string; type: string; name?: string };
 
 function readExample(file: string): FlowNode[] {
-  return JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8'));
+  return JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as FlowNode[];
 }
 
 describe('example flows', () => {
@@ -64,7 +68,8 @@ describe('example flows', () => {
     return {
       flow,
       byName,
-      seen: (name: string, count = 1, timeoutMs = 15_000) => messages(byName(name), count, timeoutMs),
+      /** The next message at the debug node of that name (T: what the test expects there). */
+      seen: <T extends Msg = PredictionMsg>(name: string, timeoutMs = 15_000) => message<T>(byName(name), timeoutMs),
       click: (name: string) => byName(name).receive({}),
     };
   }
@@ -76,35 +81,35 @@ describe('example flows', () => {
       const ex = await run(file);
       const out = ex.seen('succeeded: output');
       ex.click('a prompt');
-      const [msg] = await out;
+      const msg = await out;
       should(msg.payload).not.be.null();
       should(msg.status).equal('succeeded');
       const create = emulator.requests.find((r) => r.method === 'POST')!;
       should(create.path).equal('/v1/predictions');
-      should(JSON.parse(create.body).version).match(/^[0-9a-f]{64}$/);
+      should(sentCreate(create).version).match(/^[0-9a-f]{64}$/);
     });
 
     it("shows Replicate's error for a failure, and a cancellation on its own output", async () => {
       emulator.fault({ type: 'outcome', status: 'failed', error: 'NSFW content detected' });
       let ex = await run(file);
-      const failed = ex.seen('failed: error');
+      const failed = ex.seen<Msg>('failed: error');
       ex.click('a prompt');
-      should((await failed)[0].payload).equal('NSFW content detected');
+      should((await failed).payload).equal('NSFW content detected');
       await helper.unload();
 
       emulator.fault({ type: 'outcome', status: 'canceled' });
       ex = await run(file);
       const canceled = ex.seen('canceled or aborted');
       ex.click('a prompt');
-      should((await canceled)[0].status).equal('canceled');
+      should((await canceled).status).equal('canceled');
     });
 
     it('sends errors such as a rejected token to the Catch node', async () => {
       emulator.fault({ match: { method: 'POST' }, type: 'status', status: 401, body: { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 } });
       const ex = await run(file);
-      const caught = ex.seen('error (token, billing, input, timeout)');
+      const caught = ex.seen<CaughtMsg>('error (token, billing, input, timeout)');
       ex.click('a prompt');
-      should((await caught)[0].error.message).match(/^Replicate rejected the token \(401\)/);
+      should((await caught).error.message).match(/^Replicate rejected the token \(401\)/);
     });
   });
 
@@ -115,7 +120,7 @@ describe('example flows', () => {
       const ex = await run(file);
       const out = ex.seen('image URLs');
       ex.click('a prompt');
-      should((await out)[0].payload).not.be.null();
+      should((await out).payload).not.be.null();
       const create = emulator.requests.find((r) => r.method === 'POST')!;
       should(create.path).equal('/v1/models/black-forest-labs/flux-schnell/predictions');
       should(create.headers.prefer).equal('wait=60');
@@ -129,7 +134,7 @@ describe('example flows', () => {
       });
       const out = ex.seen('image URLs');
       ex.click('a prompt');
-      should((await out)[0].status).equal('succeeded');
+      should((await out).status).equal('succeeded');
       should(emulator.requests.filter((r) => r.method === 'GET').length).be.above(0);
     });
   });
@@ -147,9 +152,9 @@ describe('example flows', () => {
       const stopped = ex.seen('stopped by the guard');
       const result = ex.seen('result (succeeded, failed or canceled)');
       ex.click('a prompt');
-      const [cancelMsg] = await stopped;
+      const cancelMsg = await stopped;
       should(emulator.prediction(cancelMsg.predictionId)!.status).equal('canceled');
-      should((await result)[0].status).equal('canceled');
+      should((await result).status).equal('canceled');
     });
 
     it('lets a prediction that finished in time through, without an error', async () => {
@@ -157,8 +162,8 @@ describe('example flows', () => {
       const result = ex.seen('result (succeeded, failed or canceled)');
       const inTime = ex.seen('finished before the guard');
       ex.click('a prompt');
-      should((await result)[0].status).equal('succeeded');
-      should((await inTime)[0].status).equal('succeeded');
+      should((await result).status).equal('succeeded');
+      should((await inTime).status).equal('succeeded');
     });
   });
 
@@ -167,26 +172,26 @@ describe('example flows', () => {
 
     it('pages through the catalog, searches it and counts it', async () => {
       const ex = await run(file);
-      let page = ex.seen('models on this page');
+      let page = ex.seen<Msg>('models on this page');
       ex.click('first page');
-      const first = (await page)[0].payload as string[];
+      const first = (await page).payload as string[];
       should(first).have.length(25);
       for (const ref of first) should(ref).match(/^[\w.-]+\/[\w.-]+:[0-9a-f]{64}$/);
 
-      page = ex.seen('models on this page');
+      page = ex.seen<Msg>('models on this page');
       ex.click('next page');
-      const second = (await page)[0].payload as string[];
+      const second = (await page).payload as string[];
       should(second).have.length(25);
       should(second).not.containDeep([first[0]]);
 
-      page = ex.seen('models on this page');
+      page = ex.seen<Msg>('models on this page');
       ex.click('search');
-      should(((await page)[0].payload as string[]).length).be.above(0);
+      should(((await page).payload as string[]).length).be.above(0);
       should(emulator.requests.at(-1)).match({ method: 'QUERY', body: 'upscale' });
 
-      const count = ex.seen('models in the catalog', 1, 60_000);
+      const count = ex.seen<Msg>('models in the catalog', 60_000);
       ex.click('count all');
-      should((await count)[0].payload).be.above(3800);
+      should((await count).payload).be.above(3800);
     });
   });
 
@@ -200,8 +205,8 @@ describe('example flows', () => {
         const started = ex.seen('started');
         const finished = ex.seen('finished (topic restored)');
         ex.click('order 1001: a prompt');
-        const [start] = await started;
-        const [done] = await finished;
+        const start = await started;
+        const done = await finished;
         should(done).match({ topic: 'order-1001', predictionId: start.predictionId, status: 'succeeded' });
         should(done.payload.output).not.be.null();
         const delivery = emulator.webhooks.deliveries.find((d) => d.predictionId === start.predictionId)!;

@@ -6,7 +6,7 @@
 // rejection goes unhandled, and no timer or socket is left behind when the flows stop.
 import should from 'should';
 import { DEFAULT_TOKEN } from '../emulator';
-import { nodeRedWithEmulator, UNDER_TEST } from './support/harness';
+import { nodeRedWithEmulator, UNDER_TEST, type ModelsMsg } from './support/harness';
 import { configNode, helper, nodeModules, serveHttpNode, statusesOf } from './support/node-red';
 import { activeResources, assertBackTo, handlesSettled, Ledger, watchUnhandledRejections } from './support/outcomes';
 
@@ -69,7 +69,7 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       should(ledger.errors.map((e) => e.msg.error.message)).eql([]);
       should(createPosts()).have.length(STORM + ledger.outputs.length);
       should(predictionsCreated()).equal(ledger.outputs.length);
-      for (const out of ledger.outputs) should(out.msg.payload.input.prompt).equal(`job ${out.msg.seq}`);
+      for (const out of ledger.outputs) should(out.msg.payload.input?.prompt).equal(`job ${out.msg.seq}`);
     });
 
     it('polls ride out a storm of 429s in all three forms, each waiting message getting its result once', async () => {
@@ -136,13 +136,15 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       nr.emulator.fault({ match: PAGES, type: 'status', status: 502 });
       nr.emulator.fault({ match: PAGES, type: 'malformed' });
       const flow = await nr.load({ type: 'replicate-list-models', allPages: true, maxPages: 8 });
-      const ledger = new Ledger(flow);
+      const ledger = new Ledger<ModelsMsg>(flow);
       flow.send({ seq: 0 });
       await ledger.settled(1);
       ledger.assertEachOnce(1);
-      const { msg } = ledger.only(0);
+      const outcome = ledger.only(0);
+      if (outcome.kind === 'error') throw new Error(`the list failed: ${outcome.msg.error.message}`);
+      const { msg } = outcome;
       should(msg.payload).have.length(8 * 25);
-      should(new Set(msg.payload.map((m: { owner: string; name: string }) => `${m.owner}/${m.name}`)).size).equal(8 * 25);
+      should(new Set(msg.payload.map((m) => `${m.owner}/${m.name}`)).size).equal(8 * 25);
       should(msg.pages).equal(8);
       should(nr.emulator.stats().faultsFired).equal(3);
     });
@@ -216,7 +218,7 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       sendAll(flow, 3, (seq) => ({ payload: { prompt: `job ${seq}` } }));
       await ledger.settled(3);
       ledger.assertEachOnce(3);
-      const [broken, notPrediction] = ledger.errors.map((e) => e.msg.error.message as string).sort();
+      const [broken, notPrediction] = ledger.errors.map((e) => e.msg.error.message).sort();
       should(broken).match(/^Replicate sent a response that is not valid JSON \(HTTP 201\)\. The prediction may have been created anyway/);
       should(notPrediction).match(/^Replicate sent a response this node does not understand \(HTTP 201\): .*\. The prediction may have been created anyway/);
       should(ledger.outputs).have.length(1);
@@ -243,7 +245,7 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       const messages = ledger.errors.map((e) => e.msg.error.message);
       should(messages).have.length(4);
       should(messages.every((m) => /may have been created anyway, so it was not sent again/.test(m))).be.true();
-      should(ledger.outputs.every((o) => o.msg.status === 'succeeded' && o.msg.payload.input.prompt === `job ${o.msg.seq}`)).be.true();
+      should(ledger.outputs.every((o) => o.msg.status === 'succeeded' && o.msg.payload.input?.prompt === `job ${o.msg.seq}`)).be.true();
       // Every message's create went once, plus one resend per 429 (which Replicate did not act on).
       should(createPosts()).have.length(N + 5);
       should(predictionsCreated()).equal(N);
@@ -276,7 +278,7 @@ describe('faults: what users see when Replicate or the network misbehaves', func
         { cfg: { token: DEFAULT_TOKEN } },
       );
       const created = new Ledger({ outputs: [helper.getNode('created')], caught: helper.getNode('caught') });
-      const completed = new Ledger({ outputs: [helper.getNode('done')], caught: { on: () => undefined } });
+      const completed = new Ledger({ outputs: [helper.getNode('done')] });
       for (let seq = 0; seq < N; seq++) helper.getNode('create').receive({ seq, payload: { prompt: `job ${seq}` } });
       await created.settled(N);
       created.assertEachOnce(N);
@@ -288,7 +290,7 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       for (const d of ok) should((await nr.emulator.webhooks.redeliver(d.webhookId)).status).equal(200);
       await sleep(100);
       completed.assertEachOnce(N);
-      for (const { msg } of completed.outputs) should(msg.payload.input.prompt).equal(`job ${msg.seq}`); // seq restored from the create's message
+      for (const { msg } of completed.outputs) should(msg.payload.input?.prompt).equal(`job ${msg.seq}`); // seq restored from the create's message
       const refused = nr.emulator.webhooks.deliveries.filter((d) => d.status === 503);
       should(refused.length).be.within(1, N);
     });
@@ -297,7 +299,7 @@ describe('faults: what users see when Replicate or the network misbehaves', func
   describe('redeploys and stops', () => {
     /** The flow as deployed, with the node under test changed: what the editor sends on a "modified nodes" deploy. */
     function modified(change: Record<string, unknown>): object[] {
-      const flows = (helper as any)._redNodes.getFlows().flows as Array<Record<string, unknown>>;
+      const flows = helper._redNodes.getFlows().flows;
       return flows.map((n) => (n.id === UNDER_TEST ? { ...n, ...change } : n));
     }
 
@@ -313,8 +315,8 @@ describe('faults: what users see when Replicate or the network misbehaves', func
         await sleep(350); // a few polls each, some in flight
         should(requests('GET').length).be.aboveOrEqual(ids.length * 2);
 
-        const restarted = new Promise((resolve) => (helper as any)._events.once('flows:started', resolve));
-        await (helper as any)._redNodes.setFlows(modified({ name: 'after' }), null, deploy);
+        const restarted = new Promise((resolve) => helper._events.once('flows:started', resolve));
+        await helper._redNodes.setFlows(modified({ name: 'after' }), null, deploy);
         await restarted;
         const renewed = helper.getNode(UNDER_TEST);
         should(renewed).not.equal(flow.node);

@@ -1,5 +1,6 @@
 import should from 'should';
 import { DEFAULT_TOKEN } from '../emulator';
+import type { Prediction } from '../nodes/core';
 import { nodeRedWithEmulator } from './support/harness';
 import { helper, loggedBy, messages, statusesOf } from './support/node-red';
 
@@ -100,11 +101,11 @@ describe('replicate-get-prediction', () => {
     const succeeded = await started();
     const flow = await get({ waitForCompletion: true, pollInterval: 0.1, splitOutputs: true, outputs: 3 }, 3);
     const ok = messages(flow.outputs[0], 1);
-    const bad = messages(flow.outputs[1], 1);
-    const stopped = messages(flow.outputs[2], 2);
+    const bad = messages(flow.outputs[1]!, 1);
+    const stopped = messages(flow.outputs[2]!, 2);
     for (const id of [failed, canceled, aborted, succeeded]) flow.send({ predictionId: id });
-    should((await ok)[0].predictionId).equal(succeeded);
-    should((await bad)[0].predictionId).equal(failed);
+    should((await ok)[0]?.predictionId).equal(succeeded);
+    should((await bad)[0]?.predictionId).equal(failed);
     should((await stopped).map((m) => m.status).sort()).eql(['aborted', 'canceled']);
 
     await helper.unload();
@@ -132,7 +133,7 @@ describe('replicate-get-prediction', () => {
     flow.send({ predictionId: slower });
     msg = await caught;
     should(msg.error.message).match(/still processing after 3 polls \(status: processing\); it has been cancelled$/);
-    should(msg.payload.status).equal('canceled');
+    should((msg.payload as Prediction).status).equal('canceled');
     should(nr.emulator.prediction(slower)!.status).equal('canceled');
   });
 

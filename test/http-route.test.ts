@@ -11,6 +11,7 @@ import supertest from 'supertest';
 import { claimPostRoute, routeBody } from '../nodes/http-route';
 import { resolveNodeRed } from './support/node-red';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the express of the Node-RED under test, found at run time
 const express = require(resolveNodeRed('express')) as { (): Express; json(): Express };
 const ROUTE = '/replicate/completed';
 
@@ -25,7 +26,7 @@ function layout(mounts: string[]) {
     parent.use(mount, app);
     parent = app;
   });
-  root.use((req: Request, res: Response) => res.status(404).json({ parsed: req.body }));
+  root.use((req: Request, res: Response) => res.status(404).json({ parsed: req.body as unknown }));
   return { root, httpNode };
 }
 

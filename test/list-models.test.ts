@@ -1,5 +1,5 @@
 import should from 'should';
-import { nodeRedWithEmulator } from './support/harness';
+import { nodeRedWithEmulator, type ModelsMsg } from './support/harness';
 import { helper } from './support/node-red';
 
 describe('replicate-list-models', () => {
@@ -9,23 +9,23 @@ describe('replicate-list-models', () => {
 
   it('sends one page per message with the cursor of the next, and fetches the page msg.cursor names', async () => {
     const flow = await list();
-    let out = flow.next();
+    let out = flow.next<ModelsMsg>();
     flow.send({ topic: 'browse' });
     const first = await out;
     should(first.payload).be.an.Array().and.have.length(25);
     should(first.next).be.a.String();
     should(first.topic).equal('browse');
-    out = flow.next();
+    out = flow.next<ModelsMsg>();
     flow.send({ cursor: first.next });
     const second = await out;
     should(second.payload).have.length(25);
-    should(second.payload.map(key)).not.containDeep([key(first.payload[0])]);
+    should(second.payload.map(key)).not.containDeep([key(first.payload[0]!)]);
     should(nr.emulator.requests[1]!.query.cursor).equal(first.next);
   });
 
   it('follows every page of the catalog, or stops at maxPages with the cursor to go on', async () => {
     const flow = await list({ allPages: true, maxPages: 1000 });
-    let out = flow.next(0, 60_000);
+    let out = flow.next<ModelsMsg>(0, 60_000);
     flow.send({});
     const all = await out;
     should(all.payload.length).be.above(3800);
@@ -35,7 +35,7 @@ describe('replicate-list-models', () => {
 
     await helper.unload();
     const bounded = await list({ allPages: true, maxPages: 3 });
-    out = bounded.next();
+    out = bounded.next<ModelsMsg>();
     bounded.send({});
     const some = await out;
     should(some.payload).have.length(75);
@@ -44,18 +44,18 @@ describe('replicate-list-models', () => {
 
   it('searches with QUERY /models, from the node or msg.query', async () => {
     const flow = await list({ query: 'whisper' });
-    let out = flow.next();
+    let out = flow.next<ModelsMsg>();
     flow.send({});
     const found = await out;
     should(found.payload.length).be.above(0);
-    should(found.payload.every((m: { owner: string; name: string; description?: string }) => /whisper/i.test(`${key(m)} ${m.description ?? ''}`))).be.true();
+    should(found.payload.every((m) => /whisper/i.test(`${key(m)} ${m.description ?? ''}`))).be.true();
     const request = nr.emulator.requests[0]!;
     should(request).match({ method: 'QUERY', path: '/v1/models', body: 'whisper' });
     should(request.headers['content-type']).match(/^text\/plain/);
 
     await helper.unload();
     const fromMsg = await list();
-    out = fromMsg.next();
+    out = fromMsg.next<ModelsMsg>();
     fromMsg.send({ query: 'flux' });
     should((await out).payload.length).be.above(0);
     should(nr.emulator.requests.at(-1)).match({ method: 'QUERY', body: 'flux' });
@@ -63,11 +63,11 @@ describe('replicate-list-models', () => {
 
   it('passes the sort order', async () => {
     const flow = await list({ sortBy: 'model_created_at', sortDirection: 'asc' });
-    const out = flow.next();
+    const out = flow.next<ModelsMsg>();
     flow.send({});
     const page = await out;
     should(nr.emulator.requests[0]!.query).eql({ sort_by: 'model_created_at', sort_direction: 'asc' });
-    const created = page.payload.map((m: { created_at: string }) => m.created_at);
+    const created = page.payload.map((m) => m.created_at);
     should(created).eql([...created].sort());
   });
 

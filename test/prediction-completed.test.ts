@@ -2,12 +2,14 @@
 // Replicate makes them (the emulator's signing), then tampered with in the ways an attacker or a
 // flaky network would.
 import http from 'http';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import should from 'should';
 import { DEFAULT_TOKEN, signWebhook } from '../emulator';
 import { DELIVERY_DEADLINE } from '../nodes/core';
-import { nodeRedWithEmulator } from './support/harness';
-import { configNode, everythingShown, helper, httpNode, messages, nodeModules, resolveNodeRed, serveHttpNode, statusesOf } from './support/node-red';
+import type { Node } from 'node-red';
+import { sentCreate } from './emulator-support/wire';
+import { nodeRedWithEmulator, type PredictionMsg } from './support/harness';
+import { configNode, everythingShown, helper, httpNode, message, nodeModules, received, resolveNodeRed, serveHttpNode, statusesOf } from './support/node-red';
 
 const PATH = '/replicate/completed';
 const SECRET = 'whsec_' + Buffer.from('a signing key of thirty-two bytes').toString('base64');
@@ -45,11 +47,7 @@ describe('replicate-prediction-completed', () => {
     nr.load({ type: 'replicate-prediction-completed', url: PATH, ...props }, { webhookSecret: SECRET, ...options });
   const post = (body: string, headers: Record<string, string>, path = PATH) => httpNode().post(path).set(headers).send(body);
   /** Counts what a node emits, to prove that nothing came. */
-  const counting = (node: any) => {
-    const got: any[] = [];
-    node.on('input', (msg: any) => got.push(msg));
-    return got;
-  };
+  const counting = (node: Node) => received<PredictionMsg>(node);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
   it('emits a verified delivery, answering before the flow runs', async () => {
@@ -123,7 +121,7 @@ describe('replicate-prediction-completed', () => {
   it('emits a repeated or reordered delivery once, acknowledging every copy', async () => {
     const flow = await completedNode({ progress: true }, { outputs: 2 });
     const finished = counting(flow.outputs[0]);
-    const progress = counting(flow.outputs[1]);
+    const progress = counting(flow.outputs[1]!);
     const p = prediction();
     const body = JSON.stringify(p);
     const headers = signed(body);
@@ -190,7 +188,7 @@ describe('replicate-prediction-completed', () => {
 
   it('checks a shared secret from basic credentials or ?token=, alone or with the signature', async () => {
     const shared = 'correct horse battery staple';
-    let flow = await completedNode({ auth: 'secret' }, { credentials: { sharedSecret: shared } });
+    const flow = await completedNode({ auth: 'secret' }, { credentials: { sharedSecret: shared } });
     const emitted = counting(flow.outputs[0]);
     const body = JSON.stringify(prediction());
     const basic = (password: string) => `Basic ${Buffer.from(`replicate:${password}`).toString('base64')}`;
@@ -203,7 +201,7 @@ describe('replicate-prediction-completed', () => {
     should(emitted).have.length(2);
 
     await helper.unload();
-    flow = await completedNode({ auth: 'both' }, { credentials: { sharedSecret: shared } });
+    await completedNode({ auth: 'both' }, { credentials: { sharedSecret: shared } });
     const p = JSON.stringify(prediction());
     should((await post(p, { ...signed(p), authorization: basic('wrong') })).status).equal(401);
     should((await post(p, { 'content-type': 'application/json', authorization: basic(shared) })).status).equal(401);
@@ -249,7 +247,9 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('answers 400 at once when a middleware in front of it already read the body, rather than wait for it forever', async () => {
-    helper.settings({ httpNodeMiddleware: require(resolveNodeRed('express')).json() });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the express of the Node-RED under test, found at run time
+    const express = require(resolveNodeRed('express')) as { json(): RequestHandler };
+    helper.settings({ httpNodeMiddleware: express.json() });
     try {
       const flow = await completedNode();
       const emitted = counting(flow.outputs[0]);
@@ -281,10 +281,12 @@ describe('replicate-prediction-completed', () => {
     const stalled = () =>
       new Promise<{ status?: number; connection?: string; text: string }>((resolve, reject) => {
         const body = JSON.stringify(prediction());
-        const req = http.request(`${server.url}${PATH}`, { method: 'POST', headers: { ...signed(body), 'content-length': String(body.length) }, timeout: 10_000 }, async (res) => {
+        const req = http.request(`${server.url}${PATH}`, { method: 'POST', headers: { ...signed(body), 'content-length': String(body.length) }, timeout: 10_000 }, (res) => {
           let text = '';
-          for await (const chunk of res) text += chunk;
-          resolve({ status: res.statusCode, connection: res.headers.connection, text });
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, text }));
+          res.on('error', reject);
         });
         req.on('timeout', () => req.destroy(new Error('no answer: the delivery was left hanging')));
         req.on('error', reject);
@@ -358,15 +360,15 @@ describe('replicate-prediction-completed', () => {
 
     it('restores the original message properties when the prediction completes', async () => {
       await flowWith();
-      const done = messages(helper.getNode('done'));
-      const created = messages(helper.getNode('created'));
+      const done = message<PredictionMsg>(helper.getNode('done'));
+      const created = message<PredictionMsg>(helper.getNode('created'));
       helper.getNode('create').receive({ payload: { prompt: 'a cat' }, topic: 'order-42', job: { id: 7, secretNotKept: true }, other: 'dropped' });
-      const [createdMsg] = await created;
+      const createdMsg = await created;
       const request = nr.emulator.requests.find((r) => r.method === 'POST')!;
-      const sent = JSON.parse(request.body);
+      const sent = sentCreate(request);
       should(sent.webhook).startWith(`${server.url}${PATH}?correlation=c`);
       should(sent.webhook_events_filter).eql(['completed']);
-      const [msg] = await done;
+      const msg = await done;
       should(msg).match({ predictionId: createdMsg.predictionId, status: 'succeeded', topic: 'order-42', job: { id: 7 } });
       should(msg.job).not.have.property('secretNotKept');
       should(msg).not.have.property('other');
@@ -384,18 +386,18 @@ describe('replicate-prediction-completed', () => {
       try {
         const publicUrl = server.url.replace('http://', 'http://u:p4ss@');
         await flowWith({}, {}, publicUrl);
-        const done = messages(helper.getNode('done'));
-        const created = messages(helper.getNode('created'));
+        const done = message<PredictionMsg>(helper.getNode('done'));
+        const created = message<PredictionMsg>(helper.getNode('created'));
         helper.getNode('create').receive({ payload: { prompt: 'a cat' }, topic: 'order-42' });
-        const [createdMsg] = await created;
-        const [msg] = await done; // delivered past the credentials check
-        const sent = JSON.parse(nr.emulator.requests.find((r) => r.method === 'POST')!.body);
+        const createdMsg = await created;
+        const msg = await done; // delivered past the credentials check
+        const sent = sentCreate(nr.emulator.requests.find((r) => r.method === 'POST')!);
         should(sent.webhook).startWith(`${publicUrl}${PATH}?correlation=c`);
         await nr.emulator.webhooks.idle();
         const delivery = nr.emulator.webhooks.deliveries.find((d) => d.predictionId === createdMsg.predictionId);
         should(delivery).match({ status: 200, headers: { authorization: expected } });
         should(delivery!.url).equal(sent.webhook);
-        should(createdMsg.payload.webhook).equal(sent.webhook.replace('u:p4ss@', 'u:***@'));
+        should(createdMsg.payload.webhook).equal(sent.webhook?.replace('u:p4ss@', 'u:***@'));
         should(msg).match({ topic: 'order-42', payload: { webhook: createdMsg.payload.webhook } });
         should(JSON.stringify([createdMsg, msg])).not.containEql('p4ss');
         should(everythingShown()).not.containEql('p4ss');
@@ -407,13 +409,13 @@ describe('replicate-prediction-completed', () => {
     it('builds a URL with a token for this prediction only in shared-secret mode, never the secret itself', async () => {
       const shared = 'the shared secret';
       await flowWith({ auth: 'secret' }, { completed: { sharedSecret: shared } });
-      const done = messages(helper.getNode('done'));
-      const created = messages(helper.getNode('created'));
+      const done = message<PredictionMsg>(helper.getNode('done'));
+      const created = message<PredictionMsg>(helper.getNode('created'));
       helper.getNode('create').receive({ payload: { prompt: 'a cat' }, topic: 't' });
-      const [createdMsg] = await created;
-      const [msg] = await done;
+      const createdMsg = await created;
+      const msg = await done;
       should(msg.topic).equal('t');
-      const url = new URL(createdMsg.payload.webhook);
+      const url = new URL(String(createdMsg.payload.webhook));
       should(url.searchParams.get('token')).be.a.String().and.not.equal(shared);
       should(JSON.stringify([createdMsg, msg])).not.containEql(shared);
     });

@@ -49,7 +49,7 @@ const body = (id = `realnoderedtest${String(++deliveries).padStart(4, '0')}`) =>
   text: `{ "id": "${id}", "status": "succeeded",  "output": ["https://replicate.delivery/x.png"] }`,
 });
 
-function deliver(url: string, text: string, { secret = SECRET, headers = {} as Record<string, string> } = {}) {
+function deliver(url: string, text: string, { secret = SECRET, headers = {} }: { secret?: string; headers?: Record<string, string> } = {}) {
   const id = `msg_${Math.random().toString(36).slice(2)}`;
   const timestamp = Math.floor(Date.now() / 1000);
   return fetch(url, {
@@ -111,6 +111,7 @@ describe('the prediction completed node in a real Node-RED set to German (settin
 
 describe('the prediction completed node in a real Node-RED, httpNode under /hooks with httpNodeAuth', function () {
   this.timeout(30_000);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bcryptjs of the Node-RED under test, found at run time
   const bcrypt = require(resolveNodeRed('bcryptjs')) as { hashSync(password: string, rounds: number): string };
   const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`replicate:${password}`).toString('base64')}` });
   const nodeRed = realNodeRed({ httpNodeRoot: '/hooks', httpNodeAuth: { user: 'replicate', pass: bcrypt.hashSync('p4ss', 8) } });

@@ -1,7 +1,7 @@
 // The token goes to Replicate and nowhere else: not into a message, a status, a log line, an
 // error, or what the editor and an export get back from the runtime.
 import should from 'should';
-import { nodeRedWithEmulator } from './support/harness';
+import { nodeRedWithEmulator, type Loaded } from './support/harness';
 import { everythingShown, helper } from './support/node-red';
 
 const SECRET = 'r8_Secret_Token_That_Must_Never_Show_0001';
@@ -9,8 +9,8 @@ const SECRET = 'r8_Secret_Token_That_Must_Never_Show_0001';
 describe('secrets', () => {
   const nr = nodeRedWithEmulator({ accounts: [{ token: SECRET, username: 'agency-client' }] });
   const seen: unknown[] = [];
-  const watch = (flow: { outputs: any[]; caught: any }) => {
-    for (const node of [...flow.outputs, flow.caught]) node.on('input', (msg: unknown) => seen.push(msg));
+  const watch = (flow: Pick<Loaded, 'outputs' | 'caught'>) => {
+    for (const node of [...flow.outputs, flow.caught]) node.on('input', (msg) => seen.push(msg));
   };
   const started = async () => {
     const res = await fetch(`${nr.emulator.url}/models/black-forest-labs/flux-schnell/predictions`, {
@@ -70,9 +70,9 @@ describe('secrets', () => {
 
   it('keeps the token out of the flow file and marks both secrets as passwords, which the editor never reads back', async () => {
     await nr.load({ type: 'replicate-list-models' }, { token: SECRET });
-    const deployed = JSON.stringify((helper as any)._redNodes.getFlows());
+    const deployed = JSON.stringify(helper._redNodes.getFlows());
     should(deployed).containEql('replicate-config');
     should(deployed).not.containEql(SECRET);
-    should((helper as any).credentials.getDefinition('replicate-config')).eql({ token: { type: 'password' }, webhookSecret: { type: 'password' } });
+    should(helper.credentials.getDefinition('replicate-config')).eql({ token: { type: 'password' }, webhookSecret: { type: 'password' } });
   });
 });

@@ -7,10 +7,29 @@ import path from 'path';
 import should from 'should';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator';
+import { sentCreate } from '../emulator-support/wire';
 import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../support/node-red-host';
 
 const ARTIFACTS = path.join(PACKAGE_ROOT, 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** What these tests use of the editor's globals in the page: RED, and jQuery with Node-RED's typedInput. */
+interface EditorNode {
+  id: string;
+  type: string;
+  [property: string]: unknown;
+}
+interface EditorGlobals {
+  RED: {
+    nodes: {
+      getType(type: string): { category: string } | undefined;
+      node(id: string): EditorNode;
+      eachNode(fn: (node: EditorNode) => void): void;
+      eachLink(fn: () => void): void;
+    };
+  };
+  $(selector: string): { typedInput(method: 'value', value?: string): string };
+}
+
 const FLOW_NODES = ['replicate-create-prediction', 'replicate-get-prediction', 'replicate-cancel-prediction', 'replicate-list-models', 'replicate-prediction-completed'];
 
 describe('the editor, in a browser', function () {
@@ -31,7 +50,7 @@ describe('the editor, in a browser', function () {
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(`${nodeRed.url}/`);
-    await page.waitForFunction(() => (window as any).RED?.nodes?.getType?.('replicate-create-prediction'), undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => (window as unknown as Partial<EditorGlobals>).RED?.nodes?.getType?.('replicate-create-prediction'), undefined, { timeout: 60_000 });
     await page.locator('#red-ui-palette-container').waitFor();
   });
 
@@ -82,7 +101,7 @@ describe('the editor, in a browser', function () {
     const chart = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
     const idsOf = (t: string) => page.evaluate((t) => {
       const ids: string[] = [];
-      (window as any).RED.nodes.eachNode((n: any) => { if (n.type === t) ids.push(n.id); });
+      (window as unknown as EditorGlobals).RED.nodes.eachNode((n) => { if (n.type === t) ids.push(n.id); });
       return ids;
     }, t);
     const before = await idsOf(type);
@@ -103,7 +122,7 @@ describe('the editor, in a browser', function () {
 
   it('shows all six nodes, the five flow nodes in the Replicate palette category with their own icons', async () => {
     const types = await page.evaluate(
-      (types) => types.map((type) => [type, (window as any).RED.nodes.getType(type)?.category ?? null]),
+      (types) => types.map((type) => [type, (window as unknown as EditorGlobals).RED.nodes.getType(type)?.category ?? null]),
       ['replicate-config', ...FLOW_NODES],
     );
     should(types).eql([['replicate-config', 'config'], ...FLOW_NODES.map((type) => [type, 'Replicate'])]);
@@ -123,10 +142,10 @@ describe('the editor, in a browser', function () {
     const debug = await dragIntoWorkspace('debug', 650, 150);
     await wire(inject, create);
     await wire(create, debug);
-    should(await page.evaluate(() => { let links = 0; (window as any).RED.nodes.eachLink(() => { links++; }); return links; })).equal(2);
+    should(await page.evaluate(() => { let links = 0; (window as unknown as EditorGlobals).RED.nodes.eachLink(() => { links++; }); return links; })).equal(2);
     // the inject sends an empty payload, so the create node runs its default input
     await page.evaluate((id) => {
-      const node = (window as any).RED.nodes.node(id);
+      const node = (window as unknown as EditorGlobals).RED.nodes.node(id);
       node.props = [{ p: 'payload', v: '', vt: 'str' }];
       node.payload = '';
       node.payloadType = 'str';
@@ -155,11 +174,11 @@ describe('the editor, in a browser', function () {
     await page.locator('.replicate-fields .replicate-field-name', { hasText: 'prompt *' }).waitFor();
     should(await page.locator('.replicate-fields .replicate-field-name').allTextContents()).containEql('num_outputs');
     await page.locator('#replicate-input-template').click();
-    const template = JSON.parse(await page.evaluate(() => (window as any).$('#node-input-input').typedInput('value')));
+    const template = JSON.parse(await page.evaluate(() => (window as unknown as EditorGlobals).$('#node-input-input').typedInput('value'))) as unknown;
     should(template).match({ prompt: '', aspect_ratio: '1:1', num_outputs: 1 });
     await page.evaluate(() => {
-      const $input = (window as any).$('#node-input-input');
-      $input.typedInput('value', JSON.stringify({ ...JSON.parse($input.typedInput('value')), prompt: 'a lighthouse at dawn' }));
+      const $input = (window as unknown as EditorGlobals).$('#node-input-input');
+      $input.typedInput('value', JSON.stringify({ ...(JSON.parse($input.typedInput('value')) as object), prompt: 'a lighthouse at dawn' }));
     });
     await page.locator('#node-input-wait').selectOption('complete');
     await page.locator('#node-input-pollInterval').fill('0.2');
@@ -181,7 +200,7 @@ describe('the editor, in a browser', function () {
     should(shown).containEql('output: array[1]'); // the image URL
     should(pageErrors).eql([]);
     await shot('3-debug-result');
-    const sent = JSON.parse(emulator.requests.find((r) => r.method === 'POST')!.body);
+    const sent = sentCreate(emulator.requests.find((r) => r.method === 'POST')!);
     should(sent.input).match({ prompt: 'a lighthouse at dawn', aspect_ratio: '1:1' });
   });
 });

@@ -1,12 +1,13 @@
 // Real HTTP requests to an emulator, through an undici Agent the tests close when done.
 import { Agent, request } from 'undici';
 
-export interface Reply {
+/** T: what the test expects the body to be (unchecked: the test's assertions check it). */
+export interface Reply<T = unknown> {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
   /** The body parsed as JSON (throws when it is not JSON). */
-  json: any;
+  json: T;
 }
 
 export interface CallOptions {
@@ -24,7 +25,7 @@ export class Client {
   ) {}
 
   /** path is relative to the base URL (e.g. '/predictions') or an absolute URL (a `next` link). */
-  async call(method: string, path: string, options: CallOptions = {}): Promise<Reply> {
+  async call<T = unknown>(method: string, path: string, options: CallOptions = {}): Promise<Reply<T>> {
     const token = options.token === undefined ? this.defaultToken : options.token;
     const headers: Record<string, string> = { ...options.headers };
     if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -42,7 +43,7 @@ export class Client {
       headers: response.headers,
       text,
       get json() {
-        return JSON.parse(text);
+        return JSON.parse(text) as T;
       },
     };
   }
@@ -54,12 +55,14 @@ export class Client {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 /** Polls until check() returns something truthy, or fails after timeoutMs. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 3000, what = 'condition'): Promise<NonNullable<T>> {
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 3000, what = 'condition'): Promise<Truthy<T>> {
   const giveUpAt = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Truthy<T>;
     if (Date.now() > giveUpAt) throw new Error(`Timed out waiting for ${what}`);
     await sleep(10);
   }

@@ -1,23 +1,48 @@
 // One emulator and one Node-RED per test file, and the usual flow around the node under test:
 // its outputs wired to helper nodes, a Catch node scoped to it, a Complete node to see done().
+import type { Node } from 'node-red';
 import { DEFAULT_TOKEN, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
-import { configNode, helper, messages, nodeModules } from './node-red';
+import type { Model, Prediction } from '../../nodes/core';
+import { configNode, helper, message, nodeModules } from './node-red';
 
 export const UNDER_TEST = 'n';
 /** Catch and Complete nodes only see errors within their own flow tab. */
 const TAB = 'tab';
 
-export interface Loaded {
-  node: any;
-  outputs: any[];
-  caught: any;
-  completed: any;
+/** A message a node sent: any field may be there (tests name the type of what they expect). */
+export type Msg = Record<string, unknown>;
+
+/** What the prediction nodes send: the prediction in msg.payload, convenience fields beside it. */
+export interface PredictionMsg extends Msg {
+  payload: Prediction;
+  predictionId: string;
+  status: string;
+}
+
+/** What the list node sends: a page of models (or all of them), the cursor of the next. */
+export interface ModelsMsg extends Msg {
+  payload: Model[];
+  next: string | null;
+  pages: number;
+}
+
+/** What a Catch node receives: the message that failed, with the error beside it. */
+export interface CaughtMsg extends Msg {
+  error: { message: string; code?: string; source?: { id: string; type: string } };
+}
+
+export interface Loaded<N extends Node = Node> {
+  node: N;
+  /** The helper nodes wired to each output port, port 0 first. */
+  outputs: [Node, ...Node[]];
+  caught: Node;
+  completed: Node;
   /** Sends a message into the node under test. */
-  send(msg: Record<string, unknown>): void;
-  /** The next message on output `port`. */
-  next(port?: number, timeoutMs?: number): Promise<any>;
+  send(msg: Msg): void;
+  /** The next message on output `port` (of the type the node under test sends there). */
+  next<T extends Msg = PredictionMsg>(port?: number, timeoutMs?: number): Promise<T>;
   /** The next error a Catch node receives from the node under test. */
-  error(timeoutMs?: number): Promise<any>;
+  error(timeoutMs?: number): Promise<CaughtMsg>;
 }
 
 export function nodeRedWithEmulator(options: EmulatorOptions = {}) {
@@ -40,7 +65,8 @@ export function nodeRedWithEmulator(options: EmulatorOptions = {}) {
     get emulator() {
       return emulator;
     },
-    async load(
+    /** Loads the node under test (N: its own interface, for tests that reach into it). */
+    async load<N extends Node = Node>(
       node: Record<string, unknown>,
       {
         outputs = 1,
@@ -60,7 +86,7 @@ export function nodeRedWithEmulator(options: EmulatorOptions = {}) {
         /** The runtime's language (Node-RED's settings.lang); en-US unless said. */
         lang?: string;
       } = {},
-    ): Promise<Loaded> {
+    ): Promise<Loaded<N>> {
       const outIds = Array.from({ length: outputs }, (_, i) => `out${i}`);
       await helper.load(
         nodeModules(undefined, lang),
@@ -78,14 +104,14 @@ export function nodeRedWithEmulator(options: EmulatorOptions = {}) {
         ],
         { cfg: { token, ...(webhookSecret ? { webhookSecret } : {}) }, ...(credentials ? { [UNDER_TEST]: credentials } : {}) },
       );
-      const loaded: Loaded = {
-        node: helper.getNode(UNDER_TEST),
-        outputs: outIds.map((id) => helper.getNode(id)),
+      const loaded: Loaded<N> = {
+        node: helper.getNode(UNDER_TEST) as N,
+        outputs: outIds.map((id) => helper.getNode(id)) as [Node, ...Node[]],
         caught: helper.getNode('caught'),
         completed: helper.getNode('completed'),
         send: (msg) => loaded.node.receive(msg),
-        next: async (port = 0, timeoutMs) => (await messages(loaded.outputs[port], 1, timeoutMs))[0],
-        error: async (timeoutMs) => (await messages(loaded.caught, 1, timeoutMs))[0],
+        next: <T extends Msg>(port = 0, timeoutMs?: number) => message<T>(loaded.outputs[port]!, timeoutMs),
+        error: (timeoutMs) => message<CaughtMsg>(loaded.caught, timeoutMs),
       };
       return loaded;
     },

@@ -45,8 +45,8 @@ export interface NodeRedProcess {
 export interface NodeRedInProcess {
   /** http://127.0.0.1:port */
   url: string;
-  /** The runtime's RED object (require('node-red')). */
-  red: any;
+  /** The runtime's RED object (require('node-red')): cast to the parts a caller reaches into. */
+  red: unknown;
   stop(): Promise<void>;
 }
 
@@ -107,7 +107,7 @@ export async function startNodeRedProcess(options: NodeRedOptions & { settingsSo
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`Node-RED did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`)), START_TIMEOUT_MS);
       const look = (chunk: Buffer) => {
-        output += chunk;
+        output += chunk.toString();
         // Node-RED logs in its language: English, or German for settings.lang 'de'
         const origin = /(?:Server now running at|Server wird jetzt auf) (http:\/\/[^/\s]+)/.exec(output)?.[1];
         if (origin && /Started flows|Flows sind gestartet/.test(output)) {
@@ -131,6 +131,21 @@ export async function startNodeRedProcess(options: NodeRedOptions & { settingsSo
 
 let inProcess = false;
 
+/** What the host uses of require('node-red'). */
+interface NodeRedMain {
+  init(server: http.Server, settings: Record<string, unknown>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  httpAdmin: http.RequestListener;
+  httpNode: http.RequestListener;
+  events: { once(event: string, fn: () => void): void; off(event: string, fn: () => void): void };
+}
+
+/** What the host uses of an express app. */
+interface ExpressApp extends http.RequestListener {
+  use(path: string, handler: http.RequestListener): void;
+}
+
 /**
  * Node-RED in this process (one at a time: the runtime is a singleton), its admin and node
  * routes at httpAdminRoot and httpNodeRoot (false: not served), resolved once its flows have started.
@@ -140,10 +155,10 @@ export async function startNodeRedInProcess(options: NodeRedOptions = {}): Promi
   // warn: quiet, but what goes wrong is shown.
   const { userDir, settings } = prepareUserDir(options, { logging: { console: { level: 'warn' } } });
   inProcess = true;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const red = require(NODE_RED_MAIN);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const app = require(resolveNodeRed('express'))();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the Node-RED to run on is chosen at run time (NODE_RED_PATH)
+  const red = require(NODE_RED_MAIN) as NodeRedMain;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the express that Node-RED itself resolves, found at run time
+  const app = (require(resolveNodeRed('express')) as () => ExpressApp)();
   let served: Served | undefined;
   let started = false;
   const stop = once(async () => {
@@ -159,10 +174,10 @@ export async function startNodeRedInProcess(options: NodeRedOptions = {}): Promi
     served = await serve(app);
     red.init(served.server, settings);
     // Mounted as red.js mounts them: the admin routes first.
-    if (settings.httpAdminRoot !== false) app.use(settings.httpAdminRoot ?? '/', red.httpAdmin);
-    if (settings.httpNodeRoot !== false) app.use(settings.httpNodeRoot ?? '/', red.httpNode);
+    if (settings.httpAdminRoot !== false) app.use((settings.httpAdminRoot as string | undefined) ?? '/', red.httpAdmin);
+    if (settings.httpNodeRoot !== false) app.use((settings.httpNodeRoot as string | undefined) ?? '/', red.httpNode);
     // RED.start resolves before the flows have started; they start a moment later.
-    let onStarted: (() => void) | undefined;
+    let onStarted = (): void => undefined;
     let timer: NodeJS.Timeout | undefined;
     const flowsStarted = new Promise<void>((resolve, reject) => {
       onStarted = resolve;

@@ -2,9 +2,11 @@
 // to watch what the nodes do (messages, statuses, logs).
 import fs from 'fs';
 import type http from 'http';
+import type { Node, NodeAPI } from 'node-red';
 import path from 'path';
 import supertest from 'supertest';
-import helper = require('node-red-node-test-helper');
+import helper from 'node-red-node-test-helper';
+import type { Msg } from './harness';
 import { NODE_RED_MAIN, serve, type Served } from './node-red-host';
 
 helper.init(NODE_RED_MAIN);
@@ -24,7 +26,7 @@ type Catalog = Record<string, unknown>;
  * The helper's RED._ returns the key; ours reads the real catalogs of a language (en-US unless
  * said otherwise), English where it has no text, as Node-RED does, so tests see real words.
  */
-function translator(lang: string): (key: string, vars?: Record<string, unknown>) => string {
+function translator(lang: string): (key: string, vars?: Record<string, string | number>) => string {
   const catalogsOf = (language: string): Catalog => {
     const catalogs: Catalog = {};
     const dir = path.join(BUILT_NODES, 'locales', language);
@@ -44,15 +46,17 @@ function translator(lang: string): (key: string, vars?: Record<string, unknown>)
   };
 }
 
-let red: { httpNode: unknown } | undefined;
+let red: NodeAPI | undefined;
 
 /** Our node files, as the helper loads them, with real translations (in `lang`, as Node-RED's settings.lang picks it) and a handle on RED. */
-export function nodeModules(names: string[] = NODE_FILES, lang = 'en-US'): Array<(RED: any) => void> {
+export function nodeModules(names: string[] = NODE_FILES, lang = 'en-US'): Array<(RED: NodeAPI) => void> {
   const t = translator(lang);
-  return names.map((name) => (RED: any) => {
+  return names.map((name) => (RED: NodeAPI) => {
     RED._ = t;
     red = RED;
-    return require(path.join(BUILT_NODES, `${name}.js`))(RED);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built node file, found at run time, as Node-RED loads it
+    const register = require(path.join(BUILT_NODES, `${name}.js`)) as (RED: NodeAPI) => void;
+    register(RED);
   });
 }
 
@@ -74,13 +78,12 @@ export function configNode(id: string, baseUrl: string, extra: Record<string, un
   return { id, type: 'replicate-config', name: `config ${id}`, baseUrl, ...extra };
 }
 
-/** The next `count` messages arriving at a helper node, or a timeout naming how many came. */
-export function messages(node: any, count = 1, timeoutMs = 10_000): Promise<any[]> {
+/** The next `count` messages arriving at a helper node (T: what the test expects there), or a timeout naming how many came. */
+export function messages<T extends Msg = Msg>(node: Node, count = 1, timeoutMs = 10_000): Promise<T[]> {
   return new Promise((resolve, reject) => {
-    const got: any[] = [];
+    const got = received<T>(node);
     const timer = setTimeout(() => reject(new Error(`expected ${count} message(s), got ${got.length}`)), timeoutMs);
-    node.on('input', (msg: any) => {
-      got.push(msg);
+    node.on('input', () => {
       if (got.length === count) {
         clearTimeout(timer);
         resolve(got);
@@ -89,25 +92,37 @@ export function messages(node: any, count = 1, timeoutMs = 10_000): Promise<any[
   });
 }
 
+/** The first arguments of a node's calls to a spied method, oldest first. */
+function callsBy(node: Node, method: 'status' | 'error' | 'warn'): unknown[] {
+  return (helper._NodePrototype[method]?.getCalls() ?? []).filter((call) => call.thisValue === node).map((call) => call.args[0]);
+}
+
+/** Every message arriving at a helper node from now on, as they come (T: what the test expects there). */
+export function received<T extends Msg = Msg>(node: Node): T[] {
+  const got: T[] = [];
+  node.on('input', (msg) => got.push(msg as unknown as T));
+  return got;
+}
+
+/** The next message arriving at a helper node (T: what the test expects there). */
+export async function message<T extends Msg = Msg>(node: Node, timeoutMs?: number): Promise<T> {
+  return (await messages<T>(node, 1, timeoutMs))[0]!;
+}
+
 /** Every status set and every log line since the flow loaded, as text, to search for secrets. */
 export function everythingShown(): string {
-  const proto = (helper as any)._NodePrototype;
-  const statuses = proto.status?.args ?? [];
-  const errors = proto.error?.args ?? [];
-  const warns = proto.warn?.args ?? [];
-  return JSON.stringify([statuses, errors, warns, helper.log().args], (_key, value) =>
+  const { status, error, warn } = helper._NodePrototype;
+  return JSON.stringify([status?.args ?? [], error?.args ?? [], warn?.args ?? [], helper.log().args], (_key, value: unknown) =>
     value instanceof Error ? { message: value.message, stack: value.stack } : value,
   );
 }
 
 /** Statuses a node has shown, oldest first. */
-export function statusesOf(node: any): Array<{ fill?: string; shape?: string; text?: string }> {
-  const proto = (helper as any)._NodePrototype;
-  return (proto.status?.getCalls() ?? []).filter((call: any) => call.thisValue === node).map((call: any) => call.args[0]);
+export function statusesOf(node: Node): Array<{ fill?: string; shape?: string; text?: string }> {
+  return callsBy(node, 'status') as Array<{ fill?: string; shape?: string; text?: string }>;
 }
 
 /** What a node has logged with node.warn or node.error, as text, oldest first. */
-export function loggedBy(node: any, level: 'warn' | 'error'): string[] {
-  const proto = (helper as any)._NodePrototype;
-  return (proto[level]?.getCalls() ?? []).filter((call: any) => call.thisValue === node).map((call: any) => String(call.args[0]));
+export function loggedBy(node: Node, level: 'warn' | 'error'): string[] {
+  return callsBy(node, level).map((logged) => String(logged));
 }

@@ -2,46 +2,50 @@
 // a Catch-able error), no promise rejection goes unhandled, and no timer or socket outlives the
 // flows that made it.
 import should from 'should';
-import type { Loaded } from './harness';
+import type { Node } from 'node-red';
+import type { CaughtMsg, Msg, PredictionMsg } from './harness';
 
-export interface Outcome {
-  kind: 'output' | 'error';
-  port?: number;
-  msg: any;
+/** The suites number each message they send in msg.seq (absent only from an orphan's). */
+interface Numbered {
+  seq: number;
 }
+
+/** Out: what the node under test sends on its outputs. */
+export type Outcome<Out extends Msg = PredictionMsg> = { kind: 'output'; port: number; msg: Out & Numbered } | { kind: 'error'; msg: CaughtMsg & Numbered };
 
 /**
  * Tallies what happens to each input message, keyed by msg.seq: messages on any output port
  * of the node under test, and errors its Catch node receives.
  */
-export class Ledger {
-  readonly outcomes = new Map<number, Outcome[]>();
+export class Ledger<Out extends Msg = PredictionMsg> {
+  readonly outcomes = new Map<number, Array<Outcome<Out>>>();
   /** Outcomes of messages without a seq: a Catch node got an error that lost the message. */
-  readonly orphans: Outcome[] = [];
+  readonly orphans: Array<Outcome<Out>> = [];
   private waiters: Array<() => void> = [];
 
-  constructor(flow: Pick<Loaded, 'outputs' | 'caught'>) {
-    flow.outputs.forEach((node, port) => node.on('input', (msg: any) => this.record({ kind: 'output', port, msg })));
-    flow.caught.on('input', (msg: any) => this.record({ kind: 'error', msg }));
+  /** `caught`: the Catch node's helper, when the flow has one. */
+  constructor(flow: { outputs: Node[]; caught?: Node }) {
+    flow.outputs.forEach((node, port) => node.on('input', (msg) => this.record({ kind: 'output', port, msg: msg as unknown as Out & Numbered })));
+    flow.caught?.on('input', (msg) => this.record({ kind: 'error', msg: msg as unknown as CaughtMsg & Numbered }));
   }
 
-  private record(outcome: Outcome): void {
-    const seq = outcome.msg?.seq;
+  private record(outcome: Outcome<Out>): void {
+    const seq = outcome.msg.seq;
     if (typeof seq !== 'number') this.orphans.push(outcome);
     else this.outcomes.set(seq, [...(this.outcomes.get(seq) ?? []), outcome]);
     for (const wake of this.waiters.splice(0)) wake();
   }
 
-  get outputs(): Outcome[] {
+  get outputs(): Array<Extract<Outcome<Out>, { kind: 'output' }>> {
     return [...this.outcomes.values()].flat().filter((o) => o.kind === 'output');
   }
 
-  get errors(): Outcome[] {
+  get errors(): Array<Extract<Outcome<Out>, { kind: 'error' }>> {
     return [...this.outcomes.values()].flat().filter((o) => o.kind === 'error');
   }
 
   /** The one outcome of message `seq` (throws if it has none or several). */
-  only(seq: number): Outcome {
+  only(seq: number): Outcome<Out> {
     const got = this.outcomes.get(seq) ?? [];
     if (got.length !== 1) throw new Error(`message ${seq} ended ${got.length} times: ${describe(got)}`);
     return got[0]!;
@@ -73,7 +77,7 @@ export class Ledger {
 
   /** Nothing lost, nothing twice: each of `count` messages ended once, and no prediction id went out twice. */
   assertEachOnce(count: number): void {
-    should(this.orphans.map((o) => o.msg?.error?.message ?? o.msg)).eql([]);
+    should(this.orphans.map((o) => (o.kind === 'error' ? o.msg.error.message : o.msg))).eql([]);
     const wrong = [...this.outcomes.entries()].filter(([seq, got]) => got.length !== 1 || seq >= count);
     should(wrong.map(([seq, got]) => `message ${seq} ended ${got.length} times: ${describe(got)}`)).eql([]);
     should(this.outcomes.size).equal(count);
@@ -82,8 +86,9 @@ export class Ledger {
   }
 }
 
-function describe(outcomes: Outcome[]): string {
-  return outcomes.map((o) => (o.kind === 'error' ? `error "${o.msg.error?.message}"` : `output ${o.port} ${o.msg.predictionId ?? ''}`)).join('; ');
+function describe(outcomes: Array<Outcome<Msg>>): string {
+  const id = (msg: Msg) => (typeof msg.predictionId === 'string' ? msg.predictionId : '');
+  return outcomes.map((o) => (o.kind === 'error' ? `error "${o.msg.error?.message}"` : `output ${o.port} ${id(o.msg)}`)).join('; ');
 }
 
 /** Collects unhandled rejections from before() to after(); each test asserts it saw none. */

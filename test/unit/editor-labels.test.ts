@@ -5,6 +5,7 @@ import fs from 'fs';
 import path from 'path';
 import vm from 'vm';
 import should from 'should';
+import { editorTranslator } from '../support/catalogs';
 
 /** The build copies the editor files next to the compiled nodes: dist/nodes. */
 const NODES = path.join(__dirname, '..', '..', 'nodes');
@@ -24,15 +25,6 @@ function definitionOf(type: string): Definition {
   return definition!;
 }
 
-/** The editor's `_` for a node: its catalog in one language, placeholders filled. */
-function translator(lang: string, type: string) {
-  const catalog = JSON.parse(fs.readFileSync(path.join(NODES, 'locales', lang, `${type}.json`), 'utf8'));
-  return (key: string, vars: Record<string, string> = {}) => {
-    const text = key.split('.').reduce<any>((node, part) => node?.[part], catalog);
-    if (typeof text !== 'string') throw new Error(`no message ${key} in ${lang}/${type}.json`);
-    return text.replace(/__(\w+)__/g, (_, name: string) => vars[name] ?? '');
-  };
-}
 
 /** The catalog keys of what each node shows in the palette and, without a name, in the workspace. */
 const SHOWN: Record<string, [palette: string, unnamed: string]> = {
@@ -49,13 +41,13 @@ const TYPES = Object.keys(SHOWN);
 describe('node names in the editor', () => {
   for (const lang of ['en-US', 'de']) {
     it(`come from each node's catalog in ${lang}`, () => {
-      const t = (type: string, key: string, vars?: Record<string, string>) => translator(lang, type)(`${type}.${key}`, vars);
-      const label = (type: string, node: Record<string, unknown> = {}) => definitionOf(type).label.call({ _: translator(lang, type), ...node });
+      const t = (type: string, key: string, vars?: Record<string, string>) => editorTranslator(lang, type)(`${type}.${key}`, vars);
+      const label = (type: string, node: Record<string, unknown> = {}) => definitionOf(type).label.call({ _: editorTranslator(lang, type), ...node });
       for (const type of TYPES) {
         const def = definitionOf(type);
         const [palette, unnamed] = SHOWN[type]!;
         should(def.paletteLabel).be.a.Function();
-        should(def.paletteLabel.call({ ...def, _: translator(lang, type) })).equal(t(type, palette));
+        should(def.paletteLabel.call({ ...def, _: editorTranslator(lang, type) })).equal(t(type, palette));
         should(label(type)).equal(t(type, unnamed, { url: '' }));
         should(label(type, { name: 'mine' })).equal('mine');
       }
@@ -68,8 +60,8 @@ describe('node names in the editor', () => {
   }
 
   it('are German in German: no English name is left in the German catalogs', () => {
-    const problems = TYPES.filter((type) => translator('de', type)(`${type}.paletteLabel`) === translator('en-US', type)(`${type}.paletteLabel`));
+    const problems = TYPES.filter((type) => editorTranslator('de', type)(`${type}.paletteLabel`) === editorTranslator('en-US', type)(`${type}.paletteLabel`));
     should(problems).eql([]);
-    should(translator('en-US', 'replicate-config')('replicate-config.paletteLabel')).equal('Replicate account');
+    should(editorTranslator('en-US', 'replicate-config')('replicate-config.paletteLabel')).equal('Replicate account');
   });
 });

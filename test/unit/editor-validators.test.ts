@@ -92,7 +92,7 @@ describe('editor checks and runtime settings', () => {
           continue;
         }
         for (const value of [...boundaryValues(bounds), String(property.value)]) {
-          const runtime = schema.shape[name]!.safeParse(value).success;
+          const runtime = (schema.shape[name] as z.ZodType).safeParse(value).success;
           const editor = editorAccepts(property, value);
           if (editor !== runtime) disagreements.push(`${name} = ${JSON.stringify(value)}: the dialog ${editor ? 'accepts' : 'refuses'} it, the runtime ${runtime ? 'accepts' : 'refuses'} it`);
         }

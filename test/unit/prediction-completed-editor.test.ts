@@ -6,6 +6,7 @@ import path from 'path';
 import vm from 'vm';
 import should from 'should';
 import { PredictionCompletedSettingsSchema } from '../../nodes/core';
+import { editorTranslator } from '../support/catalogs';
 
 const NODES = path.join(__dirname, '..', '..', 'nodes');
 
@@ -23,16 +24,8 @@ function completedNodeDefinition(): { defaults: Record<string, Property> } {
   return definition!;
 }
 
-const catalog = JSON.parse(fs.readFileSync(path.join(NODES, 'locales', 'en-US', 'replicate-prediction-completed.json'), 'utf8'));
 /** The node as the editor passes it to a validator: its own catalog's translations, with placeholders filled. */
-const node = {
-  auth: 'signature',
-  _: (key: string, vars: Record<string, string> = {}) => {
-    const text = key.split('.').reduce((entry: any, part) => entry?.[part], catalog) as unknown;
-    if (typeof text !== 'string') throw new Error(`no message ${key}`);
-    return text.replace(/__(\w+)__/g, (_, name: string) => vars[name] ?? '');
-  },
-};
+const node = { auth: 'signature', _: editorTranslator('en-US', 'replicate-prediction-completed') };
 
 describe('the prediction completed dialog', () => {
   const { defaults } = completedNodeDefinition();

@@ -43,12 +43,16 @@ import {
   type Templates,
 } from '../../nodes/core';
 import type { IncomingMessage } from 'http';
+import type { z } from 'zod';
+import { entryAt, readCatalog } from '../support/catalogs';
 
 /** The build copies nodes/locales next to the compiled nodes: dist/nodes/locales. */
 const NODES = path.join(__dirname, '..', '..', 'nodes');
-const sentencesIn = (lang: string) => JSON.parse(fs.readFileSync(path.join(NODES, 'locales', lang, 'replicate-config.json'), 'utf8')).common.sentences;
-const GERMAN = sentencesIn('de');
-const inGerman: Templates = (key) => key.split('.').reduce<any>((node, part) => node?.[part], GERMAN);
+const GERMAN = entryAt(readCatalog('de', 'replicate-config'), 'common.sentences');
+const inGerman: Templates = (key) => {
+  const text = entryAt(GERMAN, key);
+  return typeof text === 'string' ? text : undefined;
+};
 
 /** Words of the English sentences that no value below contains: one of them in a German text is English left over. */
 const ENGLISH = /\b(the|must|is|not|could|and|or|got|of|was|be|missing|setting|anyway|should|which|cannot|only|more|number|object)\b/i;
@@ -62,7 +66,7 @@ function thrown(fn: () => unknown): Error {
   throw new Error('nothing was thrown');
 }
 
-const invalid = (schema: { safeParse(value: unknown): { success: boolean; error?: any } }, value: Record<string, unknown>) => {
+const invalid = (schema: { safeParse(value: unknown): z.ZodSafeParseResult<unknown> }, value: Record<string, unknown>) => {
   const parsed = schema.safeParse(value);
   if (parsed.success) throw new Error('the settings were accepted');
   return new InputError('node.invalidSettings', { problems: describeIssues(parsed.error) });

@@ -3,18 +3,20 @@ import { CorrelationStore, parseFieldList, pickFields, restoreFields, type Conte
 import { WebhookSecretSource } from '../../nodes/core/webhooks/secret-source';
 import { maskPassword, webhookUrl } from '../../nodes/core/webhooks/url';
 import { withPrediction, type Msg } from '../../nodes/flow-node';
+import { entryAt } from '../support/catalogs';
 
 /** Node-RED's global context as the memory store behaves: dotted keys reach into objects, one map per store. */
 function fakeContext() {
-  const stores = new Map<string, Record<string, any>>();
+  type Tree = Record<string, unknown>;
+  const stores = new Map<string, Tree>();
   const data = (store = 'default') => stores.get(store) ?? stores.set(store, {}).get(store)!;
   const context: ContextLike = {
     get(key, store, callback) {
-      callback(null, key.split('.').reduce<any>((node, part) => node?.[part], data(store)));
+      callback(null, entryAt(data(store), key));
     },
     set(key, value, store, callback) {
       const parts = key.split('.');
-      const parent = parts.slice(0, -1).reduce<any>((node, part) => (node[part] ??= {}), data(store));
+      const parent = parts.slice(0, -1).reduce<Tree>((node, part) => (node[part] ??= {}) as Tree, data(store));
       if (value === undefined) delete parent[parts.at(-1)!];
       else parent[parts.at(-1)!] = value;
       callback(null);
@@ -42,18 +44,18 @@ describe('webhook parts', () => {
       should(await store.recall('cold', 2000)).be.undefined();
       await store.remember('cold', { topic: 'a' }, 0);
       should(await store.sweep(2000)).equal(1);
-      should(Object.keys(data().replicateCorrelations)).eql(['warm']);
+      should(Object.keys(data().replicateCorrelations as object)).eql(['warm']);
     });
 
     it('keeps only the named properties, as JSON, never reaching a prototype', () => {
       should(parseFieldList('topic, msg.order.id __proto__ a.constructor.x  bad-name')).eql(['topic', 'order.id']);
       const msg = { topic: 't', order: { id: 7, note: 'x' }, when: new Date(0), req: { socket: {} as unknown } };
-      (msg.req as any).self = msg.req; // a cycle, like an http request object
+      (msg.req as Record<string, unknown>).self = msg.req; // a cycle, like an http request object
       should(pickFields(msg, ['topic', 'order.id', 'when', 'req', 'missing'])).eql({ topic: 't', 'order.id': 7, when: '1970-01-01T00:00:00.000Z' });
       const out: Record<string, unknown> = { topic: 'new' };
       restoreFields(out, { topic: 't', 'order.id': 7, '__proto__.polluted': true });
       should(out).eql({ topic: 't', order: { id: 7 } });
-      should(({} as any).polluted).be.undefined();
+      should(({} as Record<string, unknown>).polluted).be.undefined();
     });
   });
 
@@ -98,7 +100,7 @@ describe('webhook parts', () => {
   describe('signing secret source', () => {
     it('fetches once, and after a mismatch again at most once per interval, sharing a fetch in progress', async () => {
       let fetches = 0;
-      const source = new WebhookSecretSource(async () => `whsec_${++fetches}`, undefined, 10_000);
+      const source = new WebhookSecretSource(() => Promise.resolve(`whsec_${++fetches}`), undefined, 10_000);
       should(await Promise.all([source.current(), source.current()])).eql(['whsec_1', 'whsec_1']);
       const [a, b] = await Promise.all([source.refresh(100_000), source.refresh(100_000)]);
       should([a, b]).eql(['whsec_2', 'whsec_2']);
@@ -113,10 +115,7 @@ describe('webhook parts', () => {
       should(await typed.refresh()).be.undefined();
 
       let calls = 0;
-      const flaky = new WebhookSecretSource(async () => {
-        if (++calls === 1) throw new Error('Replicate is down');
-        return 'whsec_ok';
-      });
+      const flaky = new WebhookSecretSource(() => (++calls === 1 ? Promise.reject(new Error('Replicate is down')) : Promise.resolve('whsec_ok')));
       await should(flaky.current()).be.rejectedWith('Replicate is down');
       should(await flaky.current()).equal('whsec_ok');
     });
