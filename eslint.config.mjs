@@ -32,6 +32,10 @@ export default defineConfig(
     files: ['**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // `const node = this` is Node-RED's constructor idiom (its docs and core nodes): the one alias allowed
+      '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['node'] }],
+    },
   },
   { files: ['scripts/**/*.js'], languageOptions: { sourceType: 'commonjs', globals: nodeGlobals } },
   prettier,

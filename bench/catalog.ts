@@ -31,7 +31,17 @@ async function run({ worker, red, report }: BenchContext): Promise<void> {
     [
       benchConfig('catalog-cfg', emulator.url),
       ...onTab('catalog-tab', [
-        { id: 'catalog-list', type: 'replicate-list-models', replicate: 'catalog-cfg', query: '', allPages: true, maxPages: 10_000, sortBy: '', sortDirection: '', wires: [['catalog-sink']] },
+        {
+          id: 'catalog-list',
+          type: 'replicate-list-models',
+          replicate: 'catalog-cfg',
+          query: '',
+          allPages: true,
+          maxPages: 10_000,
+          sortBy: '',
+          sortDirection: '',
+          wires: [['catalog-sink']],
+        },
         { id: 'catalog-sink', type: 'bench-sink', name: 'catalog.out' },
         { id: 'catalog-catch', type: 'catch', scope: null, uncaught: false, wires: [['catalog-sink-errors']] },
         { id: 'catalog-sink-errors', type: 'bench-sink', name: 'catalog.errors' },

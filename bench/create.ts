@@ -72,7 +72,9 @@ export const createBench: Bench = {
 async function run({ quick, worker, red, report }: BenchContext): Promise<void> {
   const { count, rounds, warmup } = sizes(quick);
   const emulator = await worker.call('startEmulator', { recordRequests: 0, timing: { startingMs: 100, processingMs: 400 } });
-  report.note(`create: ${count} creates of ${MODEL} per variant and round, ${rounds} rounds, ${CONCURRENCY} in flight; ${BENCH_CONFIG_NOTE}`);
+  report.note(
+    `create: ${count} creates of ${MODEL} per variant and round, ${rounds} rounds, ${CONCURRENCY} in flight; ${BENCH_CONFIG_NOTE}`,
+  );
 
   const createPath = `/v1/models/${MODEL}/predictions`;
   const headers = { authorization: `Bearer ${DEFAULT_TOKEN}`, 'content-type': 'application/json', accept: 'application/json' };
@@ -89,11 +91,44 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
     [
       benchConfig('create-cfg', emulator.url),
       ...onTab('create-tab', [
-        { id: 'create-ours', type: 'replicate-create-prediction', replicate: 'create-cfg', model: MODEL, deployment: '', input: '{}', wait: 'none', wires: [['create-sink-ours']] },
+        {
+          id: 'create-ours',
+          type: 'replicate-create-prediction',
+          replicate: 'create-cfg',
+          model: MODEL,
+          deployment: '',
+          input: '{}',
+          wait: 'none',
+          wires: [['create-sink-ours']],
+        },
         { id: 'create-sink-ours', type: 'bench-sink', name: 'create.ours' },
-        { id: 'create-function-undici', type: 'function', name: 'undici', func: UNDICI_FUNCTION, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires: [['create-sink-function-undici']] },
+        {
+          id: 'create-function-undici',
+          type: 'function',
+          name: 'undici',
+          func: UNDICI_FUNCTION,
+          outputs: 1,
+          timeout: 0,
+          noerr: 0,
+          initialize: '',
+          finalize: '',
+          libs: [],
+          wires: [['create-sink-function-undici']],
+        },
         { id: 'create-sink-function-undici', type: 'bench-sink', name: 'create.functionUndici' },
-        { id: 'create-official', type: 'function', name: 'official client', func: OFFICIAL_FUNCTION, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires: [['create-sink-official']] },
+        {
+          id: 'create-official',
+          type: 'function',
+          name: 'official client',
+          func: OFFICIAL_FUNCTION,
+          outputs: 1,
+          timeout: 0,
+          noerr: 0,
+          initialize: '',
+          finalize: '',
+          libs: [],
+          wires: [['create-sink-official']],
+        },
         { id: 'create-sink-official', type: 'bench-sink', name: 'create.official' },
         { id: 'create-catch', type: 'catch', scope: null, uncaught: false, wires: [['create-sink-errors']] },
         { id: 'create-sink-errors', type: 'bench-sink', name: 'create.errors' },
@@ -200,8 +235,11 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
     settledHeap();
     for (const variant of ['functionUndici', 'undici', 'ours'] as const) await measure[variant](warmup / 2);
     await worker.call('reset');
-    main = await compare('', ['ours', 'undici', 'functionUndici'], (runs) =>
-      `ours/undici ${ratio(runs.ours, runs.undici)}, ours/function undici ${ratio(runs.ours, runs.functionUndici)}, ` +
+    main = await compare(
+      '',
+      ['ours', 'undici', 'functionUndici'],
+      (runs) =>
+        `ours/undici ${ratio(runs.ours, runs.undici)}, ours/function undici ${ratio(runs.ours, runs.functionUndici)}, ` +
         `CPU ours/function undici ${ratio(runs.ours, runs.functionUndici, 'cpuMs')}`,
     );
     // The official client leaves several times the garbage of any other variant, and whoever runs

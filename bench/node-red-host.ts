@@ -35,7 +35,12 @@ interface RedRuntime {
   nodes: { getNode(id: string): NodeLike | null };
   events: { once(event: string, fn: () => void): void; off(event: string, fn: () => void): void };
   runtime: {
-    flows: { setFlows(opts: { flows: { flows: FlowNode[]; credentials?: Record<string, Record<string, string>> }; deploymentType?: string }): Promise<unknown> };
+    flows: {
+      setFlows(opts: {
+        flows: { flows: FlowNode[]; credentials?: Record<string, Record<string, string>> };
+        deploymentType?: string;
+      }): Promise<unknown>;
+    };
   };
   version: string;
 }
@@ -149,4 +154,5 @@ export function benchConfig(id: string, baseUrl: string, extra: Record<string, u
   };
 }
 
-export const BENCH_CONFIG_NOTE = 'config node: concurrency 50, createRateLimit 0 and requestRateLimit 0 (client-side rate limiting off for the bench), maxRetries 5';
+export const BENCH_CONFIG_NOTE =
+  'config node: concurrency 50, createRateLimit 0 and requestRateLimit 0 (client-side rate limiting off for the bench), maxRetries 5';

@@ -59,7 +59,12 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
   const emulator = await worker.call('startEmulator', { recordRequests: Math.ceil(expectedPolls * 3) + count });
   await worker.call('faults', spreadTimings(count, spreadMs, buckets));
   const createStarted = performance.now();
-  const ids = await worker.call('createMany', { count, concurrency: 50, path: `/models/${MODEL}/predictions`, input: { prompt: 'a lighthouse at dawn' } });
+  const ids = await worker.call('createMany', {
+    count,
+    concurrency: 50,
+    path: `/models/${MODEL}/predictions`,
+    input: { prompt: 'a lighthouse at dawn' },
+  });
   report.note(
     `wait: ${count} predictions created in ${Math.round(performance.now() - createStarted)} ms, finishing over ${spreadMs / 1000} s; ` +
       `one get node waits on all of them, polling every ${POLL_INTERVAL_S} s, at most ${MAX_POLLS} polls`,
@@ -69,7 +74,20 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
     [
       benchConfig('wait-cfg', emulator.url),
       ...onTab('wait-tab', [
-        { id: 'wait-get', type: 'replicate-get-prediction', replicate: 'wait-cfg', predictionId: '', predictionIdType: 'str', waitForCompletion: true, pollInterval: POLL_INTERVAL_S, maxPolls: MAX_POLLS, backoff: false, cancelOnTimeout: false, splitOutputs: false, wires: [['wait-sink']] },
+        {
+          id: 'wait-get',
+          type: 'replicate-get-prediction',
+          replicate: 'wait-cfg',
+          predictionId: '',
+          predictionIdType: 'str',
+          waitForCompletion: true,
+          pollInterval: POLL_INTERVAL_S,
+          maxPolls: MAX_POLLS,
+          backoff: false,
+          cancelOnTimeout: false,
+          splitOutputs: false,
+          wires: [['wait-sink']],
+        },
         { id: 'wait-sink', type: 'bench-sink', name: 'wait.out' },
         { id: 'wait-catch', type: 'catch', scope: null, uncaught: false, wires: [['wait-sink-errors']] },
         { id: 'wait-sink-errors', type: 'bench-sink', name: 'wait.errors' },

@@ -7,9 +7,7 @@ export const DEFAULT_TOKEN = 'r8_emulator_local_token';
 
 export type Account = Required<EmulatorAccount>;
 
-const DEFAULT_ACCOUNTS: EmulatorAccount[] = [
-  { token: DEFAULT_TOKEN, username: 'emulator', name: 'Replicate Emulator', type: 'user' },
-];
+const DEFAULT_ACCOUNTS: EmulatorAccount[] = [{ token: DEFAULT_TOKEN, username: 'emulator', name: 'Replicate Emulator', type: 'user' }];
 
 export class Accounts {
   readonly list: readonly Account[];

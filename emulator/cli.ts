@@ -67,7 +67,10 @@ function parseOptions(): { options: EmulatorOptions; quiet: boolean } {
     timing:
       values.timing === 'catalog'
         ? 'catalog'
-        : { startingMs: number('starting-ms', values['starting-ms'], 100), processingMs: number('processing-ms', values['processing-ms'], 400) },
+        : {
+            startingMs: number('starting-ms', values['starting-ms'], 100),
+            processingMs: number('processing-ms', values['processing-ms'], 400),
+          },
     timeScale: number('time-scale', values['time-scale'], 0.25),
     pageSize: number('page-size', values['page-size'], 25),
   };

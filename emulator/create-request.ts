@@ -63,7 +63,7 @@ function checkWebhookUrl(webhook: string): InvalidField | undefined {
     // reported below
   }
   if (protocol === 'http:' || protocol === 'https:') return undefined;
-  return { type: 'format', field: 'webhook', description: 'Does not match format \'uri\'' };
+  return { type: 'format', field: 'webhook', description: "Does not match format 'uri'" };
 }
 
 /** Seconds to hold the response (Prefer: wait or wait=N, N in 1..60), undefined when not asked. */
@@ -74,7 +74,10 @@ export function parsePrefer(header: string | undefined): Parsed<number | undefin
   if (Number.isInteger(seconds) && seconds >= 1 && seconds <= 60) return { ok: true, value: seconds };
   return {
     ok: false,
-    response: badRequest('Invalid Prefer header', 'The Prefer header must be "wait" or "wait=n" where n is a number of seconds between 1 and 60.'),
+    response: badRequest(
+      'Invalid Prefer header',
+      'The Prefer header must be "wait" or "wait=n" where n is a number of seconds between 1 and 60.',
+    ),
   };
 }
 
@@ -87,7 +90,10 @@ export function parseCancelAfter(header: string | undefined): Parsed<number | un
   if (/^\d+$/.test(value)) seconds = Number(value);
   else if (match && value !== '') seconds = Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
   if (Number.isNaN(seconds))
-    return { ok: false, response: badRequest('Invalid Cancel-After header', `"${value}" is not a duration such as "30s", "5m" or "1h30m45s".`) };
+    return {
+      ok: false,
+      response: badRequest('Invalid Cancel-After header', `"${value}" is not a duration such as "30s", "5m" or "1h30m45s".`),
+    };
   if (seconds < 5)
     return { ok: false, response: badRequest('Invalid Cancel-After header', 'The minimum allowed Cancel-After duration is 5 seconds.') };
   return { ok: true, value: seconds * 1000 };

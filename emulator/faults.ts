@@ -55,9 +55,7 @@ export class FaultQueue {
 
 const terminalStatus = z.enum(['succeeded', 'failed', 'canceled', 'aborted']);
 const common = {
-  match: z
-    .strictObject({ method: z.string().optional(), path: z.string().optional(), pathPattern: z.string().optional() })
-    .optional(),
+  match: z.strictObject({ method: z.string().optional(), path: z.string().optional(), pathPattern: z.string().optional() }).optional(),
   // -1 stands for Infinity, which JSON cannot carry.
   times: z.number().int().min(-1).optional(),
 };

@@ -6,8 +6,7 @@ import type { InvalidField } from './responses';
 type Schema = Record<string, unknown>;
 type Definitions = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function jsonType(value: unknown): string {
   if (value === null) return 'null';

@@ -88,8 +88,7 @@ function logsAt(p: PredictionRecord, at: number): string {
 }
 
 function planEnd(p: PredictionRecord, outcome: PredictionOutcome | undefined): PredictionEnd {
-  if (p.deadlineAt !== undefined && p.deadlineAt < p.startAt)
-    return { at: p.deadlineAt, status: 'aborted', output: null, error: null };
+  if (p.deadlineAt !== undefined && p.deadlineAt < p.startAt) return { at: p.deadlineAt, status: 'aborted', output: null, error: null };
   const status = outcome?.status ?? 'succeeded';
   const finishAt = status === 'aborted' ? p.startAt : p.startAt + p.processingMs;
   if (p.deadlineAt !== undefined && p.deadlineAt < finishAt) return endNow(p, p.deadlineAt, { status: 'canceled' });

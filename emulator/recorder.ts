@@ -21,17 +21,30 @@ export interface Recorder {
   close(): Promise<void>;
 }
 
-export async function startRecorder({ port = 0, recordRequests = 10_000 }: { port?: number; recordRequests?: number } = {}): Promise<Recorder> {
+export async function startRecorder({
+  port = 0,
+  recordRequests = 10_000,
+}: { port?: number; recordRequests?: number } = {}): Promise<Recorder> {
   const log = new RequestLog(recordRequests);
   const server = closableServer((req, res) => {
     const at = Date.now();
-    void readBody(req).then((body) => {
-      const url = new URL(req.url ?? '/', 'http://recorder');
-      const request = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { ...req.headers }, body: body ?? '', at };
-      log.record(request);
-      const status = body === undefined ? 413 : recorder.answer(request);
-      res.writeHead(status, { 'content-type': 'application/json' }).end(EMPTY_PAGE);
-    }, () => res.destroy()); // the client went away mid-body
+    void readBody(req).then(
+      (body) => {
+        const url = new URL(req.url ?? '/', 'http://recorder');
+        const request = {
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: Object.fromEntries(url.searchParams),
+          headers: { ...req.headers },
+          body: body ?? '',
+          at,
+        };
+        log.record(request);
+        const status = body === undefined ? 413 : recorder.answer(request);
+        res.writeHead(status, { 'content-type': 'application/json' }).end(EMPTY_PAGE);
+      },
+      () => res.destroy(),
+    ); // the client went away mid-body
   });
   const listening = await server.listen(port, '127.0.0.1');
   const recorder: Recorder = {

@@ -27,8 +27,8 @@ export class RequestLog {
   recentMasked(limit: number): RecordedRequest[] {
     const recent = limit > 0 ? this.list().slice(-limit) : [];
     return recent.map((request) => ({
-        ...request,
-        headers: request.headers.authorization === undefined ? request.headers : { ...request.headers, authorization: 'Bearer ***' },
-      }));
+      ...request,
+      headers: request.headers.authorization === undefined ? request.headers : { ...request.headers, authorization: 'Bearer ***' },
+    }));
   }
 }

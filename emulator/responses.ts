@@ -23,8 +23,7 @@ export function problem(status: number, title: string | undefined, detail: strin
   return { status, body: JSON.stringify(body), contentType: 'application/problem+json' };
 }
 
-export const unauthenticated = (): ApiResponse =>
-  problem(401, 'Unauthenticated', 'You did not pass a valid authentication token');
+export const unauthenticated = (): ApiResponse => problem(401, 'Unauthenticated', 'You did not pass a valid authentication token');
 
 export const notFound = (): ApiResponse => problem(404, 'Not found', 'The requested resource could not be found.');
 

@@ -21,10 +21,13 @@ export class Timers {
   /** Runs fn after ms; delays beyond what setTimeout supports (~24.8 days) never fire. */
   after(ms: number, fn: () => void): NodeJS.Timeout | undefined {
     if (this.isStopped || ms > MAX_TIMER_MS) return undefined;
-    const timer = setTimeout(() => {
-      this.pending.delete(timer);
-      fn();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        this.pending.delete(timer);
+        fn();
+      },
+      Math.max(0, ms),
+    );
     this.pending.add(timer);
     return timer;
   }

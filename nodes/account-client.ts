@@ -3,7 +3,6 @@ import type * as Core from './core';
 import { core } from './lazy-core';
 import type { ReplicateCredentials } from './node-types';
 
-
 export function tokenFrom(credentials: ReplicateCredentials | undefined): string | undefined {
   return credentials?.token?.trim() || process.env.REPLICATE_API_TOKEN?.trim() || undefined;
 }

@@ -28,7 +28,8 @@ export function completedNodeLinks(RED: NodeAPI) {
   /** What is wrong between a create node and its prediction completed node: a refusal, or a warning when only signatures fail. */
   function linkProblem(completedNodeId: string, own: ReplicateConfigNode, definitions: Definitions): LinkProblem | undefined {
     const completedNode = RED.nodes.getNode(completedNodeId);
-    if (completedNode?.type !== 'replicate-prediction-completed') return { refuse: { key: 'create.completedNodeNotDeployed' }, status: 'noCompletedNode' };
+    if (completedNode?.type !== 'replicate-prediction-completed')
+      return { refuse: { key: 'create.completedNodeNotDeployed' }, status: 'noCompletedNode' };
     const definition = definitions.get(completedNodeId);
     if (!definition) return undefined; // a node of a subflow instance: not the flow's to read
     const theirs = configNode(definition.replicate);
@@ -40,7 +41,10 @@ export function completedNodeLinks(RED: NodeAPI) {
     }
     if (theirs !== own && definition.auth !== 'secret') {
       return {
-        warn: { key: 'create.completedNodeOtherConfig', vars: { completedNode: nameOf(completedNode), theirs: nameOf(theirs), own: nameOf(own) } },
+        warn: {
+          key: 'create.completedNodeOtherConfig',
+          vars: { completedNode: nameOf(completedNode), theirs: nameOf(theirs), own: nameOf(own) },
+        },
         status: 'completedNodeOtherConfig',
       };
     }

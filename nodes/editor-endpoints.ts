@@ -13,7 +13,6 @@ import { clientFor } from './account-client';
 import { say } from './flow-node';
 import type { ReplicateConfigNode } from './node-types';
 
-
 /** What the dialogs send about the config node: the token only when just typed. */
 interface ConfigRef {
   id?: unknown;
@@ -44,12 +43,17 @@ const ENV_REFERENCES = [/^\$\{(\S+)\}$/, /^\$\((\S+)\)$/];
  * The dialog's base URL as the runtime reads it when it deploys the node (flows/util.js
  * mapEnvVarProperties): in the deployed node's flow and group scope when there is one.
  */
-function dialogBaseUrl(RED: NodeAPI, raw: unknown, deployed: ReplicateConfigNode | undefined): { url: unknown; env?: FromEnv; unset?: string } {
+function dialogBaseUrl(
+  RED: NodeAPI,
+  raw: unknown,
+  deployed: ReplicateConfigNode | undefined,
+): { url: unknown; env?: FromEnv; unset?: string } {
   const name = typeof raw === 'string' ? ENV_REFERENCES.map((re) => re.exec(raw)?.[1]).find(Boolean) : undefined;
   if (!name) return { url: raw };
   const value: unknown = RED.util.getSetting(deployed ?? (null as never), name);
   if (value === undefined) return { url: raw, unset: name };
-  return { url: String(value), env: { name, value: String(value) } };
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return { url: text, env: { name, value: text } };
 }
 
 function decideAccess(RED: NodeAPI, ref: ConfigRef): Access {
@@ -104,7 +108,7 @@ function endpoint(RED: NodeAPI, path: string, permission: string, handler: Handl
   // Decide first, then let Node-RED's admin auth check what that decision needs.
   const authorize = (req: Request, res: Response, next: NextFunction) => {
     const body = bodyOf(req);
-    const access = decideAccess(RED, (body.config ?? body) as ConfigRef); // "test" sends the config fields alone
+    const access = decideAccess(RED, body.config ?? body); // "test" sends the config fields alone
     res.locals[ACCESS] = access;
     RED.auth.needsPermission(access.use === 'deployed' ? permission : CHANGE_PERMISSION)(req, res, next);
   };
@@ -156,7 +160,11 @@ export function registerEditorEndpoints(RED: NodeAPI): void {
   endpoint(RED, 'deployments', 'replicate-config.read', async (client) => {
     const page = await client.listDeployments();
     return {
-      deployments: page.results.map((d) => ({ ref: `${d.owner}/${d.name}`, model: d.current_release?.model ?? null, version: d.current_release?.version ?? null })),
+      deployments: page.results.map((d) => ({
+        ref: `${d.owner}/${d.name}`,
+        model: d.current_release?.model ?? null,
+        version: d.current_release?.version ?? null,
+      })),
     };
   });
 
@@ -164,6 +172,8 @@ export function registerEditorEndpoints(RED: NodeAPI): void {
     const { inputTemplate, modelInput, parseDeploymentRef, parseModelRef } = core();
     const target = text(body.deployment) ? parseDeploymentRef(text(body.deployment)) : parseModelRef(text(body.model));
     const input = await modelInput(client, target);
-    return input ? { model: input.model, version: input.version ?? null, fields: input.fields, template: inputTemplate(input.fields) } : { fields: null };
+    return input
+      ? { model: input.model, version: input.version ?? null, fields: input.fields, template: inputTemplate(input.fields) }
+      : { fields: null };
   });
 }

@@ -88,9 +88,9 @@ export function say(RED: NodeAPI, what: Core.Sentence | Error): string {
   if (what instanceof Error ? !(what instanceof SentenceError) : !isSentence(what)) return (what as Error).message;
   return renderSentence(what as Core.Sentence, (key, names) => {
     const local = `common.sentences.${key}`;
-    const text = RED._(`${COMMON}.sentences.${key}`, Object.fromEntries(names.map((name) => [name, `\u0001${name}\u0001`])));
+    const text = RED._(`${COMMON}.sentences.${key}`, Object.fromEntries(names.map((name) => [name, `\uE000${name}\uE000`])));
     if (text === local || text.endsWith(`:${local}`)) return undefined; // no catalog (a bare test helper): the English text
-    return text.replace(/\u0001(\w+)\u0001/g, '__$1__');
+    return text.replace(/\uE000(\w+)\uE000/g, '__$1__');
   });
 }
 
@@ -127,26 +127,26 @@ export function statusLine(RED: NodeAPI, node: Node) {
     const id = `${key}|${names.join(',')}`;
     let template = templates.get(id);
     if (template === undefined) {
-      template = RED._(`${COMMON}.${key}`, Object.fromEntries(names.map((name) => [name, `\u0001${name}\u0001`])));
+      template = RED._(`${COMMON}.${key}`, Object.fromEntries(names.map((name) => [name, `\uE000${name}\uE000`])));
       templates.set(id, template);
     }
-    return names.length === 0 ? template : template.replace(/\u0001(\w+)\u0001/g, (_, name: string) => String(vars[name]));
+    return names.length === 0 ? template : template.replace(/\uE000(\w+)\uE000/g, (_, name: string) => String(vars[name]));
   };
   return {
     t,
-    show(fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape: NodeStatus['shape'] = 'dot'): void {
+    show: (fill: NodeStatus['fill'], key: string, vars?: Record<string, unknown>, shape: NodeStatus['shape'] = 'dot'): void => {
       if (stopped) return;
       const text = t(`status.${key}`, vars);
       if (text === shown.text && fill === shown.fill && shape === shown.shape) return;
       shown = { fill, shape, text };
       node.status({ fill, shape, text });
     },
-    clear(): void {
+    clear: (): void => {
       if (stopped || shown.text === undefined) return;
       shown = {};
       node.status({});
     },
-    stop(): void {
+    stop: (): void => {
       stopped = true;
       node.status({});
     },
@@ -210,14 +210,14 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
         handler(msg as Msg, guardedSend).then(
           () => {
             active--;
-            finish(RED, node, msg as Msg, done);
+            finish(RED, node, msg, done);
           },
           (err: Error) => {
             active--;
             // A node closed mid-request stays silent: its flow is being replaced.
-            if (closed) return finish(RED, node, msg as Msg, done);
+            if (closed) return finish(RED, node, msg, done);
             show('red', errorStatusKey(err), undefined, 'ring');
-            finish(RED, node, msg as Msg, done, localized(RED, err));
+            finish(RED, node, msg, done, localized(RED, err));
           },
         );
       });

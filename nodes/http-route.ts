@@ -14,7 +14,6 @@ import type { NodeAPI } from 'node-red';
 import type { RequestHandler } from 'express';
 import { core } from './lazy-core';
 
-
 /** What the capture leaves on the request: its body, being read. */
 export interface RawBodyRequest extends IncomingMessage {
   rawBody?: Promise<Buffer>;

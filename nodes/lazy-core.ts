@@ -4,4 +4,5 @@ import type * as Core from './core';
 
 let loaded: typeof Core | undefined;
 /** Kept once loaded: require() looks the module up anew on every call, several times per message. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, not with the node files: the point of this module
 export const core = (): typeof Core => (loaded ??= require('./core') as typeof Core);

@@ -8,9 +8,10 @@ import { registerEditorEndpoints } from './editor-endpoints';
 import { say } from './flow-node';
 import type { ReplicateConfigNode, ReplicateCredentials } from './node-types';
 
-
 /** The settings, or what keeps them from working, checked at deploy; a bad base URL has a status of its own. */
-function readConfig(def: Record<string, unknown>): { settings: Core.ConfigSettings; problem?: undefined } | { settings?: undefined; problem: Core.InputError } {
+function readConfig(
+  def: Record<string, unknown>,
+): { settings: Core.ConfigSettings; problem?: undefined } | { settings?: undefined; problem: Core.InputError } {
   const { ConfigSettingsSchema, checkBaseUrl, describeIssues, errorVar, InputError } = core();
   const parsed = ConfigSettingsSchema.safeParse(def);
   const problems = parsed.success ? [] : describeIssues(parsed.error);
@@ -54,12 +55,16 @@ export = (RED: NodeAPI) => {
     });
   }
 
-  RED.nodes.registerType<ReplicateConfigNode, NodeDef & Record<string, unknown>, unknown, ReplicateCredentials>('replicate-config', ReplicateConfig, {
-    credentials: {
-      token: { type: 'password' },
-      webhookSecret: { type: 'password' },
+  RED.nodes.registerType<ReplicateConfigNode, NodeDef & Record<string, unknown>, unknown, ReplicateCredentials>(
+    'replicate-config',
+    ReplicateConfig,
+    {
+      credentials: {
+        token: { type: 'password' },
+        webhookSecret: { type: 'password' },
+      },
     },
-  });
+  );
 
   registerEditorEndpoints(RED);
 };

@@ -45,7 +45,8 @@ export = (RED: NodeAPI) => {
       const s = settings();
       const client = flow.client();
       // msg.webhook as a prediction-completed node leaves it ({id, timestamp} of its delivery) is not a URL for this create
-      const typedWebhook = (isDeliveryRecord(msg.webhook) ? undefined : c.readText(msg, 'webhook')) ?? (completedNodeId ? undefined : s.webhook || undefined);
+      const typedWebhook =
+        (isDeliveryRecord(msg.webhook) ? undefined : c.readText(msg, 'webhook')) ?? (completedNodeId ? undefined : s.webhook || undefined);
       const plan = c.waitPlan(s);
       const target = targetFor(s, msg);
       let input = { ...s.input, ...c.readModelInput(msg.payload) };
@@ -64,7 +65,9 @@ export = (RED: NodeAPI) => {
       const request: Core.RunRequest = {
         target,
         input,
-        webhook: completed?.url ?? (typedWebhook ? c.readWebhookUrl(typedWebhook, msg.webhook ? 'msg.webhook' : { key: 'field.webhookSetting' }) : undefined),
+        webhook:
+          completed?.url ??
+          (typedWebhook ? c.readWebhookUrl(typedWebhook, msg.webhook ? 'msg.webhook' : { key: 'field.webhookSetting' }) : undefined),
         webhookEvents: c.webhookEventsFor(s.webhookEvents, completed !== undefined),
         wait: s.wait,
         waitSeconds: s.waitSeconds,

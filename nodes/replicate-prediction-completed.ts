@@ -5,7 +5,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { say, statusLine, withPrediction, type Msg } from './flow-node';
+import { say, statusLine, withPrediction } from './flow-node';
 import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
 import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
 
@@ -48,7 +48,8 @@ export = (RED: NodeAPI) => {
     };
 
     const parsed = c.PredictionCompletedSettingsSchema.safeParse(def);
-    if (!parsed.success) return fail({ key: 'node.invalidSettings', vars: { problems: c.describeIssues(parsed.error) } }, 'invalidSettings');
+    if (!parsed.success)
+      return fail({ key: 'node.invalidSettings', vars: { problems: c.describeIssues(parsed.error) } }, 'invalidSettings');
     const s = parsed.data;
     const config = typeof def.replicate === 'string' ? (RED.nodes.getNode(def.replicate) as ReplicateConfigNode | null) : null;
     const sharedSecret = node.credentials?.sharedSecret?.trim() ?? '';
@@ -63,7 +64,7 @@ export = (RED: NodeAPI) => {
     const receiver = new c.WebhookReceiver({ auth: s.auth, signingSecret: config?.signingSecret(), sharedSecret });
     const filter: Core.DeliveryFilter = { outcomes: s.outcomes, models: s.models };
     const fields = c.parseFieldList(s.correlate);
-    const correlations = new c.CorrelationStore(node.context().global as unknown as Core.ContextLike, s.store || undefined, s.expiry * 3600_000);
+    const correlations = new c.CorrelationStore(node.context().global, s.store || undefined, s.expiry * 3600_000);
     let received = 0;
 
     node.webhookFor = async (msg) => {
@@ -83,7 +84,7 @@ export = (RED: NodeAPI) => {
     const emit = async (verdict: Core.AcceptedDelivery) => {
       const route = c.routeDelivery(verdict.prediction, filter);
       if (route === 'skip' || (route === 'progress' && !s.progress)) return;
-      const msg = withPrediction({ _msgid: RED.util.generateId() } as Msg, verdict.prediction);
+      const msg = withPrediction({ _msgid: RED.util.generateId() }, verdict.prediction);
       msg.webhook = verdict.webhook;
       if (route === 'result' && verdict.correlation) {
         const kept = await correlations.recall(verdict.correlation).catch((err: Error) => {
@@ -98,7 +99,7 @@ export = (RED: NodeAPI) => {
         const fill = verdict.prediction.status === 'succeeded' ? 'green' : verdict.prediction.status === 'failed' ? 'red' : 'grey';
         show(fill, 'received', { status: verdict.prediction.status, total: received });
       }
-      const out: NodeMessage | null = msg as NodeMessage;
+      const out: NodeMessage | null = msg;
       node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : out);
     };
 
@@ -118,7 +119,10 @@ export = (RED: NodeAPI) => {
         refuse(code, answer, statusKey, 'yellow');
       };
       let waitingFor: keyof typeof LATE = 'body';
-      const deadline = setTimeout(() => cutShort(LATE[waitingFor].code, { key: LATE[waitingFor].answer }, 'timedOut'), c.DELIVERY_DEADLINE.ms);
+      const deadline = setTimeout(
+        () => cutShort(LATE[waitingFor].code, { key: LATE[waitingFor].answer }, 'timedOut'),
+        c.DELIVERY_DEADLINE.ms,
+      );
       const finish = () => {
         clearTimeout(deadline);
         open.delete(stop);
@@ -139,7 +143,7 @@ export = (RED: NodeAPI) => {
           return refuse(400, { key: 'answer.unreadable' }, 'badJson');
         }
         waitingFor = 'verify';
-        const verdict = await receiver.receive({ headers: req.headers, query: (req.query ?? {}) as Record<string, unknown>, body });
+        const verdict = await receiver.receive({ headers: req.headers, query: req.query ?? {}, body });
         if (verdict.status !== 200) {
           const rejection = REJECTION[verdict.reason];
           return refuse(verdict.status, { key: rejection.answer }, rejection.status, verdict.status === 503 ? 'yellow' : 'red');
@@ -151,7 +155,11 @@ export = (RED: NodeAPI) => {
       })()
         .catch((err: Error) => {
           node.error(say(RED, { key: 'completed.deliveryFailed', vars: { error: c.errorVar(err) } }));
-          if (!res.headersSent) res.status(500).type('text/plain').send(say(RED, { key: 'answer.failed' }));
+          if (!res.headersSent)
+            res
+              .status(500)
+              .type('text/plain')
+              .send(say(RED, { key: 'answer.failed' }));
         })
         .finally(finish);
     });
@@ -172,9 +180,13 @@ export = (RED: NodeAPI) => {
     });
   }
 
-  RED.nodes.registerType<ThisNode, NodeDef & Record<string, unknown>, unknown, PredictionCompletedCredentials>('replicate-prediction-completed', PredictionCompleted, {
-    credentials: {
-      sharedSecret: { type: 'password' },
+  RED.nodes.registerType<ThisNode, NodeDef & Record<string, unknown>, unknown, PredictionCompletedCredentials>(
+    'replicate-prediction-completed',
+    PredictionCompleted,
+    {
+      credentials: {
+        sharedSecret: { type: 'password' },
+      },
     },
-  });
+  );
 };

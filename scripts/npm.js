@@ -45,7 +45,12 @@ function npm(args, { cwd = ROOT, node = process.execPath, log } = {}) {
     child.on('close', (code) => {
       if (log) fs.writeFileSync(log, `$ npm ${args.join(' ')}\n${out}${err}`);
       if (code === 0) resolve(out);
-      else reject(new Error(`npm ${args.join(' ')} exited with ${code}${log ? ` (see ${path.relative(ROOT, log)})` : ''}\n${err.trim().split('\n').slice(-15).join('\n')}`));
+      else
+        reject(
+          new Error(
+            `npm ${args.join(' ')} exited with ${code}${log ? ` (see ${path.relative(ROOT, log)})` : ''}\n${err.trim().split('\n').slice(-15).join('\n')}`,
+          ),
+        );
     });
   });
 }

@@ -29,7 +29,15 @@ function seedConfigNode(baseUrl, token) {
   const flows = readJson(flowFile, []);
   const existing = flows.find((node) => node.id === CONFIG_ID);
   const config = {
-    ...(existing || { id: CONFIG_ID, type: 'replicate-config', timeout: 30, concurrency: 10, createRateLimit: 600, requestRateLimit: 3000, maxRetries: 5 }),
+    ...(existing || {
+      id: CONFIG_ID,
+      type: 'replicate-config',
+      timeout: 30,
+      concurrency: 10,
+      createRateLimit: 600,
+      requestRateLimit: 3000,
+      maxRetries: 5,
+    }),
     name: token ? 'Replicate (local emulator)' : 'Replicate',
     baseUrl,
     webhookBaseUrl: existing?.webhookBaseUrl || `http://127.0.0.1:${uiPort}`,

@@ -35,7 +35,9 @@ const TARGETS = [
   { nodeRed: '4', node: '20' },
   { nodeRed: '5', node: '22' },
 ];
-const CACHE = process.env.COMPAT_CACHE ? path.resolve(process.env.COMPAT_CACHE) : path.join(ROOT, 'node_modules', '.cache', 'node-red-compat');
+const CACHE = process.env.COMPAT_CACHE
+  ? path.resolve(process.env.COMPAT_CACHE)
+  : path.join(ROOT, 'node_modules', '.cache', 'node-red-compat');
 const LOGS = path.join(ROOT, 'test-artifacts', 'compat');
 const MOCHA = path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
 /** A test run still going after this long is stopped and counted as failed. */
@@ -62,7 +64,11 @@ function inRange(version, range) {
   const parts = parseVersion(version);
   return !!parts && range.split('.').every((part, i) => Number(part) === parts[i]);
 }
-const newest = (versions, range) => versions.filter((v) => inRange(v, range)).sort(compareVersions).at(-1);
+const newest = (versions, range) =>
+  versions
+    .filter((v) => inRange(v, range))
+    .sort(compareVersions)
+    .at(-1);
 
 /** Every published version of a package; undefined when the registry cannot be reached. */
 const versionLists = new Map();
@@ -97,7 +103,8 @@ function cachedVersions(name) {
 async function pickVersion(name, range) {
   const published = await publishedVersions(name);
   const version = newest(published ?? cachedVersions(name), range);
-  if (!version) throw new Error(`no ${name}@${range} ${published ? 'is published' : 'in the cache, and the npm registry cannot be reached'}`);
+  if (!version)
+    throw new Error(`no ${name}@${range} ${published ? 'is published' : 'in the cache, and the npm registry cannot be reached'}`);
   return version;
 }
 
@@ -121,7 +128,11 @@ function install(name, version, range, { ignoreScripts }) {
         fs.rmSync(tmp, { recursive: true, force: true });
         fs.mkdirSync(tmp, { recursive: true });
         // allowScripts: npm 11 runs a dependency's install scripts only with a warning unless allowed
-        const manifest = { private: true, description: 'npm run test:compat cache', ...(ignoreScripts ? {} : { allowScripts: { [name]: true } }) };
+        const manifest = {
+          private: true,
+          description: 'npm run test:compat cache',
+          ...(ignoreScripts ? {} : { allowScripts: { [name]: true } }),
+        };
         fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify(manifest) + '\n');
         const args = ['install', '--prefix', tmp, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'];
         if (ignoreScripts) args.push('--ignore-scripts');
@@ -271,7 +282,9 @@ async function runTarget(target, mochaArgs, schedule) {
       }
       if (loaded.nodeVersion !== node.version) problems.push(`the tests ran on Node.js ${loaded.nodeVersion}, not ${node.version}`);
       if (loaded.foreignCoreNodes.length) {
-        problems.push(`core nodes were loaded from another Node-RED: ${loaded.foreignCoreNodes.map((f) => path.relative(ROOT, f)).join(', ')}`);
+        problems.push(
+          `core nodes were loaded from another Node-RED: ${loaded.foreignCoreNodes.map((f) => path.relative(ROOT, f)).join(', ')}`,
+        );
       }
     }
     result.ok = problems.length === 0 && result.failing === 0;
@@ -291,12 +304,16 @@ async function main() {
   const mochaArgs = split >= 0 ? argv.slice(split + 1) : [];
   const only = own.includes('--only') ? own[own.indexOf('--only') + 1] : undefined;
   const serial = own.includes('--serial') || process.env.COMPAT_SERIAL === '1';
-  const targets = TARGETS.filter((t) => !only || t.nodeRed === only || t.nodeRed.startsWith(`${only}.`) || only.startsWith(`${t.nodeRed}.`));
+  const targets = TARGETS.filter(
+    (t) => !only || t.nodeRed === only || t.nodeRed.startsWith(`${only}.`) || only.startsWith(`${t.nodeRed}.`),
+  );
   if (!targets.length) throw new Error(`no target matches --only ${only} (targets: ${TARGETS.map((t) => t.nodeRed).join(', ')})`);
   if (!fs.existsSync(path.join(ROOT, 'dist', 'test'))) throw new Error('dist/test is missing: run `npm run build` first');
   fs.mkdirSync(CACHE, { recursive: true });
   fs.mkdirSync(LOGS, { recursive: true });
-  say(`Node-RED ${targets.map((t) => `${t.nodeRed}.x on node ${t.node}`).join(', ')}; cache ${CACHE.startsWith(ROOT + path.sep) ? path.relative(ROOT, CACHE) : CACHE}`);
+  say(
+    `Node-RED ${targets.map((t) => `${t.nodeRed}.x on node ${t.node}`).join(', ')}; cache ${CACHE.startsWith(ROOT + path.sep) ? path.relative(ROOT, CACHE) : CACHE}`,
+  );
 
   // Installs all start at once; test runs start as their installs finish (one at a time with --serial).
   let queue = Promise.resolve();
@@ -315,7 +332,9 @@ async function main() {
   for (const r of results) {
     const pending = r.pending ? `, ${r.pending} pending` : '';
     const status = r.ok ? '' : ' FAILED';
-    console.log(`compat ${r.label}: ${r.passing} passing, ${r.failing} failing${pending}${status} (setup ${seconds(r.installMs)}, tests ${seconds(r.testMs)})`);
+    console.log(
+      `compat ${r.label}: ${r.passing} passing, ${r.failing} failing${pending}${status} (setup ${seconds(r.installMs)}, tests ${seconds(r.testMs)})`,
+    );
   }
   const failedTargets = results.filter((r) => !r.ok).length;
   const passed = results.reduce((n, r) => n + r.passing, 0);

@@ -21,7 +21,12 @@ describe('Replicate client against the emulator', () => {
     c.createPrediction(parseModelRef(HELLO), { input });
 
   before(async () => {
-    emulator = await startEmulator({ accounts: [{ token: DEFAULT_TOKEN, username: 'emulator' }, { token: 'r8_no_billing', username: 'broke', billing: false }] });
+    emulator = await startEmulator({
+      accounts: [
+        { token: DEFAULT_TOKEN, username: 'emulator' },
+        { token: 'r8_no_billing', username: 'broke', billing: false },
+      ],
+    });
   });
   afterEach(async () => {
     emulator.clearFaults();
@@ -66,7 +71,10 @@ describe('Replicate client against the emulator', () => {
 
   it('never sends a create twice after a 500: the prediction may exist', async () => {
     emulator.fault({ match: { method: 'POST' }, type: 'status', status: 500, process: true });
-    const err = await create(client()).then(() => null, (e: Error) => e);
+    const err = await create(client()).then(
+      () => null,
+      (e: Error) => e,
+    );
     should(err).match({ code: 'server', status: 500 });
     should(err!.message).match(/server error \(HTTP 500\).*may have been created anyway, so it was not sent again/);
     should(creates()).have.length(1);
@@ -74,14 +82,20 @@ describe('Replicate client against the emulator', () => {
 
   it('never sends a create twice after a timeout or a dropped connection', async () => {
     emulator.fault({ match: { method: 'POST' }, type: 'delay', ms: 1500, after: true });
-    const timedOut = await create(client({ timeoutMs: 300 })).then(() => null, (e: Error) => e);
+    const timedOut = await create(client({ timeoutMs: 300 })).then(
+      () => null,
+      (e: Error) => e,
+    );
     should(timedOut!.message).match(/^Replicate did not answer within 300 ms/);
     should(timedOut!.message).match(/not sent again/);
     should(creates()).have.length(1);
 
     emulator.clearRequests();
     emulator.fault({ match: { method: 'POST' }, type: 'drop', after: true });
-    const dropped = await create(client()).then(() => null, (e: Error) => e);
+    const dropped = await create(client()).then(
+      () => null,
+      (e: Error) => e,
+    );
     should(dropped!.message).match(/connection to Replicate .* was interrupted.*not sent again/);
     should(creates()).have.length(1);
   });
@@ -124,7 +138,9 @@ describe('Replicate client against the emulator', () => {
   });
 
   it('keeps a cursor from a message inside its query parameter', async () => {
-    await client().listModels({ cursor: 'abc&sort_by=evil#x' }).catch(() => undefined);
+    await client()
+      .listModels({ cursor: 'abc&sort_by=evil#x' })
+      .catch(() => undefined);
     const [request] = emulator.requests;
     should(request!.path).equal('/v1/models');
     should(request!.query).eql({ cursor: 'abc&sort_by=evil#x' });
@@ -148,7 +164,9 @@ describe('Replicate client against the emulator', () => {
     should(creates()).have.length(1);
     emulator.fault({ match: { method: 'GET' }, type: 'invalid-prediction', times: Infinity });
     const c = client({ retry: { maxRetries: 1, baseDelayMs: 10 } });
-    await should(c.getPrediction('abcdefabcdefabcdefabcdefab')).be.rejectedWith(/response this node does not understand \(HTTP 200\): (id|status)/);
+    await should(c.getPrediction('abcdefabcdefabcdefabcdefab')).be.rejectedWith(
+      /response this node does not understand \(HTTP 200\): (id|status)/,
+    );
   });
 
   it('never lets the token into an error, even when a server echoes it', async () => {
@@ -157,7 +175,10 @@ describe('Replicate client against the emulator', () => {
     const c = new ReplicateClient({ baseUrl: leaky.url, token: secret, retry: { maxRetries: 0 } });
     try {
       leaky.fault({ type: 'status', status: 400, body: { title: 'Bad', detail: `header was Bearer ${secret}` } });
-      const err = await c.getAccount().then(() => null, (e: Error) => e);
+      const err = await c.getAccount().then(
+        () => null,
+        (e: Error) => e,
+      );
       should(err!.message).match(/\[redacted\]/);
       should(JSON.stringify({ ...err, message: err!.message, stack: err!.stack })).not.containEql(secret);
     } finally {
@@ -217,7 +238,12 @@ describe('Replicate client against the emulator', () => {
   });
 
   it('keeps each account to its own token and predictions', async () => {
-    const other = await startEmulator({ accounts: [{ token: 'r8_client_a', username: 'a' }, { token: 'r8_client_b', username: 'b' }] });
+    const other = await startEmulator({
+      accounts: [
+        { token: 'r8_client_a', username: 'a' },
+        { token: 'r8_client_b', username: 'b' },
+      ],
+    });
     const a = new ReplicateClient({ baseUrl: other.url, token: 'r8_client_a' });
     const b = new ReplicateClient({ baseUrl: other.url, token: 'r8_client_b' });
     try {
@@ -225,7 +251,12 @@ describe('Replicate client against the emulator', () => {
       should((await b.getAccount()).username).equal('b');
       const { id } = await create(a);
       await should(b.getPrediction(id)).be.rejectedWith(/could not find/);
-      should(other.requests.map((r) => r.headers.authorization)).eql(['Bearer r8_client_a', 'Bearer r8_client_b', 'Bearer r8_client_a', 'Bearer r8_client_b']);
+      should(other.requests.map((r) => r.headers.authorization)).eql([
+        'Bearer r8_client_a',
+        'Bearer r8_client_b',
+        'Bearer r8_client_a',
+        'Bearer r8_client_b',
+      ]);
     } finally {
       await Promise.all([a.close(), b.close()]);
       await other.close();
@@ -235,7 +266,12 @@ describe('Replicate client against the emulator', () => {
   it('stops queued and in-flight requests when closed', async () => {
     const c = client({ maxConcurrency: 1 });
     emulator.fault({ match: { path: '/account' }, type: 'delay', ms: 2000, times: Infinity });
-    const pending = [c.getAccount(), c.getAccount()].map((p) => p.then(() => undefined, (err: Error) => err));
+    const pending = [c.getAccount(), c.getAccount()].map((p) =>
+      p.then(
+        () => undefined,
+        (err: Error) => err,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 50));
     await c.close();
     for (const outcome of await Promise.all(pending)) should(outcome).match({ message: /stopped because the node was closed/ });
@@ -264,7 +300,10 @@ describe('Replicate client against the emulator', () => {
       const c = client();
       const poller = new PredictionPoller(c);
       const { id } = await create(c);
-      const err = await poller.wait(id, { intervalMs: 20, maxPolls: 3 }).then(() => null, (e: Error) => e);
+      const err = await poller.wait(id, { intervalMs: 20, maxPolls: 3 }).then(
+        () => null,
+        (e: Error) => e,
+      );
       should(err).be.instanceOf(PollsExhaustedError);
       should(err!.message).equal(`Prediction ${id} is still processing after 3 polls (status: starting)`);
       should((err as PollsExhaustedError).prediction.status).equal('starting');

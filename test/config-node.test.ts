@@ -5,7 +5,6 @@ import type { ReplicateConfigNode } from '../nodes/node-types';
 import { ask, type DeploymentsAnswer, type ModelsAnswer, type SchemaAnswer, type VersionsAnswer } from './support/editor-endpoints';
 import { configNode, helper, nodeModules } from './support/node-red';
 
-
 describe('replicate-config node', () => {
   let emulator: Emulator;
   before(async () => {
@@ -52,7 +51,9 @@ describe('replicate-config node', () => {
     should(rejected.body.message).match(/^Replicate rejected the token \(401\)/);
     should(rejected.text).not.containEql('r8_not_a_real_token');
     should((await test({ id: 'cfg', baseUrl: emulator.url })).body.message).match(/^No Replicate API token/);
-    should((await test({ baseUrl: 'http://replicate.example.com/v1', token: DEFAULT_TOKEN })).body.message).match(/must start with https:\/\//);
+    should((await test({ baseUrl: 'http://replicate.example.com/v1', token: DEFAULT_TOKEN })).body.message).match(
+      /must start with https:\/\//,
+    );
   });
 
   it('reports settings it cannot use when deployed', async () => {
@@ -62,11 +63,10 @@ describe('replicate-config node', () => {
   });
 
   it('gives each config node its own client', async () => {
-    await helper.load(
-      nodeModules(['replicate-config']),
-      [configNode('a', emulator.url), configNode('b', emulator.url)],
-      { a: { token: DEFAULT_TOKEN }, b: { token: DEFAULT_TOKEN } },
-    );
+    await helper.load(nodeModules(['replicate-config']), [configNode('a', emulator.url), configNode('b', emulator.url)], {
+      a: { token: DEFAULT_TOKEN },
+      b: { token: DEFAULT_TOKEN },
+    });
     const a = helper.getNode('a') as ReplicateConfigNode;
     const b = helper.getNode('b') as ReplicateConfigNode;
     should(a.client()).equal(a.client());
@@ -74,8 +74,7 @@ describe('replicate-config node', () => {
   });
 
   describe('what the create dialog asks through it', () => {
-
-    it('searches models, lists versions and deployments, and describes a model\'s input', async () => {
+    it("searches models, lists versions and deployments, and describes a model's input", async () => {
       await load({ cfg: { token: DEFAULT_TOKEN } });
       const ref = { id: 'cfg', baseUrl: emulator.url, token: '__PWRD__' }; // the stored token
       const found = await ask<ModelsAnswer>('models', { config: ref, query: 'flux schnell' });
@@ -93,13 +92,22 @@ describe('replicate-config node', () => {
       should(versions.body.versions[0]?.id).equal(flux.latestVersion);
 
       const deployments = await ask<DeploymentsAnswer>('deployments', { config: ref });
-      should(deployments.body.deployments).eql([{ ref: 'emulator/flux-schnell-prod', model: 'black-forest-labs/flux-schnell', version: flux.latestVersion }]);
+      should(deployments.body.deployments).eql([
+        { ref: 'emulator/flux-schnell-prod', model: 'black-forest-labs/flux-schnell', version: flux.latestVersion },
+      ]);
 
-      for (const target of [{ model: 'black-forest-labs/flux-schnell' }, { model: `black-forest-labs/flux-schnell:${flux.latestVersion}` }, { deployment: 'emulator/flux-schnell-prod' }]) {
+      for (const target of [
+        { model: 'black-forest-labs/flux-schnell' },
+        { model: `black-forest-labs/flux-schnell:${flux.latestVersion}` },
+        { deployment: 'emulator/flux-schnell-prod' },
+      ]) {
         const schema = await ask<SchemaAnswer>('schema', { config: ref, ...target });
         should(schema.body).match({ ok: true, model: 'black-forest-labs/flux-schnell', version: flux.latestVersion });
         should(schema.body.fields[0]).match({ name: 'prompt', type: 'string', required: true });
-        should(schema.body.fields.find((f) => f.name === 'aspect_ratio')).match({ default: '1:1', enum: ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'] });
+        should(schema.body.fields.find((f) => f.name === 'aspect_ratio')).match({
+          default: '1:1',
+          enum: ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'],
+        });
         should(schema.body.template).match({ prompt: '', aspect_ratio: '1:1', num_outputs: 1 });
       }
     });

@@ -85,7 +85,9 @@ describe('replicate-create-prediction', () => {
       const caught = flow.error();
       flow.send({ payload });
       const msg = await caught;
-      should(msg.error.message).match(/^msg\.payload must be an object of model inputs, such as \{"prompt": "a cat"\}, but it is (a string|a number|an array|a boolean)$/);
+      should(msg.error.message).match(
+        /^msg\.payload must be an object of model inputs, such as \{"prompt": "a cat"\}, but it is (a string|a number|an array|a boolean)$/,
+      );
     }
     should(creates()).have.length(0);
     should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid input' });
@@ -142,7 +144,9 @@ describe('replicate-create-prediction', () => {
     const caught = flow.error();
     flow.send({ topic: 't' });
     const msg = await caught;
-    should(msg.error.message).match(/^Prediction \w+ is still processing after 4 polls \(status: (starting|processing)\); it has been cancelled$/);
+    should(msg.error.message).match(
+      /^Prediction \w+ is still processing after 4 polls \(status: (starting|processing)\); it has been cancelled$/,
+    );
     should((msg.payload as Prediction).status).equal('canceled');
     should(msg.topic).equal('t');
     should(nr.emulator.requests.filter((r) => r.path.endsWith('/cancel'))).have.length(1);
@@ -215,9 +219,20 @@ describe('replicate-create-prediction', () => {
       should(creates()).have.length(0);
     });
 
-    it("keeps a schema lookup shared by two nodes going when one of them is redeployed mid-lookup", async () => {
+    it('keeps a schema lookup shared by two nodes going when one of them is redeployed mid-lookup', async () => {
       nr.emulator.fault({ match: { method: 'GET', path: `/models/${OFFICIAL}` }, type: 'delay', ms: 500 });
-      const node = (id: string, name: string) => ({ id, z: 'tab', x: 100, y: 100, type: 'replicate-create-prediction', name, replicate: 'cfg', model: OFFICIAL, input: '{"prompt":"a cat"}', wires: [[`${id}-out`]] });
+      const node = (id: string, name: string) => ({
+        id,
+        z: 'tab',
+        x: 100,
+        y: 100,
+        type: 'replicate-create-prediction',
+        name,
+        replicate: 'cfg',
+        model: OFFICIAL,
+        input: '{"prompt":"a cat"}',
+        wires: [[`${id}-out`]],
+      });
       await helper.load(
         nodeModules(),
         [
@@ -243,7 +258,11 @@ describe('replicate-create-prediction', () => {
       // a "modified nodes" deploy of a alone: a closes while the lookup is under way
       const flows = helper._redNodes.getFlows().flows;
       const restarted = new Promise((resolve) => helper._events.once('flows:started', resolve));
-      await helper._redNodes.setFlows(flows.map((n) => (n.id === 'a' ? { ...n, name: 'after' } : n)), null, 'nodes');
+      await helper._redNodes.setFlows(
+        flows.map((n) => (n.id === 'a' ? { ...n, name: 'after' } : n)),
+        null,
+        'nodes',
+      );
       await restarted;
       should(helper.getNode('b')).equal(b);
 
@@ -327,8 +346,23 @@ describe('replicate-create-prediction', () => {
     /** The create node and its prediction completed node in either order: nodes are created one by one, in flow order. */
     async function withCompletedNode(props: Record<string, unknown>, { completedFirst = false, credentials = {} } = {}) {
       // `trigger` is the create node's flow property for its prediction completed node
-      const create = { id: 'create', type: 'replicate-create-prediction', replicate: 'cfg', model: OFFICIAL, input: '{"prompt":"a cat"}', trigger: 'completed', webhookEvents: ['completed'], wires: [['created']] };
-      const completedNode = { id: 'completed', type: 'replicate-prediction-completed', url: '/replicate/create-test', wires: [[]], ...props };
+      const create = {
+        id: 'create',
+        type: 'replicate-create-prediction',
+        replicate: 'cfg',
+        model: OFFICIAL,
+        input: '{"prompt":"a cat"}',
+        trigger: 'completed',
+        webhookEvents: ['completed'],
+        wires: [['created']],
+      };
+      const completedNode = {
+        id: 'completed',
+        type: 'replicate-prediction-completed',
+        url: '/replicate/create-test',
+        wires: [[]],
+        ...props,
+      };
       await helper.load(
         nodeModules(),
         [
@@ -384,7 +418,9 @@ describe('replicate-create-prediction', () => {
       let node = await withCompletedNode({ replicate: 'other' });
       should(statusesOf(node).at(-1)).eql({ fill: 'yellow', shape: 'ring', text: 'completed: other cfg' });
       const [warning] = loggedBy(node, 'warn');
-      should(warning).startWith('The "prediction completed" node "completed" this node reports to uses the config node "config other", this node uses "config cfg"');
+      should(warning).startWith(
+        'The "prediction completed" node "completed" this node reports to uses the config node "config other", this node uses "config cfg"',
+      );
       should(loggedBy(node, 'error')).eql([]);
       await helper.unload();
 
@@ -425,7 +461,13 @@ describe('replicate-create-prediction', () => {
     for (const [what, props, options, status, message] of [
       ['no config node', { replicate: '' }, {}, 'no config node', /^No Replicate config node is selected/],
       ['no token', {}, { token: '' }, 'no API token', /^No Replicate API token/],
-      ['a base URL it cannot use', {}, { config: { baseUrl: 'http://replicate.example.com/v1' } }, 'bad API base URL', /^Replicate config: API base URL must start with https:\/\//],
+      [
+        'a base URL it cannot use',
+        {},
+        { config: { baseUrl: 'http://replicate.example.com/v1' } },
+        'bad API base URL',
+        /^Replicate config: API base URL must start with https:\/\//,
+      ],
     ] as const) {
       it(what, async () => {
         const flow = await create(props, options);

@@ -35,7 +35,8 @@ describe('editor endpoints: where a token may go', () => {
     await helper.startServer();
   });
   afterEach(async () => {
-    for (const name of ['REPLICATE_API_TOKEN', 'CAPTURE_URL', 'REPLICATE_TEST_URL', 'NOT_A_URL', 'UNREACHABLE_URL', 'NEVER_SET']) delete process.env[name];
+    for (const name of ['REPLICATE_API_TOKEN', 'CAPTURE_URL', 'REPLICATE_TEST_URL', 'NOT_A_URL', 'UNREACHABLE_URL', 'NEVER_SET'])
+      delete process.env[name];
     capture.clearRequests();
     emulator.clearRequests();
     await helper.unload();
@@ -81,7 +82,10 @@ describe('editor endpoints: where a token may go', () => {
     for (const [route, extra] of ROUTES) {
       for (const ref of refs) {
         for (const token of tokens) {
-          for (const body of [{ ...extra, config: { ...ref, ...token } }, { ...extra, ...ref, ...token }]) {
+          for (const body of [
+            { ...extra, config: { ...ref, ...token } },
+            { ...extra, ...ref, ...token },
+          ]) {
             const res = await ask(route, body);
             asked++;
             const where = `${route} ${JSON.stringify(body)}`;
@@ -99,7 +103,9 @@ describe('editor endpoints: where a token may go', () => {
     should(typed.text).not.containEql(TYPED_TOKEN);
     should(capture.requests.map((r) => r.headers.authorization)).eql([`Bearer ${TYPED_TOKEN}`]);
     // ...and the deployed config node as it is, spelled another way, still works with its own token.
-    const deployed = await ask('models', { config: { id: 'cfg', baseUrl: `HTTP://127.0.0.1:${new URL(emulator.url).port}/v1/`, token: '__PWRD__' } });
+    const deployed = await ask('models', {
+      config: { id: 'cfg', baseUrl: `HTTP://127.0.0.1:${new URL(emulator.url).port}/v1/`, token: '__PWRD__' },
+    });
     should(deployed.body).match({ ok: true, models: (m: unknown[]) => m.length > 0 });
     should(emulator.requests.map((r) => r.headers.authorization)).eql([`Bearer ${DEFAULT_TOKEN}`]);
   });
@@ -108,18 +114,37 @@ describe('editor endpoints: where a token may go', () => {
     await load();
     const port = new URL(emulator.url).port;
     // Equivalent spellings use the deployed node's own token.
-    const equivalent = [emulator.url, `${emulator.url}/`, `${emulator.url}//`, `HTTP://127.0.0.1:${port}/v1`, `http://127.0.0.1:${port}/v1/models/..`];
+    const equivalent = [
+      emulator.url,
+      `${emulator.url}/`,
+      `${emulator.url}//`,
+      `HTTP://127.0.0.1:${port}/v1`,
+      `http://127.0.0.1:${port}/v1/models/..`,
+    ];
     for (const baseUrl of equivalent) {
-      should((await ask('test', { id: 'cfg', baseUrl, token: '__PWRD__' })).body).match({ ok: true, account: { username: 'emulator' } }, baseUrl);
+      should((await ask('test', { id: 'cfg', baseUrl, token: '__PWRD__' })).body).match(
+        { ok: true, account: { username: 'emulator' } },
+        baseUrl,
+      );
     }
     // Any other spelling is another URL, even when it reaches the same emulator.
-    for (const baseUrl of [`http://localhost:${port}/v1`, `http://127.0.0.1:${port}/V1`, `http://127.0.0.1:${port}`, `https://127.0.0.1:${port}/v1`]) {
+    for (const baseUrl of [
+      `http://localhost:${port}/v1`,
+      `http://127.0.0.1:${port}/V1`,
+      `http://127.0.0.1:${port}`,
+      `https://127.0.0.1:${port}/v1`,
+    ]) {
       const res = await ask('models', { config: { id: 'cfg', baseUrl, token: '__PWRD__' } });
-      should(res.body).eql({ ok: false, message: 'Type the token again to use another API URL: a stored token is only sent to the API URL its config node was deployed with' });
+      should(res.body).eql({
+        ok: false,
+        message:
+          'Type the token again to use another API URL: a stored token is only sent to the API URL its config node was deployed with',
+      });
     }
     should((await ask('test', { id: 'new', baseUrl: emulator.url })).body).eql({
       ok: false,
-      message: 'Type the token to use a config node that is not deployed: a stored or environment token is only sent to the API URL of its deployed config node',
+      message:
+        'Type the token to use a config node that is not deployed: a stored or environment token is only sent to the API URL of its deployed config node',
     });
     should(emulator.requests.map((r) => r.headers.authorization)).eql(Array(equivalent.length).fill(`Bearer ${DEFAULT_TOKEN}`));
     // A token typed beside the other URL may go there.
@@ -142,8 +167,13 @@ describe('editor endpoints: where a token may go', () => {
     for (const baseUrl of ['${REPLICATE_TEST_URL}', '$(REPLICATE_TEST_URL)']) {
       const config = { id: 'cfg', baseUrl, token: '__PWRD__' };
       should((await ask('test', config)).body).match({ ok: true, account: { username: 'emulator' } });
-      should((await ask<ModelsAnswer>('models', { config, query: 'flux schnell' })).body.models[0]).match({ ref: 'black-forest-labs/flux-schnell' });
-      should((await ask('schema', { config, model: 'black-forest-labs/flux-schnell' })).body).match({ ok: true, fields: (f: unknown[]) => f.length > 0 });
+      should((await ask<ModelsAnswer>('models', { config, query: 'flux schnell' })).body.models[0]).match({
+        ref: 'black-forest-labs/flux-schnell',
+      });
+      should((await ask('schema', { config, model: 'black-forest-labs/flux-schnell' })).body).match({
+        ok: true,
+        fields: (f: unknown[]) => f.length > 0,
+      });
     }
     should(emulator.requests.every((r) => r.headers.authorization === `Bearer ${DEFAULT_TOKEN}`)).be.true();
 
@@ -157,7 +187,10 @@ describe('editor endpoints: where a token may go', () => {
     const port = gone.port;
     process.env.UNREACHABLE_URL = `http://127.0.0.1:${port}/v1`;
     const unreachable = await ask('test', { id: 'cfg', baseUrl: '$(UNREACHABLE_URL)', token: TYPED_TOKEN });
-    should(unreachable.body).match({ ok: false, message: /^Could not reach Replicate at \$\{UNREACHABLE_URL\}: the connection was refused/ });
+    should(unreachable.body).match({
+      ok: false,
+      message: /^Could not reach Replicate at \$\{UNREACHABLE_URL\}: the connection was refused/,
+    });
     should(unreachable.text).not.containEql(String(port));
 
     should((await ask('models', { config: { id: 'cfg', baseUrl: '${NEVER_SET}' } })).body).eql({
@@ -188,7 +221,11 @@ describe('editor endpoints: where a token may go', () => {
     });
 
     const post = (route: string, body: object, headers: Record<string, string> = {}) =>
-      fetch(`${red.url}/replicate-config/${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      fetch(`${red.url}/replicate-config/${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
 
     it('lets a read-only user browse only through deployed accounts as they are; typing a token needs the right to change config nodes', async () => {
       const asIs = await post('models', { config: { id: 'cfg', baseUrl: emulator.url, token: '__PWRD__' }, query: 'flux' });
@@ -201,7 +238,8 @@ describe('editor endpoints: where a token may go', () => {
         { id: 'cfg', baseUrl: captureUrl },
         { id: 'not-deployed', baseUrl: emulator.url },
       ]) {
-        for (const [route, extra] of ROUTES) should((await post(route, { ...extra, config })).status).equal(401, `${route} ${JSON.stringify(config)}`);
+        for (const [route, extra] of ROUTES)
+          should((await post(route, { ...extra, config })).status).equal(401, `${route} ${JSON.stringify(config)}`);
       }
       should(capture.requests).eql([]);
 

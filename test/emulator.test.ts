@@ -1,6 +1,14 @@
 import should from 'should';
 import { createHmac } from 'node:crypto';
-import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator, type EmulatorStats, type RecordedRequest, type Recorder } from '../emulator';
+import {
+  DEFAULT_TOKEN,
+  startEmulator,
+  startRecorder,
+  type Emulator,
+  type EmulatorStats,
+  type RecordedRequest,
+  type Recorder,
+} from '../emulator';
 import { Client, eventually, sleep, type Reply } from './emulator-support/http-client';
 import type { Page, Problem, WireModel, WirePrediction, WireVersion } from './emulator-support/wire';
 
@@ -15,9 +23,7 @@ function hasValidSignature(secret: string, webhook: { headers: Record<string, un
   const timestamp = String(webhook.headers['webhook-timestamp']);
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${webhook.body}`).digest('base64');
-  return String(webhook.headers['webhook-signature'])
-    .split(' ')
-    .includes(`v1,${expected}`);
+  return String(webhook.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
 }
 
 describe('Replicate emulator', function () {
@@ -75,7 +81,7 @@ describe('Replicate emulator', function () {
     client.call<WirePrediction>('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: 'x' } }, headers });
 
   describe('authentication and routing', () => {
-    it('answers 401 without a valid token, in Replicate\'s words', async () => {
+    it("answers 401 without a valid token, in Replicate's words", async () => {
       for (const token of [null, 'r8_wrong']) {
         const reply = await client.call('GET', '/account', { token });
         should(reply.status).equal(401);
@@ -96,7 +102,9 @@ describe('Replicate emulator', function () {
       const account = await other.call('GET', '/account');
       should(account.json).match({ type: 'organization', username: 'someone-else' });
       const secret = await client.call<{ key: string }>('GET', '/webhooks/default/secret');
-      should(secret.json.key).equal(emulator.account().webhookSecret).and.match(/^whsec_[A-Za-z0-9+/=]+$/);
+      should(secret.json.key)
+        .equal(emulator.account().webhookSecret)
+        .and.match(/^whsec_[A-Za-z0-9+/=]+$/);
     });
   });
 
@@ -148,7 +156,9 @@ describe('Replicate emulator', function () {
         version: fluxVersion,
         configuration: { hardware: 'gpu-t4', min_instances: 0, max_instances: 1 },
       });
-      const created = await client.call('POST', '/deployments/emulator/flux-schnell-prod/predictions', { body: { input: { prompt: 'x' } } });
+      const created = await client.call('POST', '/deployments/emulator/flux-schnell-prod/predictions', {
+        body: { input: { prompt: 'x' } },
+      });
       should(created.status).equal(201);
       should(created.json).match({ model: FLUX, version: fluxVersion, deployment: 'emulator/flux-schnell-prod' });
       should((await other.call('GET', '/deployments/emulator/flux-schnell-prod')).status).equal(404);
@@ -175,7 +185,7 @@ describe('Replicate emulator', function () {
       should(emulator.prediction(id)).eql(done);
     });
 
-    it('validates input against the model schema, in Replicate\'s shape', async () => {
+    it("validates input against the model schema, in Replicate's shape", async () => {
       const reply = await create({ prompt: 42, num_outputs: 9, aspect_ratio: '7:3', not_an_input: true });
       should(reply.status).equal(422);
       should(reply.headers['content-type']).equal('application/problem+json');
@@ -214,7 +224,9 @@ describe('Replicate emulator', function () {
         should(reply.status).equal(422);
         should(reply.json.detail).equal(detail);
       }
-      should((await client.call<Problem>('POST', '/predictions', { body: { input: {} } })).json.detail).equal('- (root): version is required\n');
+      should((await client.call<Problem>('POST', '/predictions', { body: { input: {} } })).json.detail).equal(
+        '- (root): version is required\n',
+      );
       should((await client.call('POST', '/predictions', { body: '{"version":' })).status).equal(400);
     });
 
@@ -321,14 +333,19 @@ describe('Replicate emulator', function () {
       const byCreation = (await client.call<Page<WireModel>>('GET', '/models?sort_by=model_created_at&sort_direction=asc')).json.results;
       const times = byCreation.map((m) => Date.parse(m.created_at));
       should(times).eql([...times].sort((a, b) => a - b));
-      const newestVersions = (await client.call<Page<WireModel>>('GET', '/models')).json.results.map((m) => Date.parse(m.latest_version.created_at));
+      const newestVersions = (await client.call<Page<WireModel>>('GET', '/models')).json.results.map((m) =>
+        Date.parse(m.latest_version.created_at),
+      );
       should(newestVersions).eql([...newestVersions].sort((a, b) => b - a));
       should((await client.call('GET', '/models?sort_by=popularity')).status).equal(400);
       should((await client.call('GET', '/models?sort_direction=sideways')).status).equal(400);
     });
 
     it('searches with QUERY, most run first, and pages with the same body', async () => {
-      const reply = await client.call<Page<WireModel>>('QUERY', '/models', { body: 'flux SCHNELL', headers: { 'content-type': 'text/plain' } });
+      const reply = await client.call<Page<WireModel>>('QUERY', '/models', {
+        body: 'flux SCHNELL',
+        headers: { 'content-type': 'text/plain' },
+      });
       should(reply.status).equal(200);
       const results = reply.json.results;
       should(results.map((m) => `${m.owner}/${m.name}`)).containEql(FLUX);
@@ -356,7 +373,7 @@ describe('Replicate emulator', function () {
   });
 
   describe('accounts', () => {
-    it('keeps each account\'s predictions to itself', async () => {
+    it("keeps each account's predictions to itself", async () => {
       const { id } = (await create()).json;
       should((await other.call('GET', `/predictions/${id}`)).status).equal(404);
       should((await other.call('POST', `/predictions/${id}/cancel`)).status).equal(404);
@@ -364,13 +381,15 @@ describe('Replicate emulator', function () {
       should(theirs.map((p) => p.id)).not.containEql(id);
     });
 
-    it('lists the account\'s predictions newest first, a page at a time', async () => {
+    it("lists the account's predictions newest first, a page at a time", async () => {
       const lister = await startEmulator({ pageSize: 3, timing: TIMING });
       const listClient = new Client(lister.url, DEFAULT_TOKEN);
       try {
         const ids: string[] = [];
         for (let i = 0; i < 5; i++) {
-          ids.push((await listClient.call<WirePrediction>('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: `${i}` } } })).json.id);
+          ids.push(
+            (await listClient.call<WirePrediction>('POST', `/models/${FLUX}/predictions`, { body: { input: { prompt: `${i}` } } })).json.id,
+          );
         }
         const first = (await listClient.call<Page<WirePrediction>>('GET', '/predictions')).json;
         should(first.results.map((p) => p.id)).eql([ids[4], ids[3], ids[2]]);
@@ -378,7 +397,11 @@ describe('Replicate emulator', function () {
         const second = (await listClient.call<Page<WirePrediction>>('GET', first.next!)).json;
         should(second.results.map((p) => p.id)).eql([ids[1], ids[0]]);
         should(second.next).be.null();
-        should((await listClient.call<Page<WirePrediction>>('GET', second.previous!)).json.results.map((p) => p.id)).eql([ids[4], ids[3], ids[2]]);
+        should((await listClient.call<Page<WirePrediction>>('GET', second.previous!)).json.results.map((p) => p.id)).eql([
+          ids[4],
+          ids[3],
+          ids[2],
+        ]);
       } finally {
         await lister.close();
         await listClient.close();
@@ -523,7 +546,12 @@ describe('Replicate emulator', function () {
         should(Math.abs(Number(webhook.headers['webhook-timestamp']) - Date.now() / 1000)).be.below(5);
       }
       should(new Set(webhooks.map((w) => w.headers['webhook-id'])).size).equal(4);
-      should(emulator.webhooks.deliveries.filter((d) => d.predictionId === id).map((d) => d.event)).eql(['start', 'logs', 'output', 'completed']);
+      should(emulator.webhooks.deliveries.filter((d) => d.predictionId === id).map((d) => d.event)).eql([
+        'start',
+        'logs',
+        'output',
+        'completed',
+      ]);
     });
 
     it('sends only the events in webhook_events_filter', async () => {
@@ -565,7 +593,9 @@ describe('Replicate emulator', function () {
       const { id } = (await create({ prompt: 'x' }, { webhook: `${receiver.origin}/finished`, webhook_events_filter: ['completed'] })).json;
       emulator.finish(id, { status: 'failed', error: 'stopped by the test' });
       await emulator.webhooks.idle();
-      should(webhooksAt('/finished').map((w) => JSON.parse(w.body) as unknown)).match([{ id, status: 'failed', error: 'stopped by the test' }]);
+      should(webhooksAt('/finished').map((w) => JSON.parse(w.body) as unknown)).match([
+        { id, status: 'failed', error: 'stopped by the test' },
+      ]);
       should(() => emulator.finish(id, { status: 'succeeded' })).throw(/already ended/);
     });
   });
@@ -574,7 +604,9 @@ describe('Replicate emulator', function () {
     it('queues faults, reports stats and requests, and finishes predictions over HTTP', async () => {
       const control = <T = unknown>(method: string, path: string, body?: unknown) =>
         client.call<T>(method, `${emulator.origin}/_emulator${path}`, { token: null, body });
-      should((await control('POST', '/faults', { type: 'status', status: 504, times: -1, match: { pathPattern: '^/acc' } })).status).equal(201);
+      should((await control('POST', '/faults', { type: 'status', status: 504, times: -1, match: { pathPattern: '^/acc' } })).status).equal(
+        201,
+      );
       should((await client.call('GET', '/account')).status).equal(504);
       should((await client.call('GET', '/account')).status).equal(504);
       should((await control('DELETE', '/faults')).status).equal(200);

@@ -11,7 +11,13 @@ import { configNode, helper, message, nodeModules, resolveNodeRed, serveHttpNode
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 const CONFIG_ID = 'replicate-account';
-const CORE_NODES = ['common/20-inject.js', 'common/90-comment.js', 'function/15-change.js', 'function/10-switch.js', 'function/89-delay.js'].map(
+const CORE_NODES = [
+  'common/20-inject.js',
+  'common/90-comment.js',
+  'function/15-change.js',
+  'function/10-switch.js',
+  'function/89-delay.js',
+].map(
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own core nodes, from the Node-RED under test
   (file) => require(resolveNodeRed(`@node-red/nodes/core/${file}`)) as (RED: NodeAPI) => void,
 );
@@ -57,9 +63,13 @@ describe('example flows', () => {
     patch(flow);
     const tab = flow[0]!.z as string;
     const nodes = flow.map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper', name: n.name, wires: [] } : n));
-    await helper.load([...CORE_NODES, ...nodeModules()], [{ id: tab, type: 'tab' }, configNode(CONFIG_ID, emulator.url, config), ...nodes], {
-      [CONFIG_ID]: { token: DEFAULT_TOKEN },
-    });
+    await helper.load(
+      [...CORE_NODES, ...nodeModules()],
+      [{ id: tab, type: 'tab' }, configNode(CONFIG_ID, emulator.url, config), ...nodes],
+      {
+        [CONFIG_ID]: { token: DEFAULT_TOKEN },
+      },
+    );
     const byName = (name: string) => {
       const node = flow.find((n) => n.name === name);
       if (!node) throw new Error(`no node named "${name}" in ${file}`);
@@ -105,7 +115,12 @@ describe('example flows', () => {
     });
 
     it('sends errors such as a rejected token to the Catch node', async () => {
-      emulator.fault({ match: { method: 'POST' }, type: 'status', status: 401, body: { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 } });
+      emulator.fault({
+        match: { method: 'POST' },
+        type: 'status',
+        status: 401,
+        body: { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 },
+      });
       const ex = await run(file);
       const caught = ex.seen<CaughtMsg>('error (token, billing, input, timeout)');
       ex.click('a prompt');

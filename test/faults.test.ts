@@ -100,7 +100,9 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       ledger.assertEachOnce(N);
       should(ledger.errors).have.length(7);
       for (const { msg } of ledger.errors) {
-        should(msg.error.message).match(/^Replicate had a server error \(HTTP 50[03]\).*\. The prediction may have been created anyway, so it was not sent again/);
+        should(msg.error.message).match(
+          /^Replicate had a server error \(HTTP 50[03]\).*\. The prediction may have been created anyway, so it was not sent again/,
+        );
         should(msg.payload).eql({ prompt: `job ${msg.seq}` }); // the message as it came in, for a retry by hand
       }
       should(ledger.outputs).have.length(5);
@@ -162,7 +164,9 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       ledger.assertEachOnce(N);
       should(ledger.errors).have.length(6);
       for (const { msg } of ledger.errors) {
-        should(msg.error.message).match(/^The connection to Replicate at 127\.0\.0\.1:\d+ was interrupted \(\w+\)\. The prediction may have been created anyway, so it was not sent again/);
+        should(msg.error.message).match(
+          /^The connection to Replicate at 127\.0\.0\.1:\d+ was interrupted \(\w+\)\. The prediction may have been created anyway, so it was not sent again/,
+        );
       }
       should([...postsPerMessage().values()]).eql(Array(N).fill(1));
       should(predictionsCreated()).equal(2 + 3);
@@ -192,7 +196,9 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       await ledger.settled(3);
       ledger.assertEachOnce(3);
       should(ledger.errors).have.length(1);
-      should(ledger.errors[0]!.msg.error.message).match(/^Replicate did not answer within 1 s\. The prediction may have been created anyway, so it was not sent again/);
+      should(ledger.errors[0]!.msg.error.message).match(
+        /^Replicate did not answer within 1 s\. The prediction may have been created anyway, so it was not sent again/,
+      );
       should([...postsPerMessage().values()]).eql([1, 1, 1]);
     });
 
@@ -220,7 +226,9 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       ledger.assertEachOnce(3);
       const [broken, notPrediction] = ledger.errors.map((e) => e.msg.error.message).sort();
       should(broken).match(/^Replicate sent a response that is not valid JSON \(HTTP 201\)\. The prediction may have been created anyway/);
-      should(notPrediction).match(/^Replicate sent a response this node does not understand \(HTTP 201\): .*\. The prediction may have been created anyway/);
+      should(notPrediction).match(
+        /^Replicate sent a response this node does not understand \(HTTP 201\): .*\. The prediction may have been created anyway/,
+      );
       should(ledger.outputs).have.length(1);
       should([...postsPerMessage().values()]).eql([1, 1, 1]);
     });
@@ -268,9 +276,29 @@ describe('faults: what users see when Replicate or the network misbehaves', func
         [
           { id: 'tab', type: 'tab' },
           configNode('cfg', nr.emulator.url, { webhookBaseUrl: server.url, maxRetries: 0 }),
-          { id: 'create', z: 'tab', x: 0, y: 0, type: 'replicate-create-prediction', replicate: 'cfg', model: OFFICIAL, trigger: 'completed', wires: [['created']] },
+          {
+            id: 'create',
+            z: 'tab',
+            x: 0,
+            y: 0,
+            type: 'replicate-create-prediction',
+            replicate: 'cfg',
+            model: OFFICIAL,
+            trigger: 'completed',
+            wires: [['created']],
+          },
           { id: 'created', z: 'tab', x: 0, y: 0, type: 'helper' },
-          { id: 'completed', z: 'tab', x: 0, y: 0, type: 'replicate-prediction-completed', replicate: 'cfg', url: '/replicate/faults', correlate: 'seq', wires: [['done']] },
+          {
+            id: 'completed',
+            z: 'tab',
+            x: 0,
+            y: 0,
+            type: 'replicate-prediction-completed',
+            replicate: 'cfg',
+            url: '/replicate/faults',
+            correlate: 'seq',
+            wires: [['done']],
+          },
           { id: 'done', z: 'tab', x: 0, y: 0, type: 'helper' },
           { id: 'catch', z: 'tab', x: 0, y: 0, type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
           { id: 'caught', z: 'tab', x: 0, y: 0, type: 'helper' },
@@ -363,7 +391,14 @@ describe('faults: what users see when Replicate or the network misbehaves', func
         [
           { id: TAB, type: 'tab' },
           configNode('cfg', nr.emulator.url, { createRateLimit: 120, concurrency: 4 }),
-          ...wired('create', { type: 'replicate-create-prediction', model: OFFICIAL, input: '{"prompt":"a cat"}', wait: 'complete', pollInterval: 0.1, maxPolls: 1000 }),
+          ...wired('create', {
+            type: 'replicate-create-prediction',
+            model: OFFICIAL,
+            input: '{"prompt":"a cat"}',
+            wait: 'complete',
+            pollInterval: 0.1,
+            maxPolls: 1000,
+          }),
           ...wired('get', { type: 'replicate-get-prediction', waitForCompletion: true, pollInterval: 0.1, maxPolls: 1000 }),
           ...wired('list', { type: 'replicate-list-models', allPages: true, maxPages: 1000 }),
           { id: 'catch', z: TAB, x: 100, y: 100, type: 'catch', scope: null, uncaught: false, wires: [['caught']] },

@@ -32,10 +32,13 @@ const SECRET = 'whsec_' + Buffer.from('fuzzing signing key, 32 bytes ok').toStri
 const RANDOM_CASES = 25;
 
 /** What an error a user reads must not look like: a program's internals instead of a sentence. */
-const INTERNALS = /^(TypeError|RangeError|SyntaxError|ReferenceError|Error)\b|Cannot read propert|is not a function|Maximum call stack|\bundefined\b|\[object \w+\]|Converting circular/;
+const INTERNALS =
+  /^(TypeError|RangeError|SyntaxError|ReferenceError|Error)\b|Cannot read propert|is not a function|Maximum call stack|\bundefined\b|\[object \w+\]|Converting circular/;
 
 function clearSentence(message: unknown): boolean {
-  return typeof message === 'string' && message.length > 10 && message.length < 1200 && !INTERNALS.test(message) && /^[A-Z]|^msg\./.test(message);
+  return (
+    typeof message === 'string' && message.length > 10 && message.length < 1200 && !INTERNALS.test(message) && /^[A-Z]|^msg\./.test(message)
+  );
 }
 
 describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function () {
@@ -90,7 +93,10 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
       if (!clearSentence(message) || !allowed.test(message)) problems.push(`${c.label}: ${JSON.stringify(message)?.slice(0, 300)}`);
     });
     if (process.env.FUZZ_VERBOSE) {
-      for (const [seq, o] of ended) console.log(`  ${cases[seq]!.label.slice(0, 50).padEnd(50)} ${o.kind === 'output' ? `-> output ${o.msg.status ?? ''}` : `-> "${String(o.msg.error.message).slice(0, 150)}"`}`);
+      for (const [seq, o] of ended)
+        console.log(
+          `  ${cases[seq]!.label.slice(0, 50).padEnd(50)} ${o.kind === 'output' ? `-> output ${o.msg.status ?? ''}` : `-> "${String(o.msg.error.message).slice(0, 150)}"`}`,
+        );
     }
     should(problems).eql([]);
     return ended;
@@ -106,28 +112,57 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
         { label: 'object with a 10 MB prompt', value: { prompt: 'z'.repeat(10 * 1024 * 1024) } },
         { label: `input nested ${10_000} deep`, value: { prompt: 'a cat', extra: deepObject() } },
         { label: 'input holding a BigInt', value: { prompt: 'a cat', seed: 5n } },
-        { label: 'input holding itself', value: (() => { const v: Record<string, unknown> = { prompt: 'a cat' }; v.self = v; return v; })() },
+        {
+          label: 'input holding itself',
+          value: (() => {
+            const v: Record<string, unknown> = { prompt: 'a cat' };
+            v.self = v;
+            return v;
+          })(),
+        },
       ];
       // unchecked, as Replicate receives it
-      const ended = await fuzz(await create({ validateInput: false }), cases, (payload) => ({ payload }), /^msg\.payload\b|^Input validation failed: /);
+      const ended = await fuzz(
+        await create({ validateInput: false }),
+        cases,
+        (payload) => ({ payload }),
+        /^msg\.payload\b|^Input validation failed: /,
+      );
       // Objects with __proto__ and constructor keys are model input like any other (and pollute nothing: afterEach).
       for (const proto of PROTO_OBJECTS) should(ended.get(cases.indexOf(proto))!.kind).equal('output');
     });
 
     it("msg.payload, checked against the model's schema", async () => {
       const cases = casesFor('create checked msg.payload');
-      const ended = await fuzz(await create(), cases, (payload) => ({ payload }), /^msg\.payload\b|^The input does not fit black-forest-labs\/flux-schnell: /);
+      const ended = await fuzz(
+        await create(),
+        cases,
+        (payload) => ({ payload }),
+        /^msg\.payload\b|^The input does not fit black-forest-labs\/flux-schnell: /,
+      );
       // __proto__ and constructor are named as inputs the model does not have (and pollute nothing: afterEach)
       for (const proto of PROTO_OBJECTS.filter((c) => Object.keys(c.value as object).some((key) => key !== 'prompt'))) {
         const outcome = ended.get(cases.indexOf(proto))!;
         should(outcome.kind).equal('error');
-        if (outcome.kind === 'error') should(outcome.msg.error.message).match(/: input "(__proto__|constructor|prototype)" is not an input of black-forest-labs\/flux-schnell; /);
+        if (outcome.kind === 'error')
+          should(outcome.msg.error.message).match(
+            /: input "(__proto__|constructor|prototype)" is not an input of black-forest-labs\/flux-schnell; /,
+          );
       }
     });
 
     it('msg.model', async () => {
-      const cases = [...casesFor('create msg.model'), { label: 'unknown model', value: 'nobody/nothing' }, { label: 'official model', value: OFFICIAL }];
-      const ended = await fuzz(await create({ model: '' }), cases, (model) => ({ model, payload: { prompt: 'a cat' } }), /^msg\.model\b|^No model: |^Replicate could not find the model "[^"]+" \(404\)/);
+      const cases = [
+        ...casesFor('create msg.model'),
+        { label: 'unknown model', value: 'nobody/nothing' },
+        { label: 'official model', value: OFFICIAL },
+      ];
+      const ended = await fuzz(
+        await create({ model: '' }),
+        cases,
+        (model) => ({ model, payload: { prompt: 'a cat' } }),
+        /^msg\.model\b|^No model: |^Replicate could not find the model "[^"]+" \(404\)/,
+      );
       should(ended.get(cases.length - 1)!.kind).equal('output');
     });
 
@@ -140,7 +175,8 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
 
   for (const type of ['replicate-get-prediction', 'replicate-cancel-prediction']) {
     describe(type.replace('replicate-', '').replace('-', ' '), () => {
-      const ID_ERRORS = /^msg\.(predictionId|payload(\.id)?)\b|^No prediction id: |^Replicate could not find the prediction "[^"]+" \(404\)/;
+      const ID_ERRORS =
+        /^msg\.(predictionId|payload(\.id)?)\b|^No prediction id: |^Replicate could not find the prediction "[^"]+" \(404\)/;
 
       it('msg.predictionId', async () => {
         await fuzz(await nr.load({ type }), casesFor(`${type} msg.predictionId`), (predictionId) => ({ predictionId }), ID_ERRORS);
@@ -166,9 +202,16 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
       flow.send({ seq: 1, topic: 'deep', predictionId: '../x', context: deepObject() });
       await ledger.settled(2);
       ledger.assertEachOnce(2);
-      should(ledger.only(0).msg).match({ topic: 'deep', error: { message: 'msg.predictionId "{...}" is not a valid Replicate prediction id' } });
+      should(ledger.only(0).msg).match({
+        topic: 'deep',
+        error: { message: 'msg.predictionId "{...}" is not a valid Replicate prediction id' },
+      });
       should(ledger.only(0).msg).not.have.property('predictionId');
-      should(ledger.only(1).msg).match({ topic: 'deep', predictionId: '../x', error: { message: 'msg.predictionId "../x" is not a valid Replicate prediction id' } });
+      should(ledger.only(1).msg).match({
+        topic: 'deep',
+        predictionId: '../x',
+        error: { message: 'msg.predictionId "../x" is not a valid Replicate prediction id' },
+      });
       should(ledger.only(1).msg).not.have.property('context');
     });
 
@@ -190,7 +233,12 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
 
   describe('list models', () => {
     it('msg.cursor', async () => {
-      await fuzz(await nr.load({ type: 'replicate-list-models' }), casesFor('list msg.cursor'), (cursor) => ({ cursor }), /^msg\.cursor\b|^Input validation failed: The cursor is not one this API returned/);
+      await fuzz(
+        await nr.load({ type: 'replicate-list-models' }),
+        casesFor('list msg.cursor'),
+        (cursor) => ({ cursor }),
+        /^msg\.cursor\b|^Input validation failed: The cursor is not one this API returned/,
+      );
     });
 
     it('msg.query', async () => {
@@ -242,17 +290,28 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
         { label: 'unknown status', value: JSON.stringify(prediction({ status: 'exploded' })) },
         { label: 'input that is not an object', value: JSON.stringify(prediction({ input: 'a cat' })) },
         { label: '__proto__ at the top', value: JSON.stringify(prediction()).replace(/^\{/, '{"__proto__": {"polluted": true}, ') },
-        { label: '__proto__ inside input and output', value: JSON.stringify(prediction()).replace('"input":{', '"input":{"__proto__":{"polluted":true},').replace('"output":[', '"output":[{"__proto__":{"polluted":true}},') },
+        {
+          label: '__proto__ inside input and output',
+          value: JSON.stringify(prediction())
+            .replace('"input":{', '"input":{"__proto__":{"polluted":true},')
+            .replace('"output":[', '"output":[{"__proto__":{"polluted":true}},'),
+        },
         { label: 'constructor.prototype', value: JSON.stringify(prediction({ constructor: { prototype: { polluted: true } } })) },
         { label: 'status __proto__', value: JSON.stringify(prediction({ status: '__proto__' })) },
         { label: 'id __proto__', value: JSON.stringify(prediction({ id: '__proto__' })) },
         { label: 'id constructor', value: JSON.stringify(prediction({ id: 'constructor' })) },
-        { label: `output nested ${10_000} deep`, value: JSON.stringify(prediction({ output: null })).replace('"output":null', `"output":${deepJson()}`) },
+        {
+          label: `output nested ${10_000} deep`,
+          value: JSON.stringify(prediction({ output: null })).replace('"output":null', `"output":${deepJson()}`),
+        },
         { label: `body nested ${10_000} deep`, value: deepJson() },
         { label: 'array nested 10,000 deep', value: `${'['.repeat(10_000)}${']'.repeat(10_000)}` },
         { label: '4 MB of logs', value: JSON.stringify(prediction({ logs: 'l'.repeat(4 * 1024 * 1024) })) },
         { label: 'a 1 MB key', value: JSON.stringify(prediction({ ['k'.repeat(1024 * 1024)]: 1 })) },
-        { label: 'invalid UTF-8', value: Buffer.concat([Buffer.from(JSON.stringify(prediction()).slice(0, -1)), Buffer.from(',"logs":"\xff\xfe\xc3"}', 'latin1')]) },
+        {
+          label: 'invalid UTF-8',
+          value: Buffer.concat([Buffer.from(JSON.stringify(prediction()).slice(0, -1)), Buffer.from(',"logs":"\xff\xfe\xc3"}', 'latin1')]),
+        },
         { label: 'NUL bytes', value: JSON.stringify(prediction({ logs: 'a\u0000b' })) },
         { label: 'duplicate keys', value: JSON.stringify(prediction()).replace(/\}$/, ', "status": "failed", "status": "canceled"}') },
         { label: 'a progress event', value: JSON.stringify(prediction({ status: 'processing', output: null })) },
@@ -262,7 +321,9 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
         if (pick < 0.3) return { label: `random text #${i}`, value: randomString(random, 300) };
         if (pick < 0.6) return { label: `random JSON #${i}`, value: JSON.stringify(randomJson(random)) ?? 'null' };
         // A prediction with one field replaced by something random.
-        const field = ['id', 'status', 'input', 'output', 'error', 'logs', 'model', 'metrics', 'urls', 'created_at'][Math.floor(random() * 10)]!;
+        const field = ['id', 'status', 'input', 'output', 'error', 'logs', 'model', 'metrics', 'urls', 'created_at'][
+          Math.floor(random() * 10)
+        ]!;
         return { label: `prediction with random ${field} #${i}`, value: JSON.stringify(prediction({ [field]: randomJson(random) })) };
       });
       return [...fixed, ...randomBodies];
@@ -278,7 +339,11 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
           const headers = signed ? signedHeaders(body) : { 'content-type': 'application/json' };
           // serialize: superagent would turn a Buffer into {"type": "Buffer", ...} JSON; the bytes go as they are
           // (its types say a serializer returns a string; a Buffer is sent as it is just the same)
-          const res = await httpNode().post(PATH).set(headers).serialize((bytes: unknown) => bytes as string).send(body);
+          const res = await httpNode()
+            .post(PATH)
+            .set(headers)
+            .serialize((bytes: unknown) => bytes as string)
+            .send(body);
           answers.push({ label: c.label, signed, status: res.status, text: res.text });
         }
       }
@@ -290,7 +355,13 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
     function isTerminalPrediction(text: string): boolean {
       try {
         const value = JSON.parse(text) as Record<string, unknown>;
-        return typeof value === 'object' && value !== null && typeof value.id === 'string' && value.id !== '' && ['succeeded', 'failed', 'canceled', 'aborted'].includes(value.status as string);
+        return (
+          typeof value === 'object' &&
+          value !== null &&
+          typeof value.id === 'string' &&
+          value.id !== '' &&
+          ['succeeded', 'failed', 'canceled', 'aborted'].includes(value.status as string)
+        );
       } catch {
         return false;
       }
@@ -302,11 +373,15 @@ describe(`fuzz: node inputs and webhook bodies (seed ${FUZZ_SEED})`, function ()
       const { answers, emitted } = await deliverAll(flow, cases);
       const wrong = answers.filter((a) => {
         if (!a.signed) return a.status !== 401 || a.text !== 'The webhook signature is missing or does not match';
-        return ![200, 400].includes(a.status) || (a.status === 400 && !/^The body is not (valid JSON|a Replicate prediction)$/.test(a.text));
+        return (
+          ![200, 400].includes(a.status) || (a.status === 400 && !/^The body is not (valid JSON|a Replicate prediction)$/.test(a.text))
+        );
       });
       should(wrong.map((a) => `${a.label} (${a.signed ? 'signed' : 'unsigned'}): ${a.status} ${a.text.slice(0, 100)}`)).eql([]);
       // Emitted: the finished predictions among the accepted bodies, each once.
-      const accepted = answers.filter((a) => a.signed && a.status === 200).map((a) => String(cases.find((c) => c.label === a.label)!.value));
+      const accepted = answers
+        .filter((a) => a.signed && a.status === 200)
+        .map((a) => String(cases.find((c) => c.label === a.label)!.value));
       const finished = new Set(accepted.filter(isTerminalPrediction).map((text) => (JSON.parse(text) as { id: string }).id));
       should(emitted.map((m) => m.predictionId).sort()).eql([...finished].sort());
       for (const msg of emitted) should(Object.getPrototypeOf(msg.payload)).equal(Object.prototype);

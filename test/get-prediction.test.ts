@@ -50,7 +50,9 @@ describe('replicate-get-prediction', () => {
     const flow = await get();
     let caught = flow.error();
     flow.send({ payload: 12 });
-    should((await caught).error.message).equal('No prediction id: set one on the node, or send msg.predictionId, msg.payload.id or msg.payload as a string');
+    should((await caught).error.message).equal(
+      'No prediction id: set one on the node, or send msg.predictionId, msg.payload.id or msg.payload as a string',
+    );
     caught = flow.error();
     flow.send({ predictionId: '../account' });
     should((await caught).error.message).equal('msg.predictionId "../account" is not a valid Replicate prediction id');

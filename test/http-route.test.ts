@@ -30,21 +30,24 @@ function layout(mounts: string[]) {
   return { root, httpNode };
 }
 
-const variants = (prefix: string) => [...new Set([
-  `${prefix}${ROUTE}`,
-  `${prefix.toUpperCase()}/REPLICATE/Completed`,
-  `${prefix}${ROUTE}/`,
-  `${prefix}${ROUTE}?correlation=c1`,
-  `${prefix}/${ROUTE}`,
-  `${prefix.replace(/\/(?=[^/]*$)/, '//')}${ROUTE}`,
-  `${prefix}/replicate//completed`,
-  `${prefix}${ROUTE}//`,
-  `${prefix}/replicate%2Fcompleted`,
-  `${prefix}${ROUTE}x`,
-  `${prefix}/replicate`,
-  `${prefix}x${ROUTE}`,
-  `/elsewhere${ROUTE}`,
-])].filter((path) => path.startsWith('/'));
+const variants = (prefix: string) =>
+  [
+    ...new Set([
+      `${prefix}${ROUTE}`,
+      `${prefix.toUpperCase()}/REPLICATE/Completed`,
+      `${prefix}${ROUTE}/`,
+      `${prefix}${ROUTE}?correlation=c1`,
+      `${prefix}/${ROUTE}`,
+      `${prefix.replace(/\/(?=[^/]*$)/, '//')}${ROUTE}`,
+      `${prefix}/replicate//completed`,
+      `${prefix}${ROUTE}//`,
+      `${prefix}/replicate%2Fcompleted`,
+      `${prefix}${ROUTE}x`,
+      `${prefix}/replicate`,
+      `${prefix}x${ROUTE}`,
+      `/elsewhere${ROUTE}`,
+    ]),
+  ].filter((path) => path.startsWith('/'));
 
 describe('the raw-body capture, as Express routes', () => {
   const layouts: Array<{ name: string; mounts: string[]; prefix: string }> = [

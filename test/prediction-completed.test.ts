@@ -9,7 +9,18 @@ import { DELIVERY_DEADLINE } from '../nodes/core';
 import type { Node } from 'node-red';
 import { sentCreate } from './emulator-support/wire';
 import { nodeRedWithEmulator, type PredictionMsg } from './support/harness';
-import { configNode, everythingShown, helper, httpNode, message, nodeModules, received, resolveNodeRed, serveHttpNode, statusesOf } from './support/node-red';
+import {
+  configNode,
+  everythingShown,
+  helper,
+  httpNode,
+  message,
+  nodeModules,
+  received,
+  resolveNodeRed,
+  serveHttpNode,
+  statusesOf,
+} from './support/node-red';
 
 const PATH = '/replicate/completed';
 const SECRET = 'whsec_' + Buffer.from('a signing key of thirty-two bytes').toString('base64');
@@ -26,7 +37,11 @@ function prediction(status = 'succeeded', extra: Record<string, unknown> = {}) {
     logs: '',
     status,
     created_at: '2026-11-23T10:00:00.000Z',
-    urls: { get: 'https://api.replicate.com/v1/predictions/x', cancel: 'https://api.replicate.com/v1/predictions/x/cancel', web: 'https://replicate.com/p/x' },
+    urls: {
+      get: 'https://api.replicate.com/v1/predictions/x',
+      cancel: 'https://api.replicate.com/v1/predictions/x/cancel',
+      web: 'https://replicate.com/p/x',
+    },
     ...extra,
   };
 }
@@ -60,7 +75,11 @@ describe('replicate-prediction-completed', () => {
     should(res.status).equal(200);
     const msg = await out;
     should(msg.payload).eql(p); // as Replicate sent it
-    should(msg).match({ predictionId: p.id, status: 'succeeded', webhook: { id: headers['webhook-id'], timestamp: Number(headers['webhook-timestamp']) } });
+    should(msg).match({
+      predictionId: p.id,
+      status: 'succeeded',
+      webhook: { id: headers['webhook-id'], timestamp: Number(headers['webhook-timestamp']) },
+    });
     should(statusesOf(flow.node).at(-1)).eql({ fill: 'green', shape: 'dot', text: 'succeeded (1)' });
   });
 
@@ -193,7 +212,10 @@ describe('replicate-prediction-completed', () => {
     const body = JSON.stringify(prediction());
     const basic = (password: string) => `Basic ${Buffer.from(`replicate:${password}`).toString('base64')}`;
     should((await post(body, { 'content-type': 'application/json', authorization: basic(shared) })).status).equal(200);
-    should((await post(JSON.stringify(prediction()), { 'content-type': 'application/json' }, `${PATH}?token=${encodeURIComponent(shared)}`)).status).equal(200);
+    should(
+      (await post(JSON.stringify(prediction()), { 'content-type': 'application/json' }, `${PATH}?token=${encodeURIComponent(shared)}`))
+        .status,
+    ).equal(200);
     should((await post(body, { 'content-type': 'application/json', authorization: basic('wrong') })).status).equal(401);
     should((await post(body, { 'content-type': 'application/json' }, `${PATH}?token=wrong`)).status).equal(401);
     should((await post(body, { 'content-type': 'application/json' })).status).equal(401);
@@ -216,11 +238,15 @@ describe('replicate-prediction-completed', () => {
     should((await post(body, signed(body))).status).equal(404);
 
     await helper.unload();
-    await helper.load(nodeModules(), [
-      configNode('cfg', nr.emulator.url),
-      { id: 'first', type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, wires: [[]] },
-      { id: 'second', type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, wires: [[]] },
-    ], { cfg: { token: DEFAULT_TOKEN, webhookSecret: SECRET } });
+    await helper.load(
+      nodeModules(),
+      [
+        configNode('cfg', nr.emulator.url),
+        { id: 'first', type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, wires: [[]] },
+        { id: 'second', type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, wires: [[]] },
+      ],
+      { cfg: { token: DEFAULT_TOKEN, webhookSecret: SECRET } },
+    );
     const [first, second] = [helper.getNode('first'), helper.getNode('second')];
     const statuses = [statusesOf(first).at(-1)?.text, statusesOf(second).at(-1)?.text];
     should(statuses.sort()).eql(['listening', 'path in use']);
@@ -228,11 +254,15 @@ describe('replicate-prediction-completed', () => {
   });
 
   it('refuses a path that differs only in case or a trailing slash: Express would route both to one node', async () => {
-    await helper.load(nodeModules(), [
-      configNode('cfg', nr.emulator.url),
-      { id: 'first', type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, wires: [[]] },
-      { id: 'second', type: 'replicate-prediction-completed', replicate: 'cfg', url: '/Replicate/Completed/', wires: [[]] },
-    ], { cfg: { token: DEFAULT_TOKEN, webhookSecret: SECRET } });
+    await helper.load(
+      nodeModules(),
+      [
+        configNode('cfg', nr.emulator.url),
+        { id: 'first', type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, wires: [[]] },
+        { id: 'second', type: 'replicate-prediction-completed', replicate: 'cfg', url: '/Replicate/Completed/', wires: [[]] },
+      ],
+      { cfg: { token: DEFAULT_TOKEN, webhookSecret: SECRET } },
+    );
     const statuses = [statusesOf(helper.getNode('first')).at(-1)?.text, statusesOf(helper.getNode('second')).at(-1)?.text];
     should(statuses.sort()).eql(['listening', 'path in use']);
     should(JSON.stringify(helper.log().args)).match(/Another node already answers POST/);
@@ -281,13 +311,17 @@ describe('replicate-prediction-completed', () => {
     const stalled = () =>
       new Promise<{ status?: number; connection?: string; text: string }>((resolve, reject) => {
         const body = JSON.stringify(prediction());
-        const req = http.request(`${server.url}${PATH}`, { method: 'POST', headers: { ...signed(body), 'content-length': String(body.length) }, timeout: 10_000 }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, text }));
-          res.on('error', reject);
-        });
+        const req = http.request(
+          `${server.url}${PATH}`,
+          { method: 'POST', headers: { ...signed(body), 'content-length': String(body.length) }, timeout: 10_000 },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, text }));
+            res.on('error', reject);
+          },
+        );
         req.on('timeout', () => req.destroy(new Error('no answer: the delivery was left hanging')));
         req.on('error', reject);
         req.write(body.slice(0, 20)); // and the rest never comes
@@ -344,15 +378,41 @@ describe('replicate-prediction-completed', () => {
     });
     after(() => server.close());
 
-    const flowWith = (completedProps: Record<string, unknown> = {}, credentials: Record<string, object> = {}, webhookBaseUrl = server.url) =>
+    const flowWith = (
+      completedProps: Record<string, unknown> = {},
+      credentials: Record<string, object> = {},
+      webhookBaseUrl = server.url,
+    ) =>
       helper.load(
         nodeModules(),
         [
           { id: 'tab', type: 'tab' },
           configNode('cfg', nr.emulator.url, { webhookBaseUrl, z: 'tab' }),
-          { id: 'create', z: 'tab', x: 0, y: 0, type: 'replicate-create-prediction', replicate: 'cfg', model: 'black-forest-labs/flux-schnell', trigger: 'completed', webhookEvents: [], wires: [['created']] },
+          {
+            id: 'create',
+            z: 'tab',
+            x: 0,
+            y: 0,
+            type: 'replicate-create-prediction',
+            replicate: 'cfg',
+            model: 'black-forest-labs/flux-schnell',
+            trigger: 'completed',
+            webhookEvents: [],
+            wires: [['created']],
+          },
           { id: 'created', z: 'tab', x: 0, y: 0, type: 'helper' },
-          { id: 'completed', z: 'tab', x: 0, y: 0, type: 'replicate-prediction-completed', replicate: 'cfg', url: PATH, correlate: 'topic, job.id', ...completedProps, wires: [['done']] },
+          {
+            id: 'completed',
+            z: 'tab',
+            x: 0,
+            y: 0,
+            type: 'replicate-prediction-completed',
+            replicate: 'cfg',
+            url: PATH,
+            correlate: 'topic, job.id',
+            ...completedProps,
+            wires: [['done']],
+          },
           { id: 'done', z: 'tab', x: 0, y: 0, type: 'helper' },
         ],
         { cfg: { token: DEFAULT_TOKEN }, ...credentials },
@@ -362,7 +422,9 @@ describe('replicate-prediction-completed', () => {
       await flowWith();
       const done = message<PredictionMsg>(helper.getNode('done'));
       const created = message<PredictionMsg>(helper.getNode('created'));
-      helper.getNode('create').receive({ payload: { prompt: 'a cat' }, topic: 'order-42', job: { id: 7, secretNotKept: true }, other: 'dropped' });
+      helper
+        .getNode('create')
+        .receive({ payload: { prompt: 'a cat' }, topic: 'order-42', job: { id: 7, secretNotKept: true }, other: 'dropped' });
       const createdMsg = await created;
       const request = nr.emulator.requests.find((r) => r.method === 'POST')!;
       const sent = sentCreate(request);
@@ -381,7 +443,8 @@ describe('replicate-prediction-completed', () => {
     it('gives Replicate the user and password of the Public URL (httpNodeAuth), and shows the password to nobody', async () => {
       const expected = `Basic ${Buffer.from('u:p4ss').toString('base64')}`;
       // stands in for httpNodeAuth, which the test helper does not apply
-      const basicAuth = (req: Request, res: Response, next: NextFunction) => (req.headers.authorization === expected ? next() : res.status(401).end());
+      const basicAuth = (req: Request, res: Response, next: NextFunction) =>
+        req.headers.authorization === expected ? next() : res.status(401).end();
       helper.settings({ httpNodeMiddleware: basicAuth });
       try {
         const publicUrl = server.url.replace('http://', 'http://u:p4ss@');

@@ -22,8 +22,30 @@ function realNodeRed(settings: Record<string, unknown> = {}) {
       flows: [
         { id: 'tab', type: 'tab', label: 'webhook' },
         { id: 'cfg', type: 'replicate-config', name: 'account', baseUrl: 'https://api.replicate.com/v1' },
-        { id: 'completed', type: 'replicate-prediction-completed', z: 'tab', x: 100, y: 100, replicate: 'cfg', url: '/replicate/completed', wires: [['out']] },
-        { id: 'out', type: 'debug', z: 'tab', x: 300, y: 100, name: 'done', active: true, tosidebar: false, console: true, complete: 'predictionId', targetType: 'msg', wires: [] },
+        {
+          id: 'completed',
+          type: 'replicate-prediction-completed',
+          z: 'tab',
+          x: 100,
+          y: 100,
+          replicate: 'cfg',
+          url: '/replicate/completed',
+          wires: [['out']],
+        },
+        {
+          id: 'out',
+          type: 'debug',
+          z: 'tab',
+          x: 300,
+          y: 100,
+          name: 'done',
+          active: true,
+          tosidebar: false,
+          console: true,
+          complete: 'predictionId',
+          targetType: 'msg',
+          wires: [],
+        },
       ],
       credentials: { cfg: { token: 'r8_unused', webhookSecret: SECRET } },
       settings,
@@ -54,7 +76,13 @@ function deliver(url: string, text: string, { secret = SECRET, headers = {} }: {
   const timestamp = Math.floor(Date.now() / 1000);
   return fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, id, timestamp, text), ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(secret, id, timestamp, text),
+      ...headers,
+    },
     body: text,
     signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
   });
@@ -98,7 +126,7 @@ describe('the prediction completed node in a real Node-RED set to German (settin
   this.timeout(30_000);
   const nodeRed = realNodeRed({ lang: 'de' });
 
-  it('answers the sender in German, through Node-RED\'s own message catalogs', async () => {
+  it("answers the sender in German, through Node-RED's own message catalogs", async () => {
     const url = `${nodeRed.base}/replicate/completed`;
     const forged = await deliver(url, '{"id": "forged00000002", "status": "succeeded"}', { secret: WRONG_SECRET });
     should(forged.status).equal(401);

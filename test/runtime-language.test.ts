@@ -10,7 +10,7 @@ import { configNode, helper, httpNode, loggedBy, nodeModules, statusesOf } from 
 const OFFICIAL = 'black-forest-labs/flux-schnell';
 const de = { lang: 'de' };
 
-describe('runtime sentences in the runtime\'s language (German)', () => {
+describe("runtime sentences in the runtime's language (German)", () => {
   const nr = nodeRedWithEmulator();
   const create = (props: Record<string, unknown> = {}, options: Parameters<typeof nr.load>[1] = {}) =>
     nr.load({ type: 'replicate-create-prediction', model: OFFICIAL, input: '{"prompt":"a cat"}', ...props }, { ...de, ...options });
@@ -28,10 +28,12 @@ describe('runtime sentences in the runtime\'s language (German)', () => {
     const flow = await create();
     const again = flow.error();
     flow.send({ payload: 'a cat' });
-    should((await again).error.message).equal('msg.payload muss ein Objekt mit Modelleingaben sein, z. B. {"prompt": "eine Katze"}, ist aber ein String');
+    should((await again).error.message).equal(
+      'msg.payload muss ein Objekt mit Modelleingaben sein, z. B. {"prompt": "eine Katze"}, ist aber ein String',
+    );
   });
 
-  it('says a sentence made of sentences in German as a whole, keeping the error\'s fields', async () => {
+  it("says a sentence made of sentences in German as a whole, keeping the error's fields", async () => {
     nr.emulator.fault({ match: { method: 'POST' }, type: 'status', status: 500, process: true });
     const flow = await create({ validateInput: false });
     const caught = flow.error();
@@ -41,8 +43,12 @@ describe('runtime sentences in the runtime\'s language (German)', () => {
       /^Bei Replicate ist ein Serverfehler aufgetreten \(HTTP 500\).*\. Die Vorhersage wurde möglicherweise trotzdem erstellt und deshalb nicht erneut gesendet: Vor einem neuen Versuch die Vorhersagen auf replicate\.com prüfen\.$/,
     );
     // the error the node reports keeps its fields (Node-RED 4 and later also copy `code` into msg.error)
-    const proto = (helper as unknown as { _NodePrototype: { error: { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> } } })._NodePrototype;
-    const reported = proto.error.getCalls().filter((call) => call.thisValue === flow.node).map((call) => call.args[0] as { code?: string; message?: string });
+    const proto = (helper as unknown as { _NodePrototype: { error: { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> } } })
+      ._NodePrototype;
+    const reported = proto.error
+      .getCalls()
+      .filter((call) => call.thisValue === flow.node)
+      .map((call) => call.args[0] as { code?: string; message?: string });
     should(reported.at(-1)).match({ code: 'server', message: error.message });
 
     await helper.unload();
@@ -58,8 +64,12 @@ describe('runtime sentences in the runtime\'s language (German)', () => {
     nr.emulator.fault({ type: 'timing', startingMs: 100, processingMs: 10_000 });
     const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 100 });
     flow.send({});
-    while (!nr.emulator.requests.some((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'))) await new Promise((r) => setTimeout(r, 20));
-    const id = nr.emulator.requests.find((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'))!.path.split('/').at(-1);
+    while (!nr.emulator.requests.some((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/')))
+      await new Promise((r) => setTimeout(r, 20));
+    const id = nr.emulator.requests
+      .find((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'))!
+      .path.split('/')
+      .at(-1);
     await helper.clearFlows();
     should(loggedBy(flow.node, 'warn')).eql([
       `Die Vorhersage ${id} läuft auf Replicate weiter: Dieser Node wurde geschlossen (Deploy oder Stopp), während er auf sie wartete, und sendet für sie keine Nachricht mehr. Um sie abzubrechen, msg.predictionId „${id}“ an einen „Vorhersage abbrechen“-Node senden.`,
@@ -67,7 +77,10 @@ describe('runtime sentences in the runtime\'s language (German)', () => {
   });
 
   it('answers the sender of a webhook in German', async () => {
-    const completedNode = await nr.load({ type: 'replicate-prediction-completed', url: '/replicate/completed' }, { ...de, webhookSecret: 'whsec_' + Buffer.from('k'.repeat(32)).toString('base64') });
+    const completedNode = await nr.load(
+      { type: 'replicate-prediction-completed', url: '/replicate/completed' },
+      { ...de, webhookSecret: 'whsec_' + Buffer.from('k'.repeat(32)).toString('base64') },
+    );
     const unsigned = await httpNode().post('/replicate/completed').set('content-type', 'application/json').send('{}');
     should(unsigned.status).equal(401);
     should(unsigned.text).equal('Die Webhook-Signatur fehlt oder stimmt nicht');
@@ -89,9 +102,13 @@ describe('runtime sentences in the runtime\'s language (German)', () => {
   });
 
   it('logs a config node it cannot use in German', async () => {
-    await helper.load(nodeModules(['replicate-config'], 'de'), [configNode('cfg', 'http://replicate.example.com/v1', { timeout: 'soon' })], {
-      cfg: { token: DEFAULT_TOKEN },
-    });
+    await helper.load(
+      nodeModules(['replicate-config'], 'de'),
+      [configNode('cfg', 'http://replicate.example.com/v1', { timeout: 'soon' })],
+      {
+        cfg: { token: DEFAULT_TOKEN },
+      },
+    );
     should(loggedBy(helper.getNode('cfg'), 'error')).eql([
       'Replicate-Konfiguration: „Zeitlimit“ muss eine Zahl sein; API-Basis-URL muss mit https:// beginnen (reines http ist nur für 127.0.0.1 und localhost erlaubt)',
     ]);

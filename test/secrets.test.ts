@@ -24,7 +24,10 @@ describe('secrets', () => {
     nr.emulator.fault({ type: 'status', status: 400, body: { title: 'Bad request', detail: `you sent Authorization: Bearer ${SECRET}` } });
 
   it('never lets the token into messages, errors, statuses or logs of any node', async () => {
-    const create = await nr.load({ type: 'replicate-create-prediction', model: 'black-forest-labs/flux-schnell', wait: 'complete', pollInterval: 0.1 }, { token: SECRET });
+    const create = await nr.load(
+      { type: 'replicate-create-prediction', model: 'black-forest-labs/flux-schnell', wait: 'complete', pollInterval: 0.1 },
+      { token: SECRET },
+    );
     watch(create);
     let out = create.next();
     create.send({ payload: { prompt: 'a cat' } });

@@ -30,7 +30,13 @@ interface EditorGlobals {
   $(selector: string): { typedInput(method: 'value', value?: string): string };
 }
 
-const FLOW_NODES = ['replicate-create-prediction', 'replicate-get-prediction', 'replicate-cancel-prediction', 'replicate-list-models', 'replicate-prediction-completed'];
+const FLOW_NODES = [
+  'replicate-create-prediction',
+  'replicate-get-prediction',
+  'replicate-cancel-prediction',
+  'replicate-list-models',
+  'replicate-prediction-completed',
+];
 
 describe('the editor, in a browser', function () {
   this.timeout(120_000);
@@ -50,7 +56,11 @@ describe('the editor, in a browser', function () {
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(`${nodeRed.url}/`);
-    await page.waitForFunction(() => (window as unknown as Partial<EditorGlobals>).RED?.nodes?.getType?.('replicate-create-prediction'), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => (window as unknown as Partial<EditorGlobals>).RED?.nodes?.getType?.('replicate-create-prediction'),
+      undefined,
+      { timeout: 60_000 },
+    );
     await page.locator('#red-ui-palette-container').waitFor();
   });
 
@@ -92,18 +102,21 @@ describe('the editor, in a browser', function () {
     await item.waitFor();
     // the palette animates its categories open and shut: wait until the item stands still
     let from = (await item.boundingBox())!;
-    for (let settled = false; !settled; ) {
+    for (let settled = false; !settled;) {
       await page.waitForTimeout(150);
       const now = (await item.boundingBox())!;
       settled = now.x === from.x && now.y === from.y;
       from = now;
     }
     const chart = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
-    const idsOf = (t: string) => page.evaluate((t) => {
-      const ids: string[] = [];
-      (window as unknown as EditorGlobals).RED.nodes.eachNode((n) => { if (n.type === t) ids.push(n.id); });
-      return ids;
-    }, t);
+    const idsOf = (t: string) =>
+      page.evaluate((t) => {
+        const ids: string[] = [];
+        (window as unknown as EditorGlobals).RED.nodes.eachNode((n) => {
+          if (n.type === t) ids.push(n.id);
+        });
+        return ids;
+      }, t);
     const before = await idsOf(type);
     await glide(from.x + from.width / 2, from.y + from.height / 2, chart.x + x, chart.y + y);
     await filterPalette('');
@@ -130,7 +143,9 @@ describe('the editor, in a browser', function () {
     for (const type of FLOW_NODES) {
       const icon = page.locator(`.red-ui-palette-node[data-palette-type="${type}"] .red-ui-palette-icon`);
       await icon.waitFor();
-      should(await icon.evaluate((el) => getComputedStyle(el).backgroundImage)).match(/icons\/@nr-replicate\/node-red-replicate\/replicate-[a-z]+\.svg/);
+      should(await icon.evaluate((el) => getComputedStyle(el).backgroundImage)).match(
+        /icons\/@nr-replicate\/node-red-replicate\/replicate-[a-z]+\.svg/,
+      );
     }
     await shot('1-palette');
     await filterPalette('');
@@ -142,7 +157,15 @@ describe('the editor, in a browser', function () {
     const debug = await dragIntoWorkspace('debug', 650, 150);
     await wire(inject, create);
     await wire(create, debug);
-    should(await page.evaluate(() => { let links = 0; (window as unknown as EditorGlobals).RED.nodes.eachLink(() => { links++; }); return links; })).equal(2);
+    should(
+      await page.evaluate(() => {
+        let links = 0;
+        (window as unknown as EditorGlobals).RED.nodes.eachLink(() => {
+          links++;
+        });
+        return links;
+      }),
+    ).equal(2);
     // the inject sends an empty payload, so the create node runs its default input
     await page.evaluate((id) => {
       const node = (window as unknown as EditorGlobals).RED.nodes.node(id);
@@ -174,7 +197,9 @@ describe('the editor, in a browser', function () {
     await page.locator('.replicate-fields .replicate-field-name', { hasText: 'prompt *' }).waitFor();
     should(await page.locator('.replicate-fields .replicate-field-name').allTextContents()).containEql('num_outputs');
     await page.locator('#replicate-input-template').click();
-    const template = JSON.parse(await page.evaluate(() => (window as unknown as EditorGlobals).$('#node-input-input').typedInput('value'))) as unknown;
+    const template = JSON.parse(
+      await page.evaluate(() => (window as unknown as EditorGlobals).$('#node-input-input').typedInput('value')),
+    ) as unknown;
     should(template).match({ prompt: '', aspect_ratio: '1:1', num_outputs: 1 });
     await page.evaluate(() => {
       const $input = (window as unknown as EditorGlobals).$('#node-input-input');
@@ -187,7 +212,10 @@ describe('the editor, in a browser', function () {
     await page.locator('#node-dialog-ok').click();
 
     await page.locator('#red-ui-header-button-deploy').click();
-    await page.locator('.red-ui-notification', { hasText: /deployed/i }).first().waitFor();
+    await page
+      .locator('.red-ui-notification', { hasText: /deployed/i })
+      .first()
+      .waitFor();
 
     await page.locator('#red-ui-tab-debug-link-button').click();
     await page.locator(`[id="${inject}"] .red-ui-flow-node-button`).click();

@@ -17,7 +17,9 @@ export const PACKAGE_ROOT = path.join(__dirname, '..', '..', '..');
 
 // NODE_RED_PATH (a node-red package directory or its red.js) picks the Node-RED to run on, as
 // `npm run test:compat` does; without it, the one in the dev dependencies.
-export const NODE_RED_MAIN = process.env.NODE_RED_PATH ? require.resolve(path.resolve(process.env.NODE_RED_PATH)) : require.resolve('node-red');
+export const NODE_RED_MAIN = process.env.NODE_RED_PATH
+  ? require.resolve(path.resolve(process.env.NODE_RED_PATH))
+  : require.resolve('node-red');
 /** Resolves a module (e.g. `@node-red/nodes/core/...`) as the Node-RED the tests run on sees it. */
 export const resolveNodeRed = (request: string): string => require.resolve(request, { paths: [path.dirname(NODE_RED_MAIN)] });
 
@@ -51,7 +53,10 @@ export interface NodeRedInProcess {
 }
 
 /** A user dir with the flows, credentials and node files, and the settings for it. */
-function prepareUserDir(options: NodeRedOptions, defaults: Record<string, unknown>): { userDir: string; settings: Record<string, unknown> } {
+function prepareUserDir(
+  options: NodeRedOptions,
+  defaults: Record<string, unknown>,
+): { userDir: string; settings: Record<string, unknown> } {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-host-'));
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows ?? []));
   fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(options.credentials ?? {}));
@@ -105,7 +110,10 @@ export async function startNodeRedProcess(options: NodeRedOptions & { settingsSo
   });
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Node-RED did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`Node-RED did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`)),
+        START_TIMEOUT_MS,
+      );
       const look = (chunk: Buffer) => {
         output += chunk.toString();
         // Node-RED logs in its language: English, or German for settings.lang 'de'

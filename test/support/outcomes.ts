@@ -11,7 +11,8 @@ interface Numbered {
 }
 
 /** Out: what the node under test sends on its outputs. */
-export type Outcome<Out extends Msg = PredictionMsg> = { kind: 'output'; port: number; msg: Out & Numbered } | { kind: 'error'; msg: CaughtMsg & Numbered };
+export type Outcome<Out extends Msg = PredictionMsg> =
+  { kind: 'output'; port: number; msg: Out & Numbered } | { kind: 'error'; msg: CaughtMsg & Numbered };
 
 /**
  * Tallies what happens to each input message, keyed by msg.seq: messages on any output port
@@ -25,7 +26,9 @@ export class Ledger<Out extends Msg = PredictionMsg> {
 
   /** `caught`: the Catch node's helper, when the flow has one. */
   constructor(flow: { outputs: Node[]; caught?: Node }) {
-    flow.outputs.forEach((node, port) => node.on('input', (msg) => this.record({ kind: 'output', port, msg: msg as unknown as Out & Numbered })));
+    flow.outputs.forEach((node, port) =>
+      node.on('input', (msg) => this.record({ kind: 'output', port, msg: msg as unknown as Out & Numbered })),
+    );
     flow.caught?.on('input', (msg) => this.record({ kind: 'error', msg: msg as unknown as CaughtMsg & Numbered }));
   }
 
@@ -131,7 +134,11 @@ export async function handlesSettled(ms = 100): Promise<void> {
  * sockets to be released (and their peers to see the FIN), shorter than any poll interval or
  * retry delay, so a timer left armed is still there to be counted.
  */
-export async function assertBackTo(baseline: ResourceCounts, kinds = ['Timeout', 'TCPSocketWrap'], timeoutMs = 60): Promise<ResourceCounts> {
+export async function assertBackTo(
+  baseline: ResourceCounts,
+  kinds = ['Timeout', 'TCPSocketWrap'],
+  timeoutMs = 60,
+): Promise<ResourceCounts> {
   const deadline = Date.now() + timeoutMs;
   let now = activeResources();
   const over = () => kinds.filter((kind) => (now[kind] ?? 0) > (baseline[kind] ?? 0));
@@ -139,6 +146,8 @@ export async function assertBackTo(baseline: ResourceCounts, kinds = ['Timeout',
     await handlesSettled(5);
     now = activeResources();
   }
-  should(Object.fromEntries(kinds.map((k) => [k, now[k] ?? 0]))).eql(Object.fromEntries(kinds.map((k) => [k, Math.min(now[k] ?? 0, baseline[k] ?? 0)])));
+  should(Object.fromEntries(kinds.map((k) => [k, now[k] ?? 0]))).eql(
+    Object.fromEntries(kinds.map((k) => [k, Math.min(now[k] ?? 0, baseline[k] ?? 0)])),
+  );
   return now;
 }

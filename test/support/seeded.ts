@@ -59,7 +59,10 @@ export function circular(): Record<string, unknown> {
 export const PROTO_OBJECTS: Case[] = [
   { label: '{"__proto__": {"polluted": true}}', value: JSON.parse('{"__proto__": {"polluted": true}}') },
   { label: '{"constructor": {"prototype": {"polluted": true}}}', value: JSON.parse('{"constructor": {"prototype": {"polluted": true}}}') },
-  { label: '{"prompt": "a cat", "__proto__": {"polluted": true}}', value: JSON.parse('{"prompt": "a cat", "__proto__": {"polluted": true}}') },
+  {
+    label: '{"prompt": "a cat", "__proto__": {"polluted": true}}',
+    value: JSON.parse('{"prompt": "a cat", "__proto__": {"polluted": true}}'),
+  },
   { label: '{"prototype": {"polluted": true}}', value: JSON.parse('{"prototype": {"polluted": true}}') },
   { label: 'Object.create(null)', value: Object.assign(Object.create(null) as object, { prompt: 'no prototype' }) },
 ];
@@ -130,7 +133,20 @@ export function randomJson(random: () => number, depth = 0): unknown {
     return null;
   }
   if (pick < 0.6) return Array.from({ length: Math.floor(random() * 4) }, () => randomJson(random, depth + 1));
-  const keys = ['id', 'status', 'input', 'output', 'error', 'logs', 'model', 'version', '__proto__', 'constructor', 'prototype', randomString(random, 12)];
+  const keys = [
+    'id',
+    'status',
+    'input',
+    'output',
+    'error',
+    'logs',
+    'model',
+    'version',
+    '__proto__',
+    'constructor',
+    'prototype',
+    randomString(random, 12),
+  ];
   const value: Record<string, unknown> = {};
   for (let i = Math.floor(random() * 5); i > 0; i--) {
     const key = keys[Math.floor(random() * keys.length)]!;

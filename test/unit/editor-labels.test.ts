@@ -20,11 +20,14 @@ function definitionOf(type: string): Definition {
   const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1]!;
   let definition: Definition | undefined;
   const anything = (): unknown => new Proxy(() => anything(), { get: () => anything() });
-  const RED = { nodes: { registerType: (name: string, def: Definition) => name === type && (definition = def) }, validators: anything(), settings: {} };
+  const RED = {
+    nodes: { registerType: (name: string, def: Definition) => name === type && (definition = def) },
+    validators: anything(),
+    settings: {},
+  };
   vm.runInNewContext(script, { RED, $: anything() });
   return definition!;
 }
-
 
 /** The catalog keys of what each node shows in the palette and, without a name, in the workspace. */
 const SHOWN: Record<string, [palette: string, unnamed: string]> = {
@@ -42,7 +45,8 @@ describe('node names in the editor', () => {
   for (const lang of ['en-US', 'de']) {
     it(`come from each node's catalog in ${lang}`, () => {
       const t = (type: string, key: string, vars?: Record<string, string>) => editorTranslator(lang, type)(`${type}.${key}`, vars);
-      const label = (type: string, node: Record<string, unknown> = {}) => definitionOf(type).label.call({ _: editorTranslator(lang, type), ...node });
+      const label = (type: string, node: Record<string, unknown> = {}) =>
+        definitionOf(type).label.call({ _: editorTranslator(lang, type), ...node });
       for (const type of TYPES) {
         const def = definitionOf(type);
         const [palette, unnamed] = SHOWN[type]!;
@@ -51,16 +55,22 @@ describe('node names in the editor', () => {
         should(label(type)).equal(t(type, unnamed, { url: '' }));
         should(label(type, { name: 'mine' })).equal('mine');
       }
-      should(label('replicate-create-prediction', { deployment: 'acme/prod' })).equal(t('replicate-create-prediction', 'nodeLabel.deployment', { deployment: 'acme/prod' }));
+      should(label('replicate-create-prediction', { deployment: 'acme/prod' })).equal(
+        t('replicate-create-prediction', 'nodeLabel.deployment', { deployment: 'acme/prod' }),
+      );
       should(label('replicate-create-prediction', { model: 'acme/painter:abc' })).equal('acme/painter');
       should(label('replicate-get-prediction', { waitForCompletion: true })).equal(t('replicate-get-prediction', 'nodeLabel.wait'));
       should(label('replicate-list-models', { query: 'flux' })).equal(t('replicate-list-models', 'nodeLabel.search', { query: 'flux' }));
-      should(label('replicate-prediction-completed', { url: '/done' })).equal(t('replicate-prediction-completed', 'nodeLabel.url', { url: '/done' }));
+      should(label('replicate-prediction-completed', { url: '/done' })).equal(
+        t('replicate-prediction-completed', 'nodeLabel.url', { url: '/done' }),
+      );
     });
   }
 
   it('are German in German: no English name is left in the German catalogs', () => {
-    const problems = TYPES.filter((type) => editorTranslator('de', type)(`${type}.paletteLabel`) === editorTranslator('en-US', type)(`${type}.paletteLabel`));
+    const problems = TYPES.filter(
+      (type) => editorTranslator('de', type)(`${type}.paletteLabel`) === editorTranslator('en-US', type)(`${type}.paletteLabel`),
+    );
     should(problems).eql([]);
     should(editorTranslator('en-US', 'replicate-config')('replicate-config.paletteLabel')).equal('Replicate account');
   });

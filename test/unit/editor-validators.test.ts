@@ -94,7 +94,10 @@ describe('editor checks and runtime settings', () => {
         for (const value of [...boundaryValues(bounds), String(property.value)]) {
           const runtime = (schema.shape[name] as z.ZodType).safeParse(value).success;
           const editor = editorAccepts(property, value);
-          if (editor !== runtime) disagreements.push(`${name} = ${JSON.stringify(value)}: the dialog ${editor ? 'accepts' : 'refuses'} it, the runtime ${runtime ? 'accepts' : 'refuses'} it`);
+          if (editor !== runtime)
+            disagreements.push(
+              `${name} = ${JSON.stringify(value)}: the dialog ${editor ? 'accepts' : 'refuses'} it, the runtime ${runtime ? 'accepts' : 'refuses'} it`,
+            );
         }
       }
       should(disagreements).eql([]);

@@ -35,7 +35,11 @@ describe('error sentences a non-programmer can act on', () => {
     should(refused.message).equal('Could not reach Replicate at 127.0.0.1:9: the connection was refused (ECONNREFUSED)');
     const timeout = errorFromNetwork(Object.assign(new Error('x'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'h', 30_000);
     should(timeout.message).equal('Replicate did not answer within 30 s');
-    const nested = errorFromNetwork(new TypeError('fetch failed', { cause: Object.assign(new Error('dns'), { code: 'ENOTFOUND' }) }), 'api.example', 1000);
+    const nested = errorFromNetwork(
+      new TypeError('fetch failed', { cause: Object.assign(new Error('dns'), { code: 'ENOTFOUND' }) }),
+      'api.example',
+      1000,
+    );
     should(nested.message).match(/the host name could not be resolved \(ENOTFOUND\)/);
   });
 

@@ -6,7 +6,11 @@ const VERSION = '5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15cca
 describe('identifiers that go into request paths', () => {
   it('reads every model form Replicate accepts', () => {
     should(parseModelRef('black-forest-labs/flux-schnell')).eql({ kind: 'model', owner: 'black-forest-labs', name: 'flux-schnell' });
-    should(parseModelRef(`replicate/hello-world:${VERSION}`)).eql({ kind: 'version', version: VERSION, model: { owner: 'replicate', name: 'hello-world' } });
+    should(parseModelRef(`replicate/hello-world:${VERSION}`)).eql({
+      kind: 'version',
+      version: VERSION,
+      model: { owner: 'replicate', name: 'hello-world' },
+    });
     should(parseModelRef(` ${VERSION} `)).eql({ kind: 'version', version: VERSION });
     should(parseDeploymentRef('acme/image-gen')).eql({ kind: 'deployment', owner: 'acme', name: 'image-gen' });
   });

@@ -167,7 +167,8 @@ describe('message catalogs and help in every language', () => {
             if (typeof original !== 'string' || typeof value !== 'string') continue; // reported by the key check
             const want = placeholders(original);
             const got = placeholders(value);
-            if (want.join(',') !== got.join(',')) problems.push(`${node}.json ${key}: has [${got.join(', ')}], English has [${want.join(', ')}]`);
+            if (want.join(',') !== got.join(','))
+              problems.push(`${node}.json ${key}: has [${got.join(', ')}], English has [${want.join(', ')}]`);
           }
         }
         should(problems).eql([]);
@@ -188,7 +189,8 @@ describe('message catalogs and help in every language', () => {
           const wantCode = codes(english);
           const gotCode = codes(translated);
           for (const code of wantCode.filter((c) => !gotCode.includes(c))) problems.push(`${node}.html: <code>${code}</code> is missing`);
-          for (const code of gotCode.filter((c) => !wantCode.includes(c))) problems.push(`${node}.html: <code>${code}</code> is not in English`);
+          for (const code of gotCode.filter((c) => !wantCode.includes(c)))
+            problems.push(`${node}.html: <code>${code}</code> is not in English`);
           if (links(english).join(' ') !== links(translated).join(' ')) problems.push(`${node}.html: links differ from English`);
         }
         should(problems).eql([]);
@@ -225,7 +227,9 @@ describe('message catalogs and help in every language', () => {
     const groups = [...new Set([...english.keys()].map((key) => key.split('.')[1]))].join('|');
     /** The compiled node files as they ship: where the sentence keys are used. */
     const nodeFiles = fs.readdirSync(path.join(LOCALES, '..')).map((file) => path.join(LOCALES, '..', file));
-    const coreFiles = fs.readdirSync(path.join(LOCALES, '..', 'core'), { recursive: true, encoding: 'utf8' }).map((file) => path.join(LOCALES, '..', 'core', file));
+    const coreFiles = fs
+      .readdirSync(path.join(LOCALES, '..', 'core'), { recursive: true, encoding: 'utf8' })
+      .map((file) => path.join(LOCALES, '..', 'core', file));
     const code = [...nodeFiles, ...coreFiles]
       .filter((file) => file.endsWith('.js'))
       .map((file) => fs.readFileSync(file, 'utf8'))
@@ -233,7 +237,13 @@ describe('message catalogs and help in every language', () => {
     const used = new Set([...code.matchAll(new RegExp(`(['"])((?:${groups})(?:\\.[A-Za-z]+)+)\\1`, 'g'))].map((m) => `sentences.${m[2]}`));
     // keys made at run time, such as `kind.${typeof value}`: any name fills the gap
     const made = [...code.matchAll(new RegExp(`\`((?:${groups})\\.[^\`]*\\$\\{[^\`]*)\``, 'g'))].map(
-      (m) => new RegExp(`^sentences\\.${m[1]!.split(/\$\{[^}]*\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[A-Za-z]+')}$`),
+      (m) =>
+        new RegExp(
+          `^sentences\\.${m[1]!
+            .split(/\$\{[^}]*\}/)
+            .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+            .join('[A-Za-z]+')}$`,
+        ),
     );
 
     it('has every sentence key the code uses, in every language', () => {
@@ -253,11 +263,28 @@ describe('message catalogs and help in every language', () => {
     });
 
     it('uses no placeholder name that i18next reads as an option (count, context...)', () => {
-      const reserved = ['count', 'context', 'lng', 'lngs', 'ns', 'defaultValue', 'ordinal', 'replace', 'returnObjects', 'joinArrays', 'postProcess', 'interpolation'];
+      const reserved = [
+        'count',
+        'context',
+        'lng',
+        'lngs',
+        'ns',
+        'defaultValue',
+        'ordinal',
+        'replace',
+        'returnObjects',
+        'joinArrays',
+        'postProcess',
+        'interpolation',
+      ];
       const problems = langs.flatMap((lang) =>
         nodes.flatMap((node) =>
           [...leaves(readCatalog(lang, node))].flatMap(([key, text]) =>
-            typeof text === 'string' ? placeholders(text).filter((name) => reserved.includes(name)).map((name) => `${lang}/${node}.json ${key}: __${name}__`) : [],
+            typeof text === 'string'
+              ? placeholders(text)
+                  .filter((name) => reserved.includes(name))
+                  .map((name) => `${lang}/${node}.json ${key}: __${name}__`)
+              : [],
           ),
         ),
       );

@@ -34,15 +34,30 @@ describe('the prediction completed dialog', () => {
     if (property.required && value === '') return false;
     return property.validate ? property.validate.call(node, value, {}) : true;
   };
-  const runtimeAccepts = (field: string, value: unknown) => PredictionCompletedSettingsSchema.safeParse({ url: '/replicate/completed', [field]: value }).success;
+  const runtimeAccepts = (field: string, value: unknown) =>
+    PredictionCompletedSettingsSchema.safeParse({ url: '/replicate/completed', [field]: value }).success;
 
   const hex = 'a'.repeat(64);
   const samples: Record<string, unknown[]> = {
     url: ['/replicate/completed', 'replicate/completed', ' /padded ', '/', '/~a.b_c-1/', '', ' ', '/a b', '/a?b', '/a:b', '/ä', '/a%20b'],
     expiry: ['', '24', 24, '0.01', '0.009', '0', '-1', '2160', '2160.01', '1e3', '1e4', ' 12 ', ' ', 'abc', 'Infinity', '0x10'],
     models: ['', 'owner/name', 'owner/name, other/model-2', `owner/name:${hex}`, hex, 'owner', 'owner/name:abc', 'a/b/c', 'a/b\nc/d'],
-    correlate: ['', 'topic', 'topic, orderId', 'msg.topic job.id', 'payload', 'msg.payload', 'payload.prompt', 'topic status', 'webhook.id',
-      'predictionId', 'payloads', 'bad-name', '__proto__.payload', 'payload.__proto__'],
+    correlate: [
+      '',
+      'topic',
+      'topic, orderId',
+      'msg.topic job.id',
+      'payload',
+      'msg.payload',
+      'payload.prompt',
+      'topic status',
+      'webhook.id',
+      'predictionId',
+      'payloads',
+      'bad-name',
+      '__proto__.payload',
+      'payload.__proto__',
+    ],
   };
 
   for (const [field, values] of Object.entries(samples)) {

@@ -89,7 +89,8 @@ async function withServer<T>(use: (url: string) => Promise<T>): Promise<T> {
   const server = http.createServer((req, res) => {
     if (req.url?.endsWith('/absent')) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"Nein."}');
     if (req.url?.endsWith('/garbled')) return void res.writeHead(200).end('<html>');
-    if (req.url?.endsWith('/strange')) return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"id": "", "status": "starting"}'); // zod's words on it stay as they are, like Replicate's own
+    if (req.url?.endsWith('/strange'))
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"id": "", "status": "starting"}'); // zod's words on it stay as they are, like Replicate's own
     req.socket.destroy(); // a create whose connection drops: it may have reached Replicate
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -104,7 +105,11 @@ async function withServer<T>(use: (url: string) => Promise<T>): Promise<T> {
 async function clientErrors(): Promise<Record<string, Error>> {
   return withServer(async (url) => {
     const client = new ReplicateClient({ baseUrl: url, token: 'r8_test', retry: { maxRetries: 0 } });
-    const failure = (promise: Promise<unknown>) => promise.then(() => new Error('it succeeded'), (err: Error) => err);
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => new Error('it succeeded'),
+        (err: Error) => err,
+      );
     try {
       return {
         'a 404 for a prediction': await failure(client.getPrediction('absent')),
@@ -120,9 +125,16 @@ async function clientErrors(): Promise<Record<string, Error>> {
 
 async function bodyErrors(): Promise<Record<string, Error>> {
   const closed = Object.assign(new EventEmitter(), { headers: {}, resume() {} }) as unknown as IncomingMessage;
-  const reading = readRawBody(closed, 100).then(() => new Error('it was read'), (err: Error) => err);
+  const reading = readRawBody(closed, 100).then(
+    () => new Error('it was read'),
+    (err: Error) => err,
+  );
   closed.emit('close');
-  return { 'a body cut short': await reading, 'a body too large': new BodyTooLargeError(100), 'a body read before': new BodyAlreadyReadError() };
+  return {
+    'a body cut short': await reading,
+    'a body too large': new BodyTooLargeError(100),
+    'a body read before': new BodyAlreadyReadError(),
+  };
 }
 
 function coreErrors(): Record<string, Error> {
@@ -160,7 +172,15 @@ function coreErrors(): Record<string, Error> {
     'inputs the model does not have': thrown(() => checkInput(FIELDS, { prompt: 'x', a1: 1, b2: 2, c3: 3, d4: 4, e5: 5, f6: 6 }, MODEL)),
     'inputs the model has, listed': thrown(() => checkInput(FIELDS.slice(0, 3), { prompt: 'x', qqqqqqq: 1 }, MODEL)),
     'an input for a model without inputs': thrown(() => checkInput([], { prompt: 'x' }, MODEL)),
-    'config settings': invalid(ConfigSettingsSchema, { name: {}, baseUrl: 5, timeout: 'x', concurrency: 1.5, createRateLimit: -1, requestRateLimit: 1e9, maxRetries: 11 }),
+    'config settings': invalid(ConfigSettingsSchema, {
+      name: {},
+      baseUrl: 5,
+      timeout: 'x',
+      concurrency: 1.5,
+      createRateLimit: -1,
+      requestRateLimit: 1e9,
+      maxRetries: 11,
+    }),
     'create settings': invalid(CreateSettingsSchema, {
       pollInterval: 0,
       maxPolls: 'x',
@@ -173,7 +193,14 @@ function coreErrors(): Record<string, Error> {
     }),
     'create settings with a prediction completed node': invalid(CreateSettingsSchema, { trigger: 't', webhookEvents: 'start' }),
     'create settings with events that are no list': invalid(CreateSettingsSchema, { webhookEvents: 5 }),
-    'prediction completed settings': invalid(PredictionCompletedSettingsSchema, { url: 'a b', auth: 'x', outcomes: 'done', models: 'x', correlate: 'payload', expiry: 0 }),
+    'prediction completed settings': invalid(PredictionCompletedSettingsSchema, {
+      url: 'a b',
+      auth: 'x',
+      outcomes: 'done',
+      models: 'x',
+      correlate: 'payload',
+      expiry: 0,
+    }),
     'prediction completed settings without a path': invalid(PredictionCompletedSettingsSchema, { url: '', outcomes: 5, models: [5] }),
     'list settings': invalid(ListModelsSettingsSchema, { query: 5, allPages: 'x', maxPages: 0, sortBy: 'name', sortDirection: 'up' }),
     'a prediction completed node without a signing secret': thrown(() => new WebhookReceiver({ auth: 'signature' })),
@@ -183,13 +210,24 @@ function coreErrors(): Record<string, Error> {
     ...Object.fromEntries(
       [401, 402, 403, 404, 409, 422, 429, 502, 418].flatMap((status) => [
         [`HTTP ${status}`, errorFromResponse(status, {}, '', { key: 'what.prediction', vars: { id: 'p1' } })],
-        [`HTTP ${status} with Replicate's words`, errorFromResponse(status, {}, JSON.stringify({ detail: 'Nein.' }), { key: 'what.account' })],
+        [
+          `HTTP ${status} with Replicate's words`,
+          errorFromResponse(status, {}, JSON.stringify({ detail: 'Nein.' }), { key: 'what.account' }),
+        ],
       ]),
     ),
     ...Object.fromEntries(
-      ['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'CERT_HAS_EXPIRED', 'ECONNRESET', undefined, 'UND_ERR_RES_EXCEEDED_MAX_SIZE', 'UND_ERR_ABORTED'].map(
-        (c) => [`a network failure ${c}`, errorFromNetwork(code(c), '127.0.0.1:9', 30_000)],
-      ),
+      [
+        'ECONNREFUSED',
+        'UND_ERR_CONNECT_TIMEOUT',
+        'ENOTFOUND',
+        'EHOSTUNREACH',
+        'CERT_HAS_EXPIRED',
+        'ECONNRESET',
+        undefined,
+        'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+        'UND_ERR_ABORTED',
+      ].map((c) => [`a network failure ${c}`, errorFromNetwork(code(c), '127.0.0.1:9', 30_000)]),
     ),
     'a timeout in ms': errorFromNetwork(code('UND_ERR_HEADERS_TIMEOUT'), 'h', 500),
     'a timeout in s': errorFromNetwork(code('UND_ERR_BODY_TIMEOUT'), 'h', 30_000),
@@ -235,7 +273,9 @@ describe('runtime sentences of the core', () => {
     should(errors['an input with a near name']!.message).equal(
       `The input does not fit ${MODEL}: input "sed" is not an input of ${MODEL}; did you mean "seed"? Turn off "Check the input" to send it anyway.`,
     );
-    should(errors['a version in the model setting']!.message).equal('the model setting version must be a 64-character version id (0-9, a-f), got "zz"');
+    should(errors['a version in the model setting']!.message).equal(
+      'the model setting version must be a 64-character version id (0-9, a-f), got "zz"',
+    );
   });
 
   it('fills values in one pass: a value that looks like a placeholder stays as it is', () => {

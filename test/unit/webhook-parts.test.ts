@@ -51,7 +51,11 @@ describe('webhook parts', () => {
       should(parseFieldList('topic, msg.order.id __proto__ a.constructor.x  bad-name')).eql(['topic', 'order.id']);
       const msg = { topic: 't', order: { id: 7, note: 'x' }, when: new Date(0), req: { socket: {} as unknown } };
       (msg.req as Record<string, unknown>).self = msg.req; // a cycle, like an http request object
-      should(pickFields(msg, ['topic', 'order.id', 'when', 'req', 'missing'])).eql({ topic: 't', 'order.id': 7, when: '1970-01-01T00:00:00.000Z' });
+      should(pickFields(msg, ['topic', 'order.id', 'when', 'req', 'missing'])).eql({
+        topic: 't',
+        'order.id': 7,
+        when: '1970-01-01T00:00:00.000Z',
+      });
       const out: Record<string, unknown> = { topic: 'new' };
       restoreFields(out, { topic: 't', 'order.id': 7, '__proto__.polluted': true });
       should(out).eql({ topic: 't', order: { id: 7 } });
@@ -61,25 +65,40 @@ describe('webhook parts', () => {
 
   describe('webhook URL', () => {
     it('joins the public URL, httpNodeRoot and the path, with the correlation key', () => {
-      const url = webhookUrl({ publicUrl: 'https://example.com/nodered/', nodeRoot: '/api/', path: '/replicate/done', correlation: 'c1234567' });
+      const url = webhookUrl({
+        publicUrl: 'https://example.com/nodered/',
+        nodeRoot: '/api/',
+        path: '/replicate/done',
+        correlation: 'c1234567',
+      });
       should(url).equal('https://example.com/nodered/api/replicate/done?correlation=c1234567');
     });
 
     it('carries a token derived from the shared secret, not the secret', () => {
-      const url = new URL(webhookUrl({ publicUrl: 'https://example.com', path: '/hook', correlation: 'c1234567', sharedSecret: 'hunter2' }));
+      const url = new URL(
+        webhookUrl({ publicUrl: 'https://example.com', path: '/hook', correlation: 'c1234567', sharedSecret: 'hunter2' }),
+      );
       should(url.searchParams.get('token')).match(/^[\w-]{43}$/);
       should(url.toString()).not.containEql('hunter2');
     });
 
     it('keeps the user and password of the public URL, for httpNodeAuth', () => {
-      const url = webhookUrl({ publicUrl: 'https://hook:p%40ss@example.com/nodered?x=1', nodeRoot: '/api/', path: '/done', correlation: 'c1234567' });
+      const url = webhookUrl({
+        publicUrl: 'https://hook:p%40ss@example.com/nodered?x=1',
+        nodeRoot: '/api/',
+        path: '/done',
+        correlation: 'c1234567',
+      });
       should(url).equal('https://hook:p%40ss@example.com/nodered/api/done?correlation=c1234567');
     });
 
     it('masks the password of a URL, and leaves a URL without one as it is', () => {
-      should(maskPassword('https://hook:p%40ss@example.com/api/done?correlation=c1')).equal('https://hook:***@example.com/api/done?correlation=c1');
+      should(maskPassword('https://hook:p%40ss@example.com/api/done?correlation=c1')).equal(
+        'https://hook:***@example.com/api/done?correlation=c1',
+      );
       should(maskPassword('https://hook:a@b@example.com/')).equal('https://hook:***@example.com/'); // the last @ ends the userinfo
-      for (const plain of ['https://example.com/done?mail=a@b.c', 'https://hook@example.com/', 'not a URL @ all']) should(maskPassword(plain)).equal(plain);
+      for (const plain of ['https://example.com/done?mail=a@b.c', 'https://hook@example.com/', 'not a URL @ all'])
+        should(maskPassword(plain)).equal(plain);
     });
 
     it("puts the prediction itself in msg.payload, and a copy with the webhook's password masked when it has one", () => {
@@ -115,7 +134,9 @@ describe('webhook parts', () => {
       should(await typed.refresh()).be.undefined();
 
       let calls = 0;
-      const flaky = new WebhookSecretSource(() => (++calls === 1 ? Promise.reject(new Error('Replicate is down')) : Promise.resolve('whsec_ok')));
+      const flaky = new WebhookSecretSource(() =>
+        ++calls === 1 ? Promise.reject(new Error('Replicate is down')) : Promise.resolve('whsec_ok'),
+      );
       await should(flaky.current()).be.rejectedWith('Replicate is down');
       should(await flaky.current()).equal('whsec_ok');
     });

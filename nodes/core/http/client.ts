@@ -6,14 +6,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { AbortListeners } from './abort-listeners';
 import { ReplicateError, abortedError, errorFromNetwork, errorFromResponse, redactSecrets } from './errors';
-import {
-  checkBaseUrl,
-  checkPredictionId,
-  checkVersionId,
-  describeTarget,
-  parseOwnerName,
-  type PredictionTarget,
-} from './identifiers';
+import { checkBaseUrl, checkPredictionId, checkVersionId, describeTarget, parseOwnerName, type PredictionTarget } from './identifiers';
 import { exchange } from './exchange';
 import { RateLimiter } from './rate-limiter';
 import { createMayHaveHappened, DEFAULT_RETRY, retryDelayMs, shouldRetry, type RequestKind, type RetryOptions } from './retry-policy';
@@ -95,6 +88,7 @@ interface RequestSpec<S extends z.ZodType> {
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json is outside the compiled tree: read where it is, at run time
 const PACKAGE = require('../../../../package.json') as { name: string; version: string };
 export const USER_AGENT = `${PACKAGE.name}/${PACKAGE.version} node/${process.versions.node}`;
 
@@ -396,7 +390,12 @@ export class ReplicateClient {
       headers = { ...headers, 'content-type': 'text/plain; charset=utf-8' };
     }
     if (spec.headers) headers = { ...headers, ...spec.headers };
-    const options: Dispatcher.DispatchOptions = { method: spec.method, path: this.prefix + spec.path + queryString(spec.query), headers, body };
+    const options: Dispatcher.DispatchOptions = {
+      method: spec.method,
+      path: this.prefix + spec.path + queryString(spec.query),
+      headers,
+      body,
+    };
     // The pools' own timeouts are the client's; a longer one (a sync create's) goes with its request.
     if (spec.timeoutMs !== undefined) options.headersTimeout = options.bodyTimeout = spec.timeoutMs;
     return options;

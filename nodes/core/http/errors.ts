@@ -141,7 +141,10 @@ export function errorFromResponse(
   const explain = detail ?? title;
   const base = { status, title, detail };
   /** The sentence, with Replicate's explanation when it gave one. */
-  const said = (key: 'unauthorized' | 'billing' | 'forbidden' | 'conflict' | 'rateLimited' | 'server' | 'http', fields: Omit<ReplicateErrorFields, 'status'>) =>
+  const said = (
+    key: 'unauthorized' | 'billing' | 'forbidden' | 'conflict' | 'rateLimited' | 'server' | 'http',
+    fields: Omit<ReplicateErrorFields, 'status'>,
+  ) =>
     explain
       ? new ReplicateError(`response.${key}Detail`, { what, status, detail: explain }, { ...base, ...fields })
       : new ReplicateError(`response.${key}`, { what, status }, { ...base, ...fields });
@@ -224,7 +227,11 @@ export function errorFromNetwork(err: unknown, host: string, timeoutMs: number):
   if (code && /CERT|TLS|SSL/.test(code)) {
     return new ReplicateError('network.insecure', { host, code }, { code: 'network', retryable: false, notSent: true });
   }
-  return new ReplicateError('network.interrupted', { host, code: code ?? { key: 'network.unknownError' } }, { code: 'network', retryable: true });
+  return new ReplicateError(
+    'network.interrupted',
+    { host, code: code ?? { key: 'network.unknownError' } },
+    { code: 'network', retryable: true },
+  );
 }
 
 /** Defence in depth: a secret the client holds never reaches an error built from text it received. */

@@ -16,7 +16,9 @@ export type PredictionTarget =
 export function describeTarget(target: PredictionTarget): Sentence {
   if (target.kind === 'version') return { key: 'what.targetVersion', vars: { version: target.version } };
   const ref = `${target.owner}/${target.name}`;
-  return target.kind === 'model' ? { key: 'what.targetModel', vars: { model: ref } } : { key: 'what.targetDeployment', vars: { deployment: ref } };
+  return target.kind === 'model'
+    ? { key: 'what.targetModel', vars: { model: ref } }
+    : { key: 'what.targetDeployment', vars: { deployment: ref } };
 }
 
 function show(value: unknown): string {
@@ -66,7 +68,11 @@ export function parseModelRef(value: unknown, field: Field = { key: 'field.model
   const colon = ref.indexOf(':');
   if (colon >= 0) {
     const model = parseOwnerName(ref.slice(0, colon), field);
-    return remember(modelRefs, value, { kind: 'version', version: checkVersionId(ref.slice(colon + 1), { key: 'field.versionOf', vars: { field } }), model });
+    return remember(modelRefs, value, {
+      kind: 'version',
+      version: checkVersionId(ref.slice(colon + 1), { key: 'field.versionOf', vars: { field } }),
+      model,
+    });
   }
   return remember(modelRefs, value, { kind: 'model', ...parseOwnerName(ref, field) });
 }
@@ -96,7 +102,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export function checkBaseUrl(value: unknown, field: Field = { key: 'field.baseUrl' }): URL {
   let url: URL;
   try {
-    url = new URL(String(value ?? '').trim());
+    url = new URL(typeof value === 'string' ? value.trim() : '');
   } catch {
     throw new InputError('check.notUrl', { field, value: show(value) });
   }

@@ -58,7 +58,7 @@ export function renderSentence(said: Sentence, templates?: Templates): string {
 function renderVar(value: SentenceVar, templates: Templates | undefined): string {
   if (Array.isArray(value)) return value.map((item: SentenceVar) => renderVar(item, templates)).join('; ');
   if (isSentence(value)) return renderSentence(value, templates);
-  return String(value);
+  return typeof value === 'number' ? String(value) : typeof value === 'string' ? value : '';
 }
 
 /** An error as a value in another sentence: its sentence when it has one, else its message. */

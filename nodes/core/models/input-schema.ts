@@ -97,13 +97,17 @@ function coerce(field: InputField, value: unknown): unknown {
     const number = Number(value.trim());
     if (Number.isFinite(number)) return number;
   }
-  if (field.type === 'boolean' && typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+  if (field.type === 'boolean' && typeof value === 'string' && /^(true|false)$/i.test(value.trim()))
+    return value.trim().toLowerCase() === 'true';
   if (field.type === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return String(value);
   return value;
 }
 
 function problemWith(field: InputField, value: unknown): Sentence | undefined {
-  const got = (key: SentenceKey, vars: Record<string, string | number> = {}): Sentence => ({ key, vars: { name: field.name, value: describe(value), ...vars } });
+  const got = (key: SentenceKey, vars: Record<string, string | number> = {}): Sentence => ({
+    key,
+    vars: { name: field.name, value: describe(value), ...vars },
+  });
   switch (field.type) {
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) return got('input.wholeNumber');
@@ -190,7 +194,8 @@ export function checkInput(fields: InputField[], input: Json, modelName: string)
   const known = new Set(fields.map((field) => field.name));
   const unknown = Object.keys(input).filter((name) => !known.has(name));
   for (const name of unknown.slice(0, NAMES_SHOWN)) problems.push(unknownInput(name, fields, modelName));
-  if (unknown.length > NAMES_SHOWN) problems.push({ key: 'input.moreUnknown', vars: { more: unknown.length - NAMES_SHOWN, model: modelName } });
+  if (unknown.length > NAMES_SHOWN)
+    problems.push({ key: 'input.moreUnknown', vars: { more: unknown.length - NAMES_SHOWN, model: modelName } });
   if (problems.length > 0) {
     // a list ending in a question ends with its question mark, not with a full stop after it
     const question = problems.at(-1)!.key === 'input.unknownDidYouMean';

@@ -60,9 +60,14 @@ function keyOf(target: PredictionTarget): string {
  * signals (one node's redeploy must not fail the others' messages; the client's close ends it):
  * each caller only stops waiting when its own signal aborts.
  */
-export function modelInput(client: ReplicateClient, target: PredictionTarget, options: CallOptions = {}, now = Date.now()): Promise<ModelInput | undefined> {
+export function modelInput(
+  client: ReplicateClient,
+  target: PredictionTarget,
+  options: CallOptions = {},
+  now = Date.now(),
+): Promise<ModelInput | undefined> {
   let cache = caches.get(client);
-  if (!cache) caches.set(client, (cache = new Map()));
+  if (!cache) caches.set(client, (cache = new Map<string, Lookup>()));
   const key = keyOf(target);
   let lookup = fresh(cache, key, now);
   if (!lookup) {
@@ -86,7 +91,11 @@ export function modelInput(client: ReplicateClient, target: PredictionTarget, op
  * on at once, so a burst of messages sends each request as its message arrives. Undefined when
  * there is none yet (then ask modelInput()).
  */
-export function knownModelInput(client: ReplicateClient, target: PredictionTarget, now = Date.now()): { input: ModelInput | undefined } | undefined {
+export function knownModelInput(
+  client: ReplicateClient,
+  target: PredictionTarget,
+  now = Date.now(),
+): { input: ModelInput | undefined } | undefined {
   const cache = caches.get(client);
   return cache && fresh(cache, keyOf(target), now)?.answer;
 }
@@ -120,9 +129,9 @@ function waitFor(lookup: Lookup, { signal, onRetry }: CallOptions): Promise<Mode
         stop();
         resolve(input);
       },
-      (err: unknown) => {
+      (err: Error) => {
         stop();
-        reject(err as Error);
+        reject(err);
       },
     );
   });

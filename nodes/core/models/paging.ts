@@ -77,4 +77,3 @@ export async function fetchModels(
   const all = await collectPages(fetchPage, request.maxPages, request.cursor, progress.onPage);
   return { models: all.results, next: all.next, pages: all.pages };
 }
-

@@ -1,6 +1,16 @@
 // A prediction's life as the create and get nodes ask for it: created (with its Cancel-After),
 // returned as created, after a sync wait, or once polled to the end (cancelled when the plan says so).
-import { InputError, WEBHOOK_EVENTS, type CallOptions, type CreatePredictionBody, type Field, type Prediction, type PredictionTarget, type ReplicateClient, type WebhookEvent } from '../http';
+import {
+  InputError,
+  WEBHOOK_EVENTS,
+  type CallOptions,
+  type CreatePredictionBody,
+  type Field,
+  type Prediction,
+  type PredictionTarget,
+  type ReplicateClient,
+  type WebhookEvent,
+} from '../http';
 import type { WaitSettings } from '../settings';
 import { PollsExhaustedError, type PollPlan, type PredictionPoller } from './poller';
 

@@ -72,12 +72,13 @@ export function readWebhookUrl(value: string, field: Field): string {
  * else msg.predictionId, else msg.payload.id, else msg.payload when it is a string.
  */
 export function resolvePredictionId(fromSetting: unknown, msg: Record<string, unknown>): string {
-  if (fromSetting !== undefined && fromSetting !== null && fromSetting !== '') return checkPredictionId(fromSetting, { key: 'field.predictionIdSetting' });
+  if (fromSetting !== undefined && fromSetting !== null && fromSetting !== '')
+    return checkPredictionId(fromSetting, { key: 'field.predictionIdSetting' });
   if (msg.predictionId !== undefined && msg.predictionId !== null && msg.predictionId !== '') {
     return checkPredictionId(msg.predictionId, 'msg.predictionId');
   }
   const payload = msg.payload;
-  if (typeof payload === 'object' && payload !== null && 'id' in payload) return checkPredictionId((payload as { id: unknown }).id, 'msg.payload.id');
+  if (typeof payload === 'object' && payload !== null && 'id' in payload) return checkPredictionId(payload.id, 'msg.payload.id');
   if (typeof payload === 'string' && payload !== '') return checkPredictionId(payload, 'msg.payload');
   throw new InputError('message.noPredictionId');
 }

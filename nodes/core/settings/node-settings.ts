@@ -24,7 +24,13 @@ export function numberSetting(labelKey: SettingLabel, min: number, max: number, 
 }
 
 export function textSetting(fallback = '') {
-  return z.preprocess(blankToUndefined, z.string({ error: says('settings.notText') }).trim().default(fallback));
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: says('settings.notText') })
+      .trim()
+      .default(fallback),
+  );
 }
 
 export const ConfigSettingsSchema = z.object({
@@ -120,12 +126,14 @@ export const PredictionCompletedSettingsSchema = z.object({
     z
       .string({ error: says('settings.urlRequired') })
       .trim()
-      .regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: says('settings.urlCharacters') }),
+      .regex(/^\/[A-Za-z0-9._~/-]*$/, { error: says('settings.urlCharacters') }),
   ),
   auth: z.preprocess(blankToUndefined, z.enum(['signature', 'secret', 'both'], { error: says('settings.verify') }).default('signature')),
   outcomes: listOf(z.enum(TERMINAL_STATUSES, { error: says('settings.outcomes') }), says('settings.outcomes')),
   models: listOf(
-    z.string({ error: says('settings.models') }).regex(/^([\w.-]+\/[\w.-]+(:[0-9a-f]{64})?|[0-9a-f]{64})$/, { error: says('settings.models') }),
+    z
+      .string({ error: says('settings.models') })
+      .regex(/^([\w.-]+\/[\w.-]+(:[0-9a-f]{64})?|[0-9a-f]{64})$/, { error: says('settings.models') }),
     says('settings.models'),
   ),
   progress: booleanSetting(false),
@@ -142,7 +150,10 @@ export const ListModelsSettingsSchema = z.object({
   query: textSetting(),
   allPages: booleanSetting(false),
   maxPages: numberSetting('maxPages', 1, 10_000, 20, true),
-  sortBy: z.preprocess(blankToUndefined, z.enum(['model_created_at', 'latest_version_created_at'], { error: says('settings.sortBy') }).optional()),
+  sortBy: z.preprocess(
+    blankToUndefined,
+    z.enum(['model_created_at', 'latest_version_created_at'], { error: says('settings.sortBy') }).optional(),
+  ),
   sortDirection: z.preprocess(blankToUndefined, z.enum(['asc', 'desc'], { error: says('settings.sortDirection') }).optional()),
 });
 export type ListModelsSettings = z.infer<typeof ListModelsSettingsSchema>;

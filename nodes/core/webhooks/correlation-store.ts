@@ -35,7 +35,13 @@ export function parseFieldList(text: string): string[] {
 }
 
 function getPath(source: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((value, part) => (value !== null && typeof value === 'object' && Object.hasOwn(value, part) ? (value as Record<string, unknown>)[part] : undefined), source);
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (value, part) =>
+        value !== null && typeof value === 'object' && Object.hasOwn(value, part) ? (value as Record<string, unknown>)[part] : undefined,
+      source,
+    );
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

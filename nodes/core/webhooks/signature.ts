@@ -19,10 +19,7 @@ function signingKey(secret: string): Buffer {
 }
 
 export function signatureFor(secret: string, id: string, timestamp: string, body: Buffer): Buffer {
-  return createHmac('sha256', signingKey(secret))
-    .update(`${id}.${timestamp}.`)
-    .update(body)
-    .digest();
+  return createHmac('sha256', signingKey(secret)).update(`${id}.${timestamp}.`).update(body).digest();
 }
 
 /** Whether the headers carry a fresh signature of exactly these body bytes by this secret. */
