@@ -1,14 +1,11 @@
 // The palette and the workspace name each node in the editor's language: paletteLabel and the
 // label a node shows when it has no name come from its own catalog, in every language, as the
 // editor calls them (paletteLabel on the node definition, label on the node; both carry `_`).
-import fs from 'fs';
-import path from 'path';
-import vm from 'vm';
 import should from 'should';
+import { registeredDefinition } from '../support/editor-script';
 import { editorTranslator } from '../support/catalogs';
 
 /** The build copies the editor files next to the compiled nodes: dist/nodes. */
-const NODES = path.join(__dirname, '..', '..', 'nodes');
 
 interface Definition {
   paletteLabel: (this: unknown) => string;
@@ -16,17 +13,8 @@ interface Definition {
 }
 
 function definitionOf(type: string): Definition {
-  const html = fs.readFileSync(path.join(NODES, `${type}.html`), 'utf8');
-  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1]!;
-  let definition: Definition | undefined;
   const anything = (): unknown => new Proxy(() => anything(), { get: () => anything() });
-  const RED = {
-    nodes: { registerType: (name: string, def: Definition) => name === type && (definition = def) },
-    validators: anything(),
-    settings: {},
-  };
-  vm.runInNewContext(script, { RED, $: anything() });
-  return definition!;
+  return registeredDefinition<Definition>(type, { validators: anything(), settings: {} }, { $: anything() });
 }
 
 /** The catalog keys of what each node shows in the palette and, without a name, in the workspace. */

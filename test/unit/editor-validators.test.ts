@@ -1,15 +1,12 @@
 // The editor's checks against the runtime's: a value the dialog accepts must deploy, and one it
 // refuses must be one the runtime would refuse too. Each node's `defaults` are read from its
 // .html as the editor runs it, and each numeric setting is judged by both at its boundaries.
-import fs from 'fs';
-import path from 'path';
-import vm from 'vm';
 import should from 'should';
+import { registeredDefinition } from '../support/editor-script';
 import { z } from 'zod';
 import { ConfigSettingsSchema, CreateSettingsSchema, GetSettingsSchema, ListModelsSettingsSchema } from '../../nodes/core';
 
 /** The build copies the editor files next to the compiled nodes: dist/nodes. */
-const NODES = path.join(__dirname, '..', '..', 'nodes');
 
 const SCHEMAS: Record<string, z.ZodObject> = {
   'replicate-create-prediction': CreateSettingsSchema,
@@ -26,10 +23,6 @@ interface Property {
 
 /** The definition a node's .html registers, run with just enough of the editor's RED for its `defaults`. */
 function editorDefinition(type: string): { defaults: Record<string, Property> } {
-  const html = fs.readFileSync(path.join(NODES, `${type}.html`), 'utf8');
-  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)?.[1];
-  if (!script) throw new Error(`${type}.html has no editor script`);
-  let registered: { defaults: Record<string, Property> } | undefined;
   const RED = {
     validators: {
       // as Node-RED's: anything JavaScript reads as a number, blank included
@@ -37,15 +30,8 @@ function editorDefinition(type: string): { defaults: Record<string, Property> } 
       regex: (re: RegExp) => (value: unknown) => re.test(String(value)),
       typedInput: () => () => true,
     },
-    nodes: {
-      registerType: (name: string, definition: { defaults: Record<string, Property> }) => {
-        if (name === type) registered = definition;
-      },
-    },
   };
-  vm.runInNewContext(script, { RED });
-  if (!registered) throw new Error(`${type}.html does not register ${type}`);
-  return registered;
+  return registeredDefinition(type, RED);
 }
 
 /** The editor's verdict on one property, as its validateNodeProperty reaches it. */

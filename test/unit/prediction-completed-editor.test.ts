@@ -1,14 +1,10 @@
 // The prediction completed node's dialog refuses exactly what its runtime refuses: a setting the editor lets through
 // would deploy as a node showing "invalid settings", one it refuses would be fine at run time.
 // The editor script runs here with a stand-in RED that captures the node definition.
-import fs from 'fs';
-import path from 'path';
-import vm from 'vm';
 import should from 'should';
+import { registeredDefinition } from '../support/editor-script';
 import { PredictionCompletedSettingsSchema } from '../../nodes/core';
 import { editorTranslator } from '../support/catalogs';
-
-const NODES = path.join(__dirname, '..', '..', 'nodes');
 
 interface Property {
   required?: boolean;
@@ -16,12 +12,7 @@ interface Property {
 }
 
 function completedNodeDefinition(): { defaults: Record<string, Property> } {
-  const html = fs.readFileSync(path.join(NODES, 'replicate-prediction-completed.html'), 'utf8');
-  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1]!;
-  let definition: { defaults: Record<string, Property> } | undefined;
-  const RED = { nodes: { registerType: (_type: string, def: typeof definition) => (definition = def) }, validators: {}, settings: {} };
-  vm.runInNewContext(script, { RED, $: () => ({}) });
-  return definition!;
+  return registeredDefinition('replicate-prediction-completed', { validators: {}, settings: {} }, { $: () => ({}) });
 }
 
 /** The node as the editor passes it to a validator: its own catalog's translations, with placeholders filled. */

@@ -1,0 +1,13 @@
+// Shared by the edit dialogs, which load it with
+// <script src="resources/@nr-replicate/node-red-replicate/editor.js"></script>.
+(function () {
+  // Numbers as the runtime reads them (nodes/core/settings/node-settings.ts): blank takes its
+  // default, anything else must be a number within the same bounds, whole where it must be.
+  window.replicateNumberSetting = function (min, max, whole) {
+    return function (value) {
+      if (value === '' || value === undefined || value === null) return true;
+      var number = Number(value);
+      return isFinite(number) && number >= min && number <= max && (!whole || number % 1 === 0);
+    };
+  };
+})();

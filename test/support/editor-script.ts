@@ -1,0 +1,28 @@
+// A node's edit dialog script as the editor runs it: the package's editor resources first (what
+// the .html loads with <script src="resources/...">), then the .html's own script, given the
+// stand-ins for the editor's globals (RED, $) that a test needs. Returns what it registered.
+import fs from 'fs';
+import path from 'path';
+import vm from 'vm';
+
+const NODES = path.join(__dirname, '..', '..', 'nodes');
+const RESOURCES = path.join(__dirname, '..', '..', '..', 'resources');
+
+export function registeredDefinition<D>(type: string, RED: Record<string, unknown>, globals: Record<string, unknown> = {}): D {
+  const html = fs.readFileSync(path.join(NODES, `${type}.html`), 'utf8');
+  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)?.[1];
+  if (!script) throw new Error(`${type}.html has no editor script`);
+  let registered: D | undefined;
+  const editor = {
+    ...RED,
+    nodes: { registerType: (name: string, definition: D) => name === type && (registered = definition) },
+  };
+  const context: Record<string, unknown> = vm.createContext({ ...globals, RED: editor });
+  context.window = context;
+  for (const src of html.matchAll(/<script src="resources\/@nr-replicate\/node-red-replicate\/([\w.-]+)"><\/script>/g)) {
+    vm.runInContext(fs.readFileSync(path.join(RESOURCES, src[1]!), 'utf8'), context);
+  }
+  vm.runInContext(script, context);
+  if (!registered) throw new Error(`${type}.html does not register ${type}`);
+  return registered;
+}
