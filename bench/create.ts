@@ -102,33 +102,9 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
           wires: [['create-sink-ours']],
         },
         { id: 'create-sink-ours', type: 'bench-sink', name: 'create.ours' },
-        {
-          id: 'create-function-undici',
-          type: 'function',
-          name: 'undici',
-          func: UNDICI_FUNCTION,
-          outputs: 1,
-          timeout: 0,
-          noerr: 0,
-          initialize: '',
-          finalize: '',
-          libs: [],
-          wires: [['create-sink-function-undici']],
-        },
+        functionNode('create-function-undici', 'undici', UNDICI_FUNCTION, 'create-sink-function-undici'),
         { id: 'create-sink-function-undici', type: 'bench-sink', name: 'create.functionUndici' },
-        {
-          id: 'create-official',
-          type: 'function',
-          name: 'official client',
-          func: OFFICIAL_FUNCTION,
-          outputs: 1,
-          timeout: 0,
-          noerr: 0,
-          initialize: '',
-          finalize: '',
-          libs: [],
-          wires: [['create-sink-official']],
-        },
+        functionNode('create-official', 'official client', OFFICIAL_FUNCTION, 'create-sink-official'),
         { id: 'create-sink-official', type: 'bench-sink', name: 'create.official' },
         { id: 'create-catch', type: 'catch', scope: null, uncaught: false, wires: [['create-sink-errors']] },
         { id: 'create-sink-errors', type: 'bench-sink', name: 'create.errors' },
@@ -297,4 +273,9 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
   report.measured(LINES.cpuFunctionUndici, round(median(ratios.cpuFunctionUndici), 3));
   report.measured(LINES.official, round(median(ratios.official), 3));
   report.measured(LINES.errors, errors);
+}
+
+/** A core function node as a user would add it, every property written out. */
+function functionNode(id: string, name: string, func: string, sink: string) {
+  return { id, type: 'function', name, func, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires: [[sink]] };
 }
