@@ -58,34 +58,49 @@ function pathnameOf(url: string): string {
 }
 
 /**
- * The path routes inside `app` match for a request to `path` at the root app, or undefined when
- * Express does not pass the request to `app`. Each mount matches as Express matches it: case
- * aside, a trailing slash of the mount path optional, and (Express 4 only) one more slash after it.
+ * What a mount of `app` passes on: the path routes inside `app` match for a request to `path` in
+ * its parent, or undefined when Express does not pass the request to `app`. It matches as Express
+ * does: case aside, a trailing slash of the mount path optional, and (Express 4 only) one more slash after it.
  */
-function pathInside(app: ExpressApp, path: string): string | undefined {
-  const parent = app.parent;
-  if (!parent) return path;
-  const outer = pathInside(parent, path);
-  if (outer === undefined || typeof app.mountpath !== 'string') return undefined;
-  if (app.mountpath === '/') return outer;
+function mountOf(app: ExpressApp, parent: ExpressApp): (path: string) => string | undefined {
+  if (typeof app.mountpath !== 'string') return () => undefined;
+  if (app.mountpath === '/') return (path) => path;
   const express4 = isExpress4(parent);
   const prefix = escape(app.mountpath.replace(express4 ? /\/$/ : /\/+$/, ''));
-  const match = new RegExp(`^${prefix}${express4 ? '/?' : '(?:/$)?'}(?=/|$)`, flags(parent)).exec(outer);
-  if (!match) return undefined;
-  const rest = outer.slice(match[0].length);
-  return rest.startsWith('/') ? rest : `/${rest}`;
+  const pattern = new RegExp(`^${prefix}${express4 ? '/?' : '(?:/$)?'}(?=/|$)`, flags(parent));
+  return (path) => {
+    const match = pattern.exec(path);
+    if (!match) return undefined;
+    const rest = path.slice(match[0].length);
+    return rest.startsWith('/') ? rest : `/${rest}`;
+  };
 }
 
-/** Does a route of `app` on `routePath` answer `path`? Case aside and a trailing slash optional, unless the app says otherwise. */
-function routeMatches(app: ExpressApp, routePath: string, path: string): boolean {
+/** The paths a route of `app` on `routePath` answers: case aside and a trailing slash optional, unless the app says otherwise. */
+function routePattern(app: ExpressApp, routePath: string): RegExp {
   const strict = app.enabled?.('strict routing') === true;
   const base = strict ? routePath : routePath.replace(isExpress4(app) ? /\/$/ : /\/+$/, '');
-  return new RegExp(`^${escape(base)}${strict ? '' : '/?'}$`, flags(app)).test(path);
+  return new RegExp(`^${escape(base)}${strict ? '' : '/?'}$`, flags(app));
+}
+
+/**
+ * Does a request to `path` at the root app reach the route of `app` on `routePath`? Made once per
+ * route: the capture asks it for every POST this Node-RED receives.
+ */
+function matcherFor(app: ExpressApp, routePath: string): (path: string) => boolean {
+  const mounts: Array<(path: string) => string | undefined> = [];
+  for (let inner = app; inner.parent; inner = inner.parent) mounts.unshift(mountOf(inner, inner.parent));
+  const route = routePattern(app, routePath);
+  return (path) => {
+    let inside: string | undefined = path;
+    for (const mount of mounts) if ((inside = mount(inside)) === undefined) return false;
+    return route.test(inside);
+  };
 }
 
 interface RawRoute {
   app: ExpressApp;
-  path: string;
+  matches: (path: string) => boolean;
   limit: number;
 }
 
@@ -96,10 +111,12 @@ function captureRawBody(req: RawBodyRequest, _res: unknown, next: () => void): v
   // every request to this Node-RED passes here: only a POST to one of our routes is touched
   if (req.method !== 'POST' || rawRoutes.size === 0 || req._body) return next();
   const path = pathnameOf(req.url ?? '/');
-  const route = [...rawRoutes].find(({ app, path: routePath }) => {
-    const inside = pathInside(app, path);
-    return inside !== undefined && routeMatches(app, routePath, inside);
-  });
+  let route: RawRoute | undefined;
+  for (const candidate of rawRoutes) {
+    if (!candidate.matches(path)) continue;
+    route = candidate;
+    break;
+  }
   if (!route) return next();
   req._body = true; // body parsers after this one leave the request alone
   req.rawBody = core().readRawBody(req, route.limit);
@@ -139,23 +156,24 @@ export function postRouteTaken(RED: NodeAPI, path: string): boolean {
   const app = RED.httpNode as ExpressApp;
   return stackOf(app).some(({ route }) => {
     if (!route || !(route.methods.post || route.methods._all)) return false;
-    return typeof route.path === 'string' && routeMatches(app, route.path, path);
+    return typeof route.path === 'string' && routePattern(app, route.path).test(path);
   });
 }
 
 /** Registers the route, its body kept as bytes up to `maxBodyBytes`, and returns what removes it again. */
 export function claimPostRoute(RED: NodeAPI, path: string, maxBodyBytes: number, handler: RequestHandler): () => void {
-  const raw: RawRoute = { app: RED.httpNode as ExpressApp, path, limit: maxBodyBytes };
+  const app = RED.httpNode as ExpressApp;
+  const raw: RawRoute = { app, matches: matcherFor(app, path), limit: maxBodyBytes };
   rawRoutes.add(raw);
   installCapture(RED);
   const configured = RED.settings.httpNodeMiddleware as unknown;
   const middleware: RequestHandler[] =
     typeof configured === 'function' ? [configured as RequestHandler] : Array.isArray(configured) ? (configured as RequestHandler[]) : [];
   RED.httpNode.post(path, ...middleware, handler);
-  const route = stackOf(raw.app).at(-1)?.route;
+  const route = stackOf(app).at(-1)?.route;
   return () => {
     rawRoutes.delete(raw);
-    const stack = stackOf(raw.app);
+    const stack = stackOf(app);
     const index = stack.findIndex((layer) => layer.route === route);
     if (index >= 0) stack.splice(index, 1);
   };
