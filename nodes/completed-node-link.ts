@@ -4,6 +4,7 @@
 // files, not in the core.
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
+import { configNodeOf } from './account-client';
 import { core } from './lazy-core';
 import { say, type FlowNode, type Msg } from './flow-node';
 import type { CompletedNodeWebhook, PredictionCompletedNode, ReplicateConfigNode } from './node-types';
@@ -19,10 +20,6 @@ export interface CompletedNodeLink {
 
 /** Called once per runtime; the function it returns links one create node (and unlinks it on close). */
 export function completedNodeLinks(RED: NodeAPI) {
-  const configNode = (id: unknown) => {
-    const node = typeof id === 'string' && id ? (RED.nodes.getNode(id) as ReplicateConfigNode | null) : null;
-    return node?.type === 'replicate-config' ? node : undefined;
-  };
   const nameOf = (node: Node & { name?: string }) => node.name || node.id;
 
   /** What is wrong between a create node and its prediction completed node: a refusal, or a warning when only signatures fail. */
@@ -32,7 +29,7 @@ export function completedNodeLinks(RED: NodeAPI) {
       return { refuse: { key: 'create.completedNodeNotDeployed' }, status: 'noCompletedNode' };
     const definition = definitions.get(completedNodeId);
     if (!definition) return undefined; // a node of a subflow instance: not the flow's to read
-    const theirs = configNode(definition.replicate);
+    const theirs = configNodeOf(RED, definition.replicate);
     if (!theirs) {
       return {
         refuse: { key: 'create.completedNodeNoConfig', vars: { completedNode: nameOf(completedNode), own: nameOf(own) } },
@@ -72,7 +69,7 @@ export function completedNodeLinks(RED: NodeAPI) {
   return function linkCompletedNode(node: Node, flow: FlowNode, completedNodeId: string, configId: unknown): CompletedNodeLink {
     let refusal: Error | undefined;
     let showing = false;
-    const own = configNode(configId);
+    const own = configNodeOf(RED, configId);
     if (completedNodeId && own) {
       flow.onClose(
         watch((definitions) => {

@@ -9,7 +9,7 @@ import type { NodeAPI } from 'node-red';
 import type { NextFunction, Request, Response } from 'express';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { clientFor } from './account-client';
+import { clientFor, configNodeOf } from './account-client';
 import { say } from './flow-node';
 import type { ReplicateConfigNode } from './node-types';
 
@@ -59,8 +59,7 @@ function dialogBaseUrl(
 function decideAccess(RED: NodeAPI, ref: ConfigRef): Access {
   const { checkBaseUrl, sameBaseUrl } = core();
   const typed = typeof ref.token === 'string' && ref.token !== PASSWORD_PLACEHOLDER ? ref.token.trim() : '';
-  const found = typeof ref.id === 'string' && ref.id ? (RED.nodes.getNode(ref.id) as ReplicateConfigNode | null) : null;
-  const deployed = found?.type === 'replicate-config' ? found : undefined; // another node's credentials are never used
+  const deployed = configNodeOf(RED, ref.id); // another node's credentials are never used
   const { url, env, unset } = dialogBaseUrl(RED, ref.baseUrl, deployed);
   if (unset) return { use: 'refused', message: { key: 'editor.envUnset', vars: { name: unset } } };
   if (!typed) {

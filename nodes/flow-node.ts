@@ -6,7 +6,7 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from '
 import type { z } from 'zod';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import type { ReplicateConfigNode } from './node-types';
+import { configNodeOf } from './account-client';
 
 /** Status words and runtime sentences shared by all nodes live in the config node's catalog. */
 const COMMON = '@nr-replicate/node-red-replicate/replicate-config:common';
@@ -164,8 +164,8 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
   const status = statusLine(RED, node);
   const { t, show } = status;
 
-  const config = typeof configId === 'string' && configId ? (RED.nodes.getNode(configId) as ReplicateConfigNode | null) : null;
-  if (!config || config.type !== 'replicate-config') show('red', 'noConfig', undefined, 'ring');
+  const config = configNodeOf(RED, configId);
+  if (!config) show('red', 'noConfig', undefined, 'ring');
   else {
     // A config node that cannot work (no token, a bad base URL) shows at deploy, not at the first message.
     try {
@@ -184,9 +184,7 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
       return active;
     },
     client() {
-      if (!config || config.type !== 'replicate-config') {
-        throw new (core().InputError)('node.noConfig', undefined, 'no-config');
-      }
+      if (!config) throw new (core().InputError)('node.noConfig', undefined, 'no-config');
       return config.client();
     },
     t,

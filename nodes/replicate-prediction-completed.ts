@@ -4,10 +4,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import type * as Core from './core';
+import { configNodeOf } from './account-client';
 import { core } from './lazy-core';
 import { say, statusLine, withPrediction } from './flow-node';
 import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
-import type { PredictionCompletedNode, ReplicateConfigNode } from './node-types';
+import type { PredictionCompletedNode } from './node-types';
 
 interface PredictionCompletedCredentials {
   sharedSecret?: string;
@@ -51,9 +52,9 @@ export = (RED: NodeAPI) => {
     if (!parsed.success)
       return fail({ key: 'node.invalidSettings', vars: { problems: c.describeIssues(parsed.error) } }, 'invalidSettings');
     const s = parsed.data;
-    const config = typeof def.replicate === 'string' ? (RED.nodes.getNode(def.replicate) as ReplicateConfigNode | null) : null;
+    const config = configNodeOf(RED, def.replicate);
     const sharedSecret = node.credentials?.sharedSecret?.trim() ?? '';
-    if (s.auth !== 'secret' && config?.type !== 'replicate-config') {
+    if (s.auth !== 'secret' && !config) {
       return fail({ key: 'completed.noConfig' }, 'noConfig');
     }
     if (s.auth !== 'signature' && !sharedSecret) {
@@ -155,11 +156,7 @@ export = (RED: NodeAPI) => {
       })()
         .catch((err: Error) => {
           node.error(say(RED, { key: 'completed.deliveryFailed', vars: { error: c.errorVar(err) } }));
-          if (!res.headersSent)
-            res
-              .status(500)
-              .type('text/plain')
-              .send(say(RED, { key: 'answer.failed' }));
+          refuse(500, { key: 'answer.failed' });
         })
         .finally(finish);
     });
