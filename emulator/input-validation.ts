@@ -1,6 +1,7 @@
 // Checks a value against a cog OpenAPI schema the way Replicate does (its messages come from
 // gojsonschema), covering what model schemas use: type, enum (cog puts enums behind
-// allOf/$ref), anyOf, required, minimum/maximum, minLength/maxLength, items, additionalProperties.
+// allOf/$ref), anyOf, required, minimum/maximum, minLength/maxLength, items, additionalProperties,
+// and `format: uri` as Replicate takes a file input: an http(s) URL or a data: URL, never a local path.
 import type { InvalidField } from './responses';
 
 type Schema = Record<string, unknown>;
@@ -19,6 +20,9 @@ function hasType(value: unknown, type: string): boolean {
   const actual = jsonType(value);
   return actual === type || (type === 'number' && actual === 'integer');
 }
+
+/** What Replicate can fetch for a file input: the file itself (data:) or a URL it downloads. */
+const FETCHABLE_URI = /^(?:https?:\/\/[^\s/?#]+|data:[^,]*,)/i;
 
 function resolve(schema: Schema, definitions: Definitions): Schema | undefined {
   const ref = schema.$ref;
@@ -64,6 +68,8 @@ function validate(value: unknown, rawSchema: Schema, field: string, definitions:
       errors.push({ type: 'number_lte', field, description: `Must be less than or equal to ${schema.maximum}` });
   }
   if (typeof value === 'string') {
+    if (schema.format === 'uri' && !FETCHABLE_URI.test(value))
+      errors.push({ type: 'format', field, description: "Does not match format 'uri'" });
     const length = [...value].length;
     if (typeof schema.minLength === 'number' && length < schema.minLength)
       errors.push({ type: 'string_gte', field, description: `String length must be greater than or equal to ${schema.minLength}` });

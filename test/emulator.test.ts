@@ -209,6 +209,26 @@ describe('Replicate emulator', function () {
       });
     });
 
+    it('takes an http(s) or data: URL for a file input (format uri), never a local path', async () => {
+      const withImage = (image: unknown) =>
+        client.call<Problem>('POST', '/predictions', { body: { version: sdxlVersion, input: { prompt: 'x', image } } });
+      for (const image of ['/home/me/cat.png', 'cat.png', 'file:///home/me/cat.png', 'C:\\cat.png', 'https://', '']) {
+        const reply = await withImage(image);
+        should(reply.status).equal(422);
+        should(reply.json).eql({
+          title: 'Input validation failed',
+          detail: "- input.image: Does not match format 'uri'\n",
+          status: 422,
+          invalid_fields: [{ type: 'format', field: 'input.image', description: "Does not match format 'uri'" }],
+        });
+      }
+      for (const image of ['https://example.com/cat.png', 'http://127.0.0.1:8080/files/cat.png', 'data:image/png;base64,iVBORw0KGgo=']) {
+        should((await withImage(image)).status).equal(201);
+      }
+      // the type is checked before the format
+      should((await withImage(42)).json.detail).equal('- input.image: Invalid type. Expected: string, given: integer\n');
+    });
+
     it('validates the request body itself', async () => {
       const cases: [Record<string, unknown>, string][] = [
         [{ input: { prompt: 'x' }, colour: 'red' }, '- (root): Additional property colour is not allowed\n'],
