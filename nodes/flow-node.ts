@@ -33,6 +33,8 @@ export interface FlowNode {
   progress(key: string, vars?: Record<string, unknown>): void;
   /** Shows a finished prediction's status in its colour. */
   showPrediction(prediction: Core.Prediction): void;
+  /** A poll of the one message in flight: the progress its logs report (`processing 45%`), else its status and the polls so far. */
+  polled(prediction: Core.Prediction, polls: number, max: number): void;
   /** Takes away a status shown before, when what it reported has been fixed. */
   clear(): void;
   /** For CallOptions.onRetry: the status says a retry is coming. */
@@ -197,6 +199,11 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     showPrediction(prediction) {
       const fill = PREDICTION_FILL[prediction.status];
       show(fill ?? 'blue', prediction.status, undefined, fill ? 'dot' : 'ring');
+    },
+    polled(prediction, polls, max) {
+      const percent = prediction.status === 'processing' ? core().logProgress(prediction.logs) : undefined;
+      if (percent === undefined) flow.progress('polling', { status: prediction.status, polls, max });
+      else flow.progress('progress', { status: prediction.status, percent });
     },
     retrying: (event) => show('yellow', 'retrying', { seconds: Math.ceil(event.delayMs / 1000) }, 'ring'),
     onInput(handler) {

@@ -82,9 +82,11 @@ export = (RED: NodeAPI) => {
           signal: flow.signal,
           onRetry: flow.retrying,
           onCreated: (created) => (release = flow.waitingFor(created.id)),
-          onPoll: (p, polls) => flow.progress('polling', { status: p.status, polls, max: plan.maxPolls }),
+          onPoll: (p, polls) => flow.polled(p, polls, plan.maxPolls),
         });
-        flow.showPrediction(prediction);
+        // Sent on before it finished: the status says so, with the id to look for, not a `starting` that never changes.
+        if (c.isTerminal(prediction.status)) flow.showPrediction(prediction);
+        else flow.show('blue', 'created', { id: prediction.id.slice(0, 8) });
         send(withPrediction(msg, prediction));
       } catch (err) {
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);

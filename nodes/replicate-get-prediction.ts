@@ -42,7 +42,7 @@ export = (RED: NodeAPI) => {
             onPoll: (p, polls) =>
               flow.active > 1
                 ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring')
-                : flow.show('blue', 'polling', { status: p.status, polls, max: plan.maxPolls }, 'ring'),
+                : flow.polled(p, polls, plan.maxPolls),
           });
         } catch (err) {
           if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);

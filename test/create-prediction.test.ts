@@ -33,6 +33,8 @@ describe('replicate-create-prediction', () => {
     should(msg.payload.status).equal('starting');
     should(msg.payload.urls?.get).endWith(`/predictions/${msg.payload.id}`);
     should(msg).match({ predictionId: msg.payload.id, status: 'starting', topic: 'pets', correlationId: 'job-7' });
+    // sent on as created: the status says so, with the start of the id, not a `starting` that never changes
+    should(statusesOf(flow.node).at(-1)).eql({ fill: 'blue', shape: 'dot', text: `created ${msg.payload.id.slice(0, 8)}` });
     // exactly the object Replicate returned: every field, none added
     const known = nr.emulator.prediction(msg.payload.id)!;
     should(Object.keys(msg.payload).sort()).eql(Object.keys(known).sort());
@@ -125,7 +127,8 @@ describe('replicate-create-prediction', () => {
     should(msg.payload.output).not.be.null();
   });
 
-  it('polls to completion in complete mode, showing progress', async () => {
+  it('polls to completion in complete mode, showing progress: polls, then the percentage the logs report', async () => {
+    nr.emulator.fault({ type: 'timing', startingMs: 300, processingMs: 1500 });
     const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 50 });
     const out = flow.next();
     flow.send({});
@@ -133,7 +136,12 @@ describe('replicate-create-prediction', () => {
     should(msg.status).equal('succeeded');
     const texts = statusesOf(flow.node).map((s) => s.text);
     should(texts[0]).equal('creating');
-    should(texts.some((t) => /^(starting|processing) \d+\/50$/.test(t!))).be.true();
+    should(texts.some((t) => /^starting \d+\/50$/.test(t!))).be.true();
+    // the emulator logs "10% done", "20% done"...: the status follows the last one
+    const percents = texts.map((t) => /^processing (\d+)%$/.exec(t!)?.[1]).filter(Boolean).map(Number);
+    should(percents.length).be.aboveOrEqual(3);
+    should(percents).eql([...percents].sort((a, b) => a - b));
+    should(percents.every((p) => p % 10 === 0 && p <= 100)).be.true();
     should(texts.at(-1)).equal('succeeded');
     should(nr.emulator.requests.filter((r) => r.method === 'GET').length).be.within(1, 50);
   });

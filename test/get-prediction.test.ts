@@ -80,6 +80,8 @@ describe('replicate-get-prediction', () => {
     should(gets(id).length).be.within(3, 10);
     const texts = statusesOf(flow.node).map((s) => s.text);
     should(texts.some((t) => /^(starting|processing) \d+\/60$/.test(t!))).be.true();
+    // what the logs report while it runs ("10% done", "20% done"... in the emulator)
+    should(texts.some((t) => /^processing \d+%$/.test(t!))).be.true();
     should(statusesOf(flow.node).at(-1)).eql({ fill: 'green', shape: 'dot', text: 'succeeded' });
   });
 
