@@ -15,7 +15,7 @@ export function registeredDefinition<D>(type: string, RED: Record<string, unknow
   let registered: D | undefined;
   const editor = {
     ...RED,
-    nodes: { registerType: (name: string, definition: D) => name === type && (registered = definition) },
+    nodes: { ...(RED.nodes as object), registerType: (name: string, definition: D) => name === type && (registered = definition) },
   };
   const context: Record<string, unknown> = vm.createContext({ ...globals, RED: editor });
   context.window = context;
