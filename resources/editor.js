@@ -22,4 +22,178 @@
     });
     if (accounts.length === 1) this.replicate = accounts[0];
   };
+  // Runs as "1.2M runs": enough to compare popularity at a glance.
+  function shortCount(count) {
+    var units = [[1e9, 'B'], [1e6, 'M'], [1e3, 'k']];
+    for (var i = 0; i < units.length; i++) {
+      var value = count / units[i][0];
+      if (value >= 1) return (value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)) + units[i][1];
+    }
+    return String(count);
+  }
+
+  /**
+   * The create dialog's model picker, built inside `options.root`: searches Replicate's models
+   * (or lists the account's deployments) through the dialog's account, a page at a time with the
+   * next on scroll or a button, and hands the chosen model or deployment back. The chosen model's
+   * pages on replicate.com are links: nothing is fetched from there.
+   * options: root, open (the button that shows it), account (the account select), t(key, vars),
+   * ask(path, body, done) (the dialog's request to the editor endpoints), onModel(ref), onDeployment(ref).
+   */
+  window.replicateModelPicker = function (options) {
+    var t = options.t;
+    var root = options.root;
+    var current = 0; // the search shown: answers to an earlier one are dropped
+    var next = null; // cursor of the next page of the current search
+    var loading = false;
+    var failed = false;
+    var picked = null;
+
+    var query = $('<input type="text" id="replicate-picker-query" class="replicate-picker-query">').attr('placeholder', t('picker.query'));
+    var searchButton = $('<button type="button" id="replicate-picker-search" class="red-ui-button replicate-picker-search">').text(t('picker.search'));
+    var deployments = $('<input type="checkbox" id="replicate-picker-deployments" class="replicate-picker-deployments">');
+    var legend = $('<div class="replicate-picker-legend">').append(
+      $('<span class="replicate-picker-official">').text('\u2713'),
+      $('<span>').text(' ' + t('picker.legendOfficial') + '  '),
+      $('<span class="replicate-picker-runs">').text('\u25B6'),
+      $('<span>').text(' ' + t('picker.legendRuns'))
+    );
+    var results = $('<ul id="replicate-picker-results" class="replicate-picker-results">');
+    var more = $('<button type="button" id="replicate-picker-more" class="red-ui-button replicate-picker-more">').text(t('picker.more')).hide();
+    var versions = $('<select id="replicate-picker-version" class="replicate-picker-version">');
+    var versionRow = $('<div class="replicate-picker-version-row">').append($('<span>').text(t('picker.version') + ' '), versions).hide();
+    var links = $('<div id="replicate-picker-links" class="replicate-picker-links">').hide();
+    root.empty().append(
+      $('<div class="replicate-picker-bar">').append(
+        query,
+        searchButton,
+        $('<label class="replicate-picker-deployments-label">').append(deployments, $('<span>').text(t('picker.deployments')))
+      ),
+      legend,
+      results,
+      more,
+      versionRow,
+      links
+    );
+
+    function note(text, error) {
+      return $('<li class="replicate-note">').toggleClass('replicate-error', !!error).text(text);
+    }
+    function row(label, onPick) {
+      var item = $('<li class="replicate-picker-item">').append(label);
+      return item.on('click', function () {
+        results.children().removeClass('selected');
+        item.addClass('selected');
+        onPick();
+      });
+    }
+    function modelRow(model) {
+      var label = [$('<span class="replicate-picker-ref">').text(model.ref)];
+      if (model.official) label.push($('<span class="replicate-picker-official">').attr('title', t('picker.legendOfficial')).text('\u2713'));
+      if (typeof model.runs === 'number') {
+        label.push($('<span class="replicate-picker-runs">').attr('title', t('picker.runs', { runs: model.runs })).text('\u25B6 ' + shortCount(model.runs)));
+      }
+      if (model.description) label.push($('<div class="replicate-picker-description">').text(model.description));
+      return row(label, function () { choose(model); });
+    }
+    function failure(message) {
+      failed = true;
+      results.append(note(message, true));
+    }
+
+    function refOf(model, version) {
+      if (version) return model.ref + ':' + version;
+      // an official model runs by name; another runs at its latest version, written out
+      return model.official || !model.latestVersion ? model.ref : model.ref + ':' + model.latestVersion;
+    }
+    function link(href, text) {
+      return $('<a target="_blank" rel="noopener noreferrer">').attr('href', href).text(text);
+    }
+    function choose(model) {
+      picked = model;
+      versions.empty().append($('<option>').val('').text(t('picker.latest')));
+      versionRow.show();
+      var page = 'https://replicate.com/' + model.ref.split('/').map(encodeURIComponent).join('/');
+      links.empty().append(
+        link(page, t('picker.page')), ' \u00B7 ', link(page + '/readme', t('picker.readme')), ' \u00B7 ', link(page + '/examples', t('picker.examples'))
+      ).show();
+      options.onModel(refOf(model, ''));
+      options.ask('versions', { model: model.ref }, function (answer) {
+        if (!answer.ok || picked !== model) return;
+        answer.versions.forEach(function (v) {
+          versions.append($('<option>').val(v.id).text(v.id.slice(0, 12) + (v.created_at ? '  ' + v.created_at.slice(0, 10) : '')));
+        });
+      });
+    }
+    versions.on('change', function () {
+      if (picked) options.onModel(refOf(picked, versions.val()));
+    });
+
+    function page(search, cursor) {
+      loading = true;
+      more.prop('disabled', true);
+      options.ask('models', { query: query.val(), cursor: cursor || undefined }, function (answer) {
+        if (search !== current) return;
+        loading = false;
+        more.prop('disabled', false);
+        if (!cursor) results.empty();
+        if (!answer.ok) return failure(answer.message);
+        if (!cursor && !answer.models.length) return results.append(note(t('picker.nothing')));
+        answer.models.forEach(function (m) { results.append(modelRow(m)); });
+        next = answer.next || null;
+        more.toggle(!!next);
+      });
+    }
+    function search() {
+      var search = ++current;
+      next = null;
+      failed = false;
+      more.hide();
+      results.empty().append(note(t('picker.searching')));
+      if (!deployments.prop('checked')) return page(search, null);
+      loading = true;
+      options.ask('deployments', {}, function (answer) {
+        if (search !== current) return;
+        loading = false;
+        results.empty();
+        if (!answer.ok) return failure(answer.message);
+        if (!answer.deployments.length) return results.append(note(t('picker.nothing')));
+        answer.deployments.forEach(function (d) {
+          var label = [$('<span class="replicate-picker-ref">').text(d.ref)];
+          if (d.model) label.push($('<div class="replicate-picker-description">').text(d.model));
+          results.append(row(label, function () {
+            picked = null;
+            versionRow.hide();
+            links.hide();
+            options.onDeployment(d.ref);
+          }));
+        });
+      });
+    }
+    function loadMore() {
+      if (next && !loading) page(current, next);
+    }
+
+    results.on('scroll', function () {
+      if (this.scrollTop + this.clientHeight >= this.scrollHeight - 40) loadMore();
+    });
+    more.on('click', loadMore);
+    searchButton.on('click', search);
+    query.on('keydown', function (e) {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        search();
+      }
+    });
+    deployments.on('change', search);
+    options.open.on('click', function () {
+      root.toggle();
+      if (root.is(':visible')) query.trigger('focus');
+    });
+    // The editor redraws the account select when its dialog closes: a search that failed (a
+    // rejected token, say) runs again, so a fixed account clears the error.
+    options.account.on('change', function () {
+      if (failed) search();
+    });
+  };
 })();

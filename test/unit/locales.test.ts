@@ -19,6 +19,8 @@ const WORST_CASE: Record<string, string | number> = {
   total: 99999,
   seconds: 999,
   pages: 999,
+  id: 'abcdefgh', // the start of a prediction id (8 characters)
+  percent: 100,
 };
 
 const PLACEHOLDER = /__([A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)__/g;
