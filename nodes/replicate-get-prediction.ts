@@ -40,9 +40,7 @@ export = (RED: NodeAPI) => {
             signal: flow.signal,
             onRetry: flow.retrying,
             onPoll: (p, polls) =>
-              flow.active > 1
-                ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring')
-                : flow.polled(p, polls, plan.maxPolls),
+              flow.active > 1 ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring') : flow.polled(p, polls, plan.maxPolls),
           });
         } catch (err) {
           if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);

@@ -24,7 +24,11 @@
   };
   // Runs as "1.2M runs": enough to compare popularity at a glance.
   function shortCount(count) {
-    var units = [[1e9, 'B'], [1e6, 'M'], [1e3, 'k']];
+    var units = [
+      [1e9, 'B'],
+      [1e6, 'M'],
+      [1e3, 'k'],
+    ];
     for (var i = 0; i < units.length; i++) {
       var value = count / units[i][0];
       if (value >= 1) return (value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)) + units[i][1];
@@ -50,31 +54,39 @@
     var picked = null;
 
     var query = $('<input type="text" id="replicate-picker-query" class="replicate-picker-query">').attr('placeholder', t('picker.query'));
-    var searchButton = $('<button type="button" id="replicate-picker-search" class="red-ui-button replicate-picker-search">').text(t('picker.search'));
+    var searchButton = $('<button type="button" id="replicate-picker-search" class="red-ui-button replicate-picker-search">').text(
+      t('picker.search'),
+    );
     var deployments = $('<input type="checkbox" id="replicate-picker-deployments" class="replicate-picker-deployments">');
     var legend = $('<div class="replicate-picker-legend">').append(
       $('<span class="replicate-picker-official">').text('\u2713'),
       $('<span>').text(' ' + t('picker.legendOfficial') + '  '),
       $('<span class="replicate-picker-runs">').text('\u25B6'),
-      $('<span>').text(' ' + t('picker.legendRuns'))
+      $('<span>').text(' ' + t('picker.legendRuns')),
     );
     var results = $('<ul id="replicate-picker-results" class="replicate-picker-results">');
-    var more = $('<button type="button" id="replicate-picker-more" class="red-ui-button replicate-picker-more">').text(t('picker.more')).hide();
+    var more = $('<button type="button" id="replicate-picker-more" class="red-ui-button replicate-picker-more">')
+      .text(t('picker.more'))
+      .hide();
     var versions = $('<select id="replicate-picker-version" class="replicate-picker-version">');
-    var versionRow = $('<div class="replicate-picker-version-row">').append($('<span>').text(t('picker.version') + ' '), versions).hide();
+    var versionRow = $('<div class="replicate-picker-version-row">')
+      .append($('<span>').text(t('picker.version') + ' '), versions)
+      .hide();
     var links = $('<div id="replicate-picker-links" class="replicate-picker-links">').hide();
-    root.empty().append(
-      $('<div class="replicate-picker-bar">').append(
-        query,
-        searchButton,
-        $('<label class="replicate-picker-deployments-label">').append(deployments, $('<span>').text(t('picker.deployments')))
-      ),
-      legend,
-      results,
-      more,
-      versionRow,
-      links
-    );
+    root
+      .empty()
+      .append(
+        $('<div class="replicate-picker-bar">').append(
+          query,
+          searchButton,
+          $('<label class="replicate-picker-deployments-label">').append(deployments, $('<span>').text(t('picker.deployments'))),
+        ),
+        legend,
+        results,
+        more,
+        versionRow,
+        links,
+      );
 
     function note(text, error) {
       return $('<li class="replicate-note">').toggleClass('replicate-error', !!error).text(text);
@@ -89,12 +101,19 @@
     }
     function modelRow(model) {
       var label = [$('<span class="replicate-picker-ref">').text(model.ref)];
-      if (model.official) label.push($('<span class="replicate-picker-official">').attr('title', t('picker.legendOfficial')).text('\u2713'));
+      if (model.official)
+        label.push($('<span class="replicate-picker-official">').attr('title', t('picker.legendOfficial')).text('\u2713'));
       if (typeof model.runs === 'number') {
-        label.push($('<span class="replicate-picker-runs">').attr('title', t('picker.runs', { runs: model.runs })).text('\u25B6 ' + shortCount(model.runs)));
+        label.push(
+          $('<span class="replicate-picker-runs">')
+            .attr('title', t('picker.runs', { runs: model.runs }))
+            .text('\u25B6 ' + shortCount(model.runs)),
+        );
       }
       if (model.description) label.push($('<div class="replicate-picker-description">').text(model.description));
-      return row(label, function () { choose(model); });
+      return row(label, function () {
+        choose(model);
+      });
     }
     function failure(message) {
       failed = true;
@@ -114,14 +133,25 @@
       versions.empty().append($('<option>').val('').text(t('picker.latest')));
       versionRow.show();
       var page = 'https://replicate.com/' + model.ref.split('/').map(encodeURIComponent).join('/');
-      links.empty().append(
-        link(page, t('picker.page')), ' \u00B7 ', link(page + '/readme', t('picker.readme')), ' \u00B7 ', link(page + '/examples', t('picker.examples'))
-      ).show();
+      links
+        .empty()
+        .append(
+          link(page, t('picker.page')),
+          ' \u00B7 ',
+          link(page + '/readme', t('picker.readme')),
+          ' \u00B7 ',
+          link(page + '/examples', t('picker.examples')),
+        )
+        .show();
       options.onModel(refOf(model, ''));
       options.ask('versions', { model: model.ref }, function (answer) {
         if (!answer.ok || picked !== model) return;
         answer.versions.forEach(function (v) {
-          versions.append($('<option>').val(v.id).text(v.id.slice(0, 12) + (v.created_at ? '  ' + v.created_at.slice(0, 10) : '')));
+          versions.append(
+            $('<option>')
+              .val(v.id)
+              .text(v.id.slice(0, 12) + (v.created_at ? '  ' + v.created_at.slice(0, 10) : '')),
+          );
         });
       });
     }
@@ -139,7 +169,9 @@
         if (!cursor) results.empty();
         if (!answer.ok) return failure(answer.message);
         if (!cursor && !answer.models.length) return results.append(note(t('picker.nothing')));
-        answer.models.forEach(function (m) { results.append(modelRow(m)); });
+        answer.models.forEach(function (m) {
+          results.append(modelRow(m));
+        });
         next = answer.next || null;
         more.toggle(!!next);
       });
@@ -161,12 +193,14 @@
         answer.deployments.forEach(function (d) {
           var label = [$('<span class="replicate-picker-ref">').text(d.ref)];
           if (d.model) label.push($('<div class="replicate-picker-description">').text(d.model));
-          results.append(row(label, function () {
-            picked = null;
-            versionRow.hide();
-            links.hide();
-            options.onDeployment(d.ref);
-          }));
+          results.append(
+            row(label, function () {
+              picked = null;
+              versionRow.hide();
+              links.hide();
+              options.onDeployment(d.ref);
+            }),
+          );
         });
       });
     }

@@ -138,7 +138,10 @@ describe('replicate-create-prediction', () => {
     should(texts[0]).equal('creating');
     should(texts.some((t) => /^starting \d+\/50$/.test(t!))).be.true();
     // the emulator logs "10% done", "20% done"...: the status follows the last one
-    const percents = texts.map((t) => /^processing (\d+)%$/.exec(t!)?.[1]).filter(Boolean).map(Number);
+    const percents = texts
+      .map((t) => /^processing (\d+)%$/.exec(t!)?.[1])
+      .filter(Boolean)
+      .map(Number);
     should(percents.length).be.aboveOrEqual(3);
     should(percents).eql([...percents].sort((a, b) => a - b));
     should(percents.every((p) => p % 10 === 0 && p <= 100)).be.true();

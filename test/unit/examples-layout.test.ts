@@ -94,7 +94,8 @@ describe('example layouts', () => {
         for (const node of flow) {
           const definition = ours.get(node.type);
           if (!definition) continue;
-          for (const property of Object.keys(definition.defaults)) if (!(property in node)) missing.push(`${node.type} "${node.name}": ${property}`);
+          for (const property of Object.keys(definition.defaults))
+            if (!(property in node)) missing.push(`${node.type} "${node.name}": ${property}`);
         }
         should(missing).eql([]);
       });

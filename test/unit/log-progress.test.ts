@@ -19,7 +19,8 @@ describe('progress from the logs', () => {
   });
 
   it('reads a bar rewritten in place with carriage returns', () => {
-    const bar = '\r  0%|          | 0/4 [00:00<?, ?it/s]\r 25%|██▌       | 1/4 [00:00<00:01,  2.87it/s]\r 75%|███████▌  | 3/4 [00:00<00:00,  6.02it/s]';
+    const bar =
+      '\r  0%|          | 0/4 [00:00<?, ?it/s]\r 25%|██▌       | 1/4 [00:00<00:01,  2.87it/s]\r 75%|███████▌  | 3/4 [00:00<00:00,  6.02it/s]';
     should(logProgress(`Running predict()...\n${bar}`)).equal(75);
     should(logProgress(`${bar}\r100%|██████████| 4/4 [00:00<00:00,  6.54it/s]\nTotal safe images: 1 out of 1\n`)).equal(100);
   });
