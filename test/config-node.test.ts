@@ -59,7 +59,7 @@ describe('replicate-config node', () => {
   it('reports settings it cannot use when deployed', async () => {
     await load({ cfg: { token: DEFAULT_TOKEN } }, { timeout: 'soon', concurrency: 0 });
     const config = helper.getNode('cfg') as ReplicateConfigNode;
-    should(() => config.client()).throw(/^Replicate config: Timeout must be a number; Parallel requests must be at least 1/);
+    should(() => config.client()).throw(/^Replicate account: Timeout must be a number; Parallel requests must be at least 1/);
   });
 
   it('gives each config node its own client', async () => {
@@ -119,7 +119,7 @@ describe('replicate-config node', () => {
       const missing = await ask('schema', { config: fresh, model: 'nobody/nothing' });
       should(missing.body).match({ ok: false, message: /could not find the model "nobody\/nothing" \(404\)/ });
       const noToken = await ask('models', { config: { id: 'not-deployed', baseUrl: emulator.url } });
-      should(noToken.body.message).match(/^Type the token to use a config node that is not deployed/);
+      should(noToken.body.message).match(/^Type the token to use a Replicate account that is not deployed/);
     });
   });
 });

@@ -400,7 +400,7 @@ describe('replicate-create-prediction', () => {
         const node = await withCompletedNode({ auth: 'secret', replicate: '' }, { completedFirst, credentials: SHARED });
         should(statusesOf(node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'completed: no config' });
         const sentence =
-          'The "prediction completed" node "completed" chosen as webhook has no Replicate config node, and the webhook URL needs that config node\'s Public URL: choose "config cfg" on it';
+          'The "prediction completed" node "completed" chosen as webhook has no Replicate account, and the webhook URL needs that account\'s Public URL: choose "config cfg" on it';
         should(loggedBy(node, 'error')).eql([sentence]);
         const caught = message<CaughtMsg>(helper.getNode('caught'));
         node.receive({ payload: {} });
@@ -430,7 +430,7 @@ describe('replicate-create-prediction', () => {
       should(statusesOf(node).at(-1)).eql({ fill: 'yellow', shape: 'ring', text: 'completed: other cfg' });
       const [warning] = loggedBy(node, 'warn');
       should(warning).startWith(
-        'The "prediction completed" node "completed" this node reports to uses the config node "config other", this node uses "config cfg"',
+        'The "prediction completed" node "completed" this node reports to uses the Replicate account "config other", this node uses "config cfg"',
       );
       should(loggedBy(node, 'error')).eql([]);
       await helper.unload();
@@ -470,14 +470,14 @@ describe('replicate-create-prediction', () => {
 
   describe('a config node that cannot work shows why, at deploy and on each message', () => {
     for (const [what, props, options, status, message] of [
-      ['no config node', { replicate: '' }, {}, 'no config node', /^No Replicate config node is selected/],
+      ['no config node', { replicate: '' }, {}, 'no account', /^No Replicate account is selected/],
       ['no token', {}, { token: '' }, 'no API token', /^No Replicate API token/],
       [
         'a base URL it cannot use',
         {},
         { config: { baseUrl: 'http://replicate.example.com/v1' } },
         'bad API base URL',
-        /^Replicate config: API base URL must start with https:\/\//,
+        /^Replicate account: API base URL must start with https:\/\//,
       ],
     ] as const) {
       it(what, async () => {

@@ -138,13 +138,13 @@ describe('editor endpoints: where a token may go', () => {
       should(res.body).eql({
         ok: false,
         message:
-          'Type the token again to use another API URL: a stored token is only sent to the API URL its config node was deployed with',
+          'Type the token again to use another API URL: a stored token is only sent to the API URL its Replicate account was deployed with',
       });
     }
     should((await ask('test', { id: 'new', baseUrl: emulator.url })).body).eql({
       ok: false,
       message:
-        'Type the token to use a config node that is not deployed: a stored or environment token is only sent to the API URL of its deployed config node',
+        'Type the token to use a Replicate account that is not deployed: a stored or environment token is only sent to the API URL of its deployed account',
     });
     should(emulator.requests.map((r) => r.headers.authorization)).eql(Array(equivalent.length).fill(`Bearer ${DEFAULT_TOKEN}`));
     // A token typed beside the other URL may go there.

@@ -93,7 +93,7 @@ describe("runtime sentences in the runtime's language (German)", () => {
     should((await ask('models', { config: { id: 'not-deployed', baseUrl: nr.emulator.url } })).body).eql({
       ok: false,
       message:
-        'Das Token eingeben, um einen nicht deployten Konfigurations-Node zu verwenden: Ein gespeichertes Token oder eines aus der Umgebung wird nur an die API-URL seines deployten Konfigurations-Nodes gesendet',
+        'Das Token eingeben, um ein nicht deploytes Replicate-Konto zu verwenden: Ein gespeichertes Token oder eines aus der Umgebung wird nur an die API-URL seines deployten Kontos gesendet',
     });
     should((await ask('schema', { config: { id: 'cfg' }, model: 'nobody/nothing' })).body).eql({
       ok: false,
@@ -110,7 +110,7 @@ describe("runtime sentences in the runtime's language (German)", () => {
       },
     );
     should(loggedBy(helper.getNode('cfg'), 'error')).eql([
-      'Replicate-Konfiguration: „Zeitlimit“ muss eine Zahl sein; API-Basis-URL muss mit https:// beginnen (reines http ist nur für 127.0.0.1 und localhost erlaubt)',
+      'Replicate-Konto: „Zeitlimit“ muss eine Zahl sein; API-Basis-URL muss mit https:// beginnen (reines http ist nur für 127.0.0.1 und localhost erlaubt)',
     ]);
   });
 });

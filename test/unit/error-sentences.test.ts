@@ -7,7 +7,7 @@ describe('error sentences a non-programmer can act on', () => {
       errorFromResponse(status, {}, typeof body === 'string' ? body : JSON.stringify(body), what).message;
 
     should(say(401, { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 })).equal(
-      'Replicate rejected the token (401): You did not pass a valid authentication token. Check the API token in the Replicate config node.',
+      'Replicate rejected the token (401): You did not pass a valid authentication token. Check the API token in the Replicate account.',
     );
     should(say(402, { title: 'Insufficient credit', detail: 'You have insufficient credit to run this model.' })).equal(
       'Billing is required on this Replicate account (402): You have insufficient credit to run this model.',
