@@ -1,6 +1,9 @@
 // Every example as the editor draws it: no node over another, everything inside the view a user
-// sees on import at the default zoom, and every property of our nodes written out (the editor
-// fills a missing one with its default, the runtime does not: an example must not depend on which).
+// sees at the default zoom, and every property of our nodes written out (the editor fills a
+// missing one with its default, the runtime does not: an example must not depend on which).
+// The editor places a node two ways: a flow it loads has x at the node's centre; a flow imported
+// (Import > Examples) starts each node 100 px wide at x and widens it to the right once its label
+// is measured (view.js: d.x += (d.w - ow) / 2), so its left edge stays at x - 50. Both must hold.
 import fs from 'fs';
 import path from 'path';
 import should from 'should';
@@ -34,7 +37,10 @@ function definitionOf(type: string): Definition {
   return registeredDefinition<Definition>(type, { validators: anything(), settings: {} }, { $: anything() });
 }
 
-/** Label width in Node-RED's 14 px Helvetica, per character class, erring wide. */
+/**
+ * Label width in the editor's 14 px sans-serif, per character class, erring wide: at least the width
+ * Chromium on Linux draws (DejaVu Sans, wider than Helvetica) for every label of the examples.
+ */
 function textWidth(text: string): number {
   let width = 0;
   for (const c of text) {
@@ -43,16 +49,18 @@ function textWidth(text: string): number {
     else if (/[A-Z]/.test(c)) width += 9.5;
     else width += 8;
   }
-  return width;
+  return width * 1.1;
 }
 
+type Placement = 'loaded' | 'imported';
+
 /** The box the editor draws (view.js: at least 100 x 30, label + icon rounded up to 20 px, 15 px per output). */
-function boxOf(node: FlowNode, label: string): Box {
+function boxOf(node: FlowNode, label: string, placement: Placement = 'loaded'): Box {
   const width = Math.max(100, 20 * Math.ceil((textWidth(label) + 50 + 7) / 20));
   const height = Math.max(30, (node.outputs ?? 1) * 15);
-  const x = node.x!;
+  const left = placement === 'loaded' ? node.x! - width / 2 : node.x! - 50;
   const y = node.y!;
-  return { node, label, left: x - width / 2, right: x + width / 2, top: y - height / 2, bottom: y + height / 2 };
+  return { node, label, left, right: left + width, top: y - height / 2, bottom: y + height / 2 };
 }
 
 function labelOf(node: FlowNode, definitions: Map<string, Definition>): string {
@@ -75,19 +83,25 @@ describe('example layouts', () => {
   for (const file of files) {
     describe(file, () => {
       const flow = read(file);
-      const boxes = flow.filter((n) => typeof n.x === 'number' && typeof n.y === 'number').map((n) => boxOf(n, labelOf(n, ours)));
+      const placed = flow.filter((n) => typeof n.x === 'number' && typeof n.y === 'number');
+      const boxes = (placement: Placement) => placed.map((n) => boxOf(n, labelOf(n, ours), placement));
       const shown = (b: Box) => `${b.node.type} "${b.label}" (${b.node.x}, ${b.node.y})`;
 
-      it('puts no node over another', () => {
-        const problems: string[] = [];
-        boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => overlap(a, b) && problems.push(`${shown(a)} and ${shown(b)}`)));
-        should(problems).eql([]);
-      });
+      for (const placement of ['imported', 'loaded'] as const) {
+        it(`puts no node over another, ${placement}`, () => {
+          const problems: string[] = [];
+          const all = boxes(placement);
+          all.forEach((a, i) => all.slice(i + 1).forEach((b) => overlap(a, b) && problems.push(`${shown(a)} and ${shown(b)}`)));
+          should(problems).eql([]);
+        });
 
-      it('fits in the first 1400 x 800 px at the default zoom', () => {
-        const outside = boxes.filter((b) => b.left < 0 || b.top < 0 || b.right > VIEW.width || b.bottom > VIEW.height).map(shown);
-        should(outside).eql([]);
-      });
+        it(`fits in the first 1400 x 800 px at the default zoom, ${placement}`, () => {
+          const outside = boxes(placement)
+            .filter((b) => b.left < 0 || b.top < 0 || b.right > VIEW.width || b.bottom > VIEW.height)
+            .map(shown);
+          should(outside).eql([]);
+        });
+      }
 
       it('writes every property of our nodes', () => {
         const missing: string[] = [];
@@ -105,6 +119,15 @@ describe('example layouts', () => {
   it('estimates widths as the editor draws them', () => {
     // a short label keeps the minimum; a long one grows the box in 20 px steps, wider than its text
     should(boxOf({ id: 'a', type: 'debug', x: 100, y: 100 }, 'error')).match({ left: 50, right: 150, top: 85, bottom: 115 });
+    // imported: 100 px wide at x first, then wider to the right
+    should(boxOf({ id: 'a', type: 'debug', x: 100, y: 100 }, 'a longer label here', 'imported')).match({ left: 50 });
+    // what the editor drew for two labels of the examples (Chromium, Linux): 300 and 680 px
+    should(boxOf({ id: 'd', type: 'x', x: 0, y: 0 }, 'create prediction (SDXL version)').right * 2).be.within(300, 320);
+    const widest = boxOf(
+      { id: 'e', type: 'comment', x: 0, y: 0 },
+      'Continue the flow when the prediction completes: a verified webhook instead of polling',
+    );
+    should(widest.right * 2).be.within(680, 720);
     const long = boxOf({ id: 'b', type: 'comment', x: 400, y: 60 }, 'Predict and poll: run a model version, wait for it');
     should(long.right - long.left).be.within(340, 480);
     should((long.right - long.left) % 20).equal(0);
