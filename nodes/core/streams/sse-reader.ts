@@ -63,14 +63,15 @@ export async function readEventStream(dispatcher: Dispatcher, url: string, optio
     },
     onRetry: options.onRetryHint,
   });
-  body.setEncoding('utf8');
+  // undici's body ignores setEncoding: a streaming decoder keeps characters split across chunks whole
+  const decoder = new TextDecoder();
   return new Promise<StreamEnd>((resolve, reject) => {
     const end = () => {
       if (options.signal.aborted) reject(options.signal.reason as Error);
       else resolve(done ? { kind: 'done' } : { kind: 'dropped' });
     };
-    body.on('data', (text: string) => {
-      parser.feed(text);
+    body.on('data', (chunk: Buffer) => {
+      parser.feed(decoder.decode(chunk, { stream: true }));
       // The stream is over once `done` came; the server closing it is not waited for.
       if (done) body.destroy();
     });
