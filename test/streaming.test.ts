@@ -324,7 +324,7 @@ describe('msg.text and a plain string prompt', () => {
     await out;
     const create = nr.emulator.requests.find((r) => r.method === 'POST')!;
     should(sentCreate(create).input).eql({ max_tokens: 64, prompt: 'Why is the sky blue?' });
-    should(statusesOf(flow.node).map((s) => s.text)).containEql('text → prompt');
+    should(statusesOf(flow.node).map((s) => s.text)).containEql('text→prompt');
   });
 
   it('without a prompt field, the first required text field that is not a URL', async () => {
@@ -337,6 +337,6 @@ describe('msg.text and a plain string prompt', () => {
     await out;
     const create = nr.emulator.requests.find((r) => r.method === 'POST')!;
     should(sentCreate(create).input).eql({ audio_file: 'https://example.com/a.wav', transcript: 'the words spoken' });
-    should(statusesOf(flow.node).map((s) => s.text)).containEql('text → transcript');
+    should(statusesOf(flow.node).map((s) => s.text)).containEql('text→transcript');
   });
 });
