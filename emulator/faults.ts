@@ -36,7 +36,11 @@ export class FaultQueue {
 
   /** The fault, other than outcome and timing, that the request now consumes. */
   takeRequestFault(method: string, path: string): RequestFault | undefined {
-    return this.take((spec): spec is RequestFault => spec.type !== 'outcome' && spec.type !== 'timing' && spec.type !== 'stream', method, path);
+    return this.take(
+      (spec): spec is RequestFault => spec.type !== 'outcome' && spec.type !== 'timing' && spec.type !== 'stream',
+      method,
+      path,
+    );
   }
 
   /** The stream fault (drop after N events, multi-line framing) the event-stream request now consumes. */
@@ -93,7 +97,12 @@ const faultJson = z.discriminatedUnion('type', [
   }),
   z.strictObject({ ...common, type: z.literal('timing'), startingMs: z.number().min(0), processingMs: z.number().min(0) }),
   z.strictObject({ ...common, type: z.literal('invalid-prediction') }),
-  z.strictObject({ ...common, type: z.literal('stream'), dropAfter: z.number().int().min(0).optional(), multiline: z.boolean().optional() }),
+  z.strictObject({
+    ...common,
+    type: z.literal('stream'),
+    dropAfter: z.number().int().min(0).optional(),
+    multiline: z.boolean().optional(),
+  }),
 ]);
 
 /** A fault sent to the HTTP control API as JSON: a RegExp path comes as match.pathPattern, Infinity as times -1. */

@@ -117,7 +117,7 @@ export async function serveStream(
     const writes: string[] = [];
     let ended = false;
     let dropped = false;
-    for (let event = eventAt(p, tokens, seq); event && event.at <= now && (event.name !== 'done' || isTerminal(p, now)); ) {
+    for (let event = eventAt(p, tokens, seq); event && event.at <= now && (event.name !== 'done' || isTerminal(p, now));) {
       seq = seqOf(p, tokens, seq, event);
       writes.push(...frame(seq, event, fault?.multiline === true));
       seq++;

@@ -177,7 +177,9 @@ describe('replicate-create-prediction', () => {
     should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid settings' });
     const caught = flow.error();
     flow.send({});
-    should((await caught).error.message).match(/^Settings: Default input must be a JSON object.*; Wait must be none, sync, complete or stream$/);
+    should((await caught).error.message).match(
+      /^Settings: Default input must be a JSON object.*; Wait must be none, sync, complete or stream$/,
+    );
   });
 
   describe("checking the input against the model's schema", () => {

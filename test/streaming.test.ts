@@ -32,7 +32,10 @@ describe('replicate-create-prediction, stream mode', () => {
   const streamRequests = () => nr.emulator.requests.filter((r) => r.path.endsWith('/stream'));
 
   const streaming = (props: Record<string, unknown> = {}, options: Parameters<typeof nr.load>[1] = {}) =>
-    nr.load({ type: 'replicate-create-prediction', model: LLAMA, input: '{}', wait: 'stream', pollInterval: 0.1, ...props }, { outputs: 2, ...options });
+    nr.load(
+      { type: 'replicate-create-prediction', model: LLAMA, input: '{}', wait: 'stream', pollInterval: 0.1, ...props },
+      { outputs: 2, ...options },
+    );
 
   /** Output 1's messages up to the closing one, and output 2's finished prediction (after any logs). */
   async function run(flow: Loaded, msg: Msg) {
@@ -140,16 +143,15 @@ describe('replicate-create-prediction, stream mode', () => {
   });
 
   it('sends logs on output 2 before the finished prediction when asked, and none by default', async () => {
-    let flow = await streaming({ sendLogs: true });
-    let { final, second } = await run(flow, { payload: { prompt: 'hi' }, topic: 'chat' });
-    should(second.length).be.above(1);
-    should(second.at(-1)).equal(final);
-    for (const logs of second.slice(0, -1)) should(logs).match({ topic: 'logs', payload: `Running ${LLAMA} (emulated)`, predictionId: final.payload.id });
+    const withLogs = await run(await streaming({ sendLogs: true }), { payload: { prompt: 'hi' }, topic: 'chat' });
+    should(withLogs.second.length).be.above(1);
+    should(withLogs.second.at(-1)).equal(withLogs.final);
+    for (const logs of withLogs.second.slice(0, -1))
+      should(logs).match({ topic: 'logs', payload: `Running ${LLAMA} (emulated)`, predictionId: withLogs.final.payload.id });
 
     await helper.unload();
-    flow = await streaming();
-    ({ second } = await run(flow, { payload: { prompt: 'hi' }, topic: 'chat' }));
-    should(second).have.length(1);
+    const without = await run(await streaming(), { payload: { prompt: 'hi' }, topic: 'chat' });
+    should(without.second).have.length(1);
   });
 
   it('combines chunks arriving within the window', async () => {
@@ -223,7 +225,18 @@ describe('replicate-create-prediction, stream mode', () => {
       [
         { id: 'tab', type: 'tab' },
         configNode('cfg', nr.emulator.url),
-        { id: 'n', z: 'tab', x: 100, y: 100, type: 'replicate-create-prediction', replicate: 'cfg', model: LLAMA, input: '{}', wait: 'stream', wires: [['join'], ['final']] },
+        {
+          id: 'n',
+          z: 'tab',
+          x: 100,
+          y: 100,
+          type: 'replicate-create-prediction',
+          replicate: 'cfg',
+          model: LLAMA,
+          input: '{}',
+          wait: 'stream',
+          wires: [['join'], ['final']],
+        },
         { id: 'join', z: 'tab', x: 300, y: 100, type: 'join', mode: 'auto', wires: [['whole']] },
         { id: 'whole', z: 'tab', x: 500, y: 100, type: 'helper' },
         { id: 'final', z: 'tab', x: 300, y: 200, type: 'helper' },
@@ -253,7 +266,11 @@ describe('replicate-create-prediction, stream mode', () => {
 
   async function createDirectly(model: string, output: unknown): Promise<WirePrediction> {
     nr.emulator.fault({ type: 'outcome', status: 'succeeded', output });
-    const res = await fetch(`${nr.emulator.url}/models/${model}/predictions`, { method: 'POST', headers: AUTH, body: JSON.stringify({ input: {} }) });
+    const res = await fetch(`${nr.emulator.url}/models/${model}/predictions`, {
+      method: 'POST',
+      headers: AUTH,
+      body: JSON.stringify({ input: {} }),
+    });
     return (await res.json()) as WirePrediction;
   }
 });
@@ -279,7 +296,12 @@ describe('msg.text and a plain string prompt', () => {
     should(await out).not.have.property('text');
 
     await helper.unload();
-    flow = await nr.load({ type: 'replicate-create-prediction', model: 'black-forest-labs/flux-schnell', wait: 'complete', pollInterval: 0.1 });
+    flow = await nr.load({
+      type: 'replicate-create-prediction',
+      model: 'black-forest-labs/flux-schnell',
+      wait: 'complete',
+      pollInterval: 0.1,
+    });
     out = flow.next();
     flow.send({ payload: { prompt: 'a cat' } });
     const msg = await out;
@@ -309,7 +331,12 @@ describe('msg.text and a plain string prompt', () => {
     const out = flow.next();
     const res = await httpNode()
       .post('/llm/done')
-      .set({ 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(SECRET, id, timestamp, body) })
+      .set({
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signWebhook(SECRET, id, timestamp, body),
+      })
       .send(body);
     should(res.status).equal(200);
     const msg = await out;
@@ -331,7 +358,11 @@ describe('msg.text and a plain string prompt', () => {
     const model = 'cureau/force-align-wordstamps';
     const res = await fetch(`${nr.emulator.url}/models/${model}`, { headers: AUTH });
     const version = ((await res.json()) as { latest_version: { id: string } }).latest_version.id;
-    const flow = await nr.load({ type: 'replicate-create-prediction', model: `${model}:${version}`, input: '{"audio_file":"https://example.com/a.wav"}' });
+    const flow = await nr.load({
+      type: 'replicate-create-prediction',
+      model: `${model}:${version}`,
+      input: '{"audio_file":"https://example.com/a.wav"}',
+    });
     const out = flow.next();
     flow.send({ payload: 'the words spoken' });
     await out;

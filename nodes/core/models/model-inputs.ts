@@ -33,7 +33,14 @@ async function lookUp(client: ReplicateClient, target: PredictionTarget, options
       const model = await client.getModel(`${target.owner}/${target.name}`, options);
       const schema = model.latest_version?.openapi_schema;
       const fields = inputFields(schema);
-      return fields && { model: `${target.owner}/${target.name}`, version: model.latest_version?.id, fields, concatenates: outputConcatenates(schema) };
+      return (
+        fields && {
+          model: `${target.owner}/${target.name}`,
+          version: model.latest_version?.id,
+          fields,
+          concatenates: outputConcatenates(schema),
+        }
+      );
     }
     case 'version': {
       if (!target.model) return undefined; // a bare version id: the API cannot look it up without its model

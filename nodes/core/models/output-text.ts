@@ -9,7 +9,8 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 
 /** Whether a version's OpenAPI schema says its output (a list of strings) is one text, shown joined. */
 export function outputConcatenates(openapi: unknown): boolean {
-  const output = isObject(openapi) && isObject(openapi.components) && isObject(openapi.components.schemas) && openapi.components.schemas.Output;
+  const output =
+    isObject(openapi) && isObject(openapi.components) && isObject(openapi.components.schemas) && openapi.components.schemas.Output;
   return isObject(output) && output.type === 'array' && output['x-cog-array-display'] === 'concatenate';
 }
 
@@ -33,7 +34,8 @@ const VERSION_ID = /^[0-9a-f]{64}$/;
 export function targetOfPrediction(prediction: Prediction): PredictionTarget | undefined {
   const [owner, name, ...rest] = (prediction.model ?? '').split('/');
   if (!owner || !name || rest.length > 0) return undefined;
-  if (prediction.version && VERSION_ID.test(prediction.version)) return { kind: 'version', version: prediction.version, model: { owner, name } };
+  if (prediction.version && VERSION_ID.test(prediction.version))
+    return { kind: 'version', version: prediction.version, model: { owner, name } };
   return { kind: 'model', owner, name };
 }
 
@@ -62,7 +64,9 @@ export async function predictionText(
  * first required string field that is not a URL (`format: uri`), in the model's own order
  * (x-order). Undefined when it has neither.
  */
-export function promptFieldOf(fields: ReadonlyArray<{ name: string; type: string; required: boolean; format?: string; order?: number }>): string | undefined {
+export function promptFieldOf(
+  fields: ReadonlyArray<{ name: string; type: string; required: boolean; format?: string; order?: number }>,
+): string | undefined {
   if (fields.some((field) => field.name === 'prompt')) return 'prompt';
   const ordered = [...fields].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
   return ordered.find((field) => field.required && field.type === 'string' && field.format !== 'uri')?.name;

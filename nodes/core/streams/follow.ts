@@ -11,11 +11,11 @@ import { readEventStream, type StreamEvent } from './sse-reader';
 
 export interface FollowHandlers {
   /** A chunk of text, exactly as sent. */
-  onOutput(text: string): void;
+  onOutput: (text: string) => void;
   /** A `logs` event's text. */
-  onLogs?(text: string): void;
+  onLogs?: (text: string) => void;
   /** A drop is being resumed: attempt 1, 2...; or, with `polling`, given up on for polls. */
-  onReconnect?(attempt: number, polling: boolean): void;
+  onReconnect?: (attempt: number, polling: boolean) => void;
 }
 
 export interface ResumePolicy {
@@ -70,7 +70,13 @@ export async function followPrediction(
     // `error` and `done`: the prediction has ended; the final GET says how.
   };
   for (;;) {
-    const end = await readEventStream(options.connections, url, { headers, lastEventId, signal, onEvent, onRetryHint: (ms) => (hintMs = ms) });
+    const end = await readEventStream(options.connections, url, {
+      headers,
+      lastEventId,
+      signal,
+      onEvent,
+      onRetryHint: (ms) => (hintMs = ms),
+    });
     if (end.kind === 'done') break;
     if (signal.aborted) throw abortedError();
     failures++;

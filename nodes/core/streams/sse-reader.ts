@@ -19,9 +19,9 @@ export interface ReadOptions {
   /** Resumes after this event (`Last-Event-ID`). */
   lastEventId?: string;
   signal: AbortSignal;
-  onEvent(event: StreamEvent): void;
+  onEvent: (event: StreamEvent) => void;
   /** The server's `retry:` hint, in ms. */
-  onRetryHint?(ms: number): void;
+  onRetryHint?: (ms: number) => void;
 }
 
 /** An idle stream longer than this is taken for a dead connection, and resumed. */

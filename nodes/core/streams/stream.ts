@@ -13,9 +13,9 @@ export interface StreamOptions extends Progress {
   combineMs: number;
   /** The incoming message's own msg.parts, kept nested in each part's. */
   outerParts?: unknown;
-  onPart(part: TextPart): void;
-  onLogs?(text: string): void;
-  onReconnect?(attempt: number, polling: boolean): void;
+  onPart: (part: TextPart) => void;
+  onLogs?: (text: string) => void;
+  onReconnect?: (attempt: number, polling: boolean) => void;
   resume?: ResumePolicy;
 }
 
