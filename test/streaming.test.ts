@@ -142,6 +142,12 @@ describe('replicate-create-prediction, stream mode', () => {
     should(texts.at(-1)).match({ payload: '', complete: true, parts: { count: texts.length } });
   });
 
+  it('sends Cancel-After with the create, as in the other modes', async () => {
+    const flow = await streaming({ cancelAfter: '5m' });
+    await run(flow, { payload: { prompt: 'hi' } });
+    should(nr.emulator.requests.find((r) => r.method === 'POST')!.headers['cancel-after']).equal('5m');
+  });
+
   it('sends logs on output 2 before the finished prediction when asked, and none by default', async () => {
     const withLogs = await run(await streaming({ sendLogs: true }), { payload: { prompt: 'hi' }, topic: 'chat' });
     should(withLogs.second.length).be.above(1);
@@ -249,6 +255,32 @@ describe('replicate-create-prediction, stream mode', () => {
     helper.getNode('n').receive({ payload: { prompt: 'hi' } });
     should((await whole).payload).equal(TRICKY.join(''));
     should((await final).text).equal(TRICKY.join(''));
+  });
+
+  it('the emulator streams its text models: events with ids, multi-line data, done, and Last-Event-ID resumes', async () => {
+    const created = await createDirectly(LLAMA, ['a', 'b\nc', ' ']);
+    const read = async (lastEventId?: string) => {
+      const headers: Record<string, string> = { authorization: AUTH.authorization, accept: 'text/event-stream' };
+      if (lastEventId) headers['last-event-id'] = lastEventId;
+      const res = await fetch(created.urls.stream!, { headers });
+      should(res.headers.get('content-type')).equal('text/event-stream');
+      return res.text();
+    };
+    should(await read()).equal(
+      `id: 0\nevent: logs\ndata: Running ${LLAMA} (emulated)\n\n` +
+        'id: 1\nevent: output\ndata: a\n\nid: 2\nevent: output\ndata: b\ndata: c\n\nid: 3\nevent: output\ndata:  \n\n' +
+        'id: 4\nevent: done\ndata: {}\n\n',
+    );
+    should(await read('2')).equal('id: 3\nevent: output\ndata:  \n\nid: 4\nevent: done\ndata: {}\n\n');
+    // an image model has no stream
+    const res = await fetch(`${nr.emulator.url}/models/black-forest-labs/flux-schnell/predictions`, {
+      method: 'POST',
+      headers: AUTH,
+      body: '{"input":{"prompt":"a cat"}}',
+    });
+    const image = (await res.json()) as WirePrediction;
+    should(image.urls).not.have.property('stream');
+    should((await fetch(`${nr.emulator.url}/predictions/${image.id}/stream`, { headers: AUTH })).status).equal(404);
   });
 
   function onFirstText(flow: Loaded, then: () => void) {
