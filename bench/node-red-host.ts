@@ -56,6 +56,7 @@ export class NodeRedHost {
   readonly globals: Record<string, unknown> = {};
   private readonly sinks = new Map<string, SinkHandler>();
   private host: NodeRedInProcess | undefined;
+  private hooks = 0;
   url = '';
 
   get version(): string {
@@ -107,6 +108,17 @@ export class NodeRedHost {
     const node = this.runtime().nodes.getNode(id);
     if (!node) throw new Error(`No deployed node ${id}`);
     return node;
+  }
+
+  /** Adds a runtime message hook (`onSend`: every message as a node sends it); the returned function removes it. */
+  addHook(
+    event: 'onSend',
+    fn: (events: Array<{ msg: Record<string, unknown>; source: { id: string; port: number } }>) => void,
+  ): () => void {
+    const hooks = (this.runtime() as unknown as { hooks: { add(name: string, fn: unknown): void; remove(name: string): void } }).hooks;
+    const name = `${event}.bench${++this.hooks}`;
+    hooks.add(name, fn);
+    return () => hooks.remove(name);
   }
 
   /** What reaches the bench-sink node named `name` goes to `handler`. */

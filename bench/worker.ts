@@ -121,6 +121,21 @@ const handlers = {
     return ids;
   },
 
+  /** When the emulator wrote each prediction's first `output` event (performance.timeOrigin + now, ms). */
+  firstOutputs(ids: string[]): Record<string, number | null> {
+    return Object.fromEntries(ids.map((id) => [id, running().streams.firstOutputAt(id) ?? null]));
+  },
+
+  /** The predictions whose event stream has been asked for, oldest first (the request log must be on). */
+  streamed(): string[] {
+    const ids: string[] = [];
+    for (const request of running().requests) {
+      const match = /^\/v1\/predictions\/([^/]+)\/stream$/.exec(request.path);
+      if (match && !ids.includes(match[1]!)) ids.push(match[1]!);
+    }
+    return ids;
+  },
+
   /** GET /v1/predictions/{id} requests per prediction id, from the emulator's request log. */
   pollCounts(): Record<string, number> {
     const counts: Record<string, number> = {};

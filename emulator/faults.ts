@@ -6,7 +6,8 @@ import { json, problem, type ApiResponse } from './responses';
 import type { FaultMatch, FaultSpec } from './types';
 
 type CreationFault = Extract<FaultSpec, { type: 'outcome' | 'timing' }>;
-export type RequestFault = Exclude<FaultSpec, CreationFault>;
+type StreamFaultSpec = Extract<FaultSpec, { type: 'stream' }>;
+export type RequestFault = Exclude<FaultSpec, CreationFault | StreamFaultSpec>;
 
 interface Queued {
   spec: FaultSpec;
@@ -35,7 +36,16 @@ export class FaultQueue {
 
   /** The fault, other than outcome and timing, that the request now consumes. */
   takeRequestFault(method: string, path: string): RequestFault | undefined {
-    return this.take((spec): spec is RequestFault => spec.type !== 'outcome' && spec.type !== 'timing', method, path);
+    return this.take(
+      (spec): spec is RequestFault => spec.type !== 'outcome' && spec.type !== 'timing' && spec.type !== 'stream',
+      method,
+      path,
+    );
+  }
+
+  /** The stream fault (drop after N events, multi-line framing) the event-stream request now consumes. */
+  takeStreamFault(method: string, path: string): StreamFaultSpec | undefined {
+    return this.take((spec): spec is StreamFaultSpec => spec.type === 'stream', method, path);
   }
 
   takeCreationFault<T extends CreationFault['type']>(type: T, method: string, path: string): Extract<FaultSpec, { type: T }> | undefined {
@@ -87,6 +97,12 @@ const faultJson = z.discriminatedUnion('type', [
   }),
   z.strictObject({ ...common, type: z.literal('timing'), startingMs: z.number().min(0), processingMs: z.number().min(0) }),
   z.strictObject({ ...common, type: z.literal('invalid-prediction') }),
+  z.strictObject({
+    ...common,
+    type: z.literal('stream'),
+    dropAfter: z.number().int().min(0).optional(),
+    multiline: z.boolean().optional(),
+  }),
 ]);
 
 /** A fault sent to the HTTP control API as JSON: a RegExp path comes as match.pathPattern, Infinity as times -1. */

@@ -9,6 +9,7 @@ import { PredictionStore, snapshot, statusAt } from './predictions';
 import type { EmulatorContext } from './replicate-api';
 import { RequestLog } from './request-log';
 import { createEmulatorServer } from './server';
+import { StreamHub } from './streams';
 import { Timers } from './timers';
 import type { Emulator, EmulatorOptions, EmulatorStats, PredictionOutcome } from './types';
 import { WebhookSender } from './webhooks';
@@ -59,6 +60,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const faults = new FaultQueue();
   const requestLog = new RequestLog(options.recordRequests ?? 10_000);
   const counters = { requests: 0, byRoute: {} as Record<string, number> };
+  const streamHub = new StreamHub();
   const ctx: EmulatorContext = {
     accounts,
     catalog,
@@ -69,6 +71,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     timing: options.timing ?? DEFAULT_TIMING,
     timeScale: options.timeScale ?? 0.25,
     startedAt: new Date().toISOString(),
+    streams: { hub: streamHub, timers },
   };
 
   const prediction = (id: string): Record<string, unknown> | undefined => {
@@ -102,6 +105,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     requestLog.clear();
     for (const record of predictions.all()) lifecycle.release(record);
     predictions.clear();
+    streamHub.clear();
     webhooks.clear();
     counters.requests = 0;
     counters.byRoute = {};
@@ -153,6 +157,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       idle: () => webhooks.idle(),
     },
     stats,
+    streams: {
+      get open() {
+        return streamHub.open.size;
+      },
+      firstOutputAt: (id) => streamHub.firstOutputAt(id),
+    },
     close: () => {
       closing ??= (async () => {
         timers.stop();

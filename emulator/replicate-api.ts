@@ -19,6 +19,8 @@ import {
   validationFailed,
   type ApiResponse,
 } from './responses';
+import { serveStream, streamsText, type StreamHub } from './streams';
+import type { Timers } from './timers';
 import type { FixedTiming } from './types';
 
 export interface EmulatorContext {
@@ -32,6 +34,7 @@ export interface EmulatorContext {
   timeScale: number;
   /** When the emulator started: the deployments' release date. */
   startedAt: string;
+  streams: { hub: StreamHub; timers: Timers };
 }
 
 export interface ApiRequest {
@@ -101,6 +104,18 @@ const routes: Route[] = [
   route('GET', '/predictions/{id}', (ctx, _req, account, [id = '']) => {
     const prediction = ownPrediction(ctx, account, id);
     return prediction ? json(200, snapshot(prediction, Date.now())) : notFound();
+  }),
+  route('GET', '/predictions/{id}/stream', (ctx, req, account, [id = '']) => {
+    const prediction = ownPrediction(ctx, account, id);
+    if (!prediction?.streams) return notFound();
+    const fault = ctx.faults.takeStreamFault(req.method, req.path);
+    const lastEventId = header(req.headers, 'last-event-id');
+    return {
+      status: 200,
+      body: '',
+      contentType: 'text/event-stream',
+      stream: (res) => serveStream(res, prediction, ctx.streams.hub, ctx.streams.timers, lastEventId, fault),
+    };
   }),
   route('POST', '/predictions/{id}/cancel', (ctx, _req, account, [id = '']) => {
     const prediction = ownPrediction(ctx, account, id);
@@ -243,6 +258,7 @@ async function createPrediction(
       webhookEventsFilter: body.value.webhookEventsFilter,
       deployment: target.deployment,
       origin: req.url.origin,
+      streams: streamsText(target.model),
       startingMs: timing.startingMs,
       processingMs: timing.processingMs,
       cancelAfterMs: cancelAfter.value,

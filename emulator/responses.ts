@@ -1,4 +1,5 @@
 // Responses as the API sends them, with Replicate's exact error bodies (RFC 7807 problem details).
+import type { ServerResponse } from 'node:http';
 
 export interface ApiResponse {
   status: number;
@@ -6,6 +7,8 @@ export interface ApiResponse {
   body: string;
   contentType: string;
   headers?: Record<string, string>;
+  /** A streamed answer (server-sent events): writes its own head and body instead of `body`. */
+  stream?: (res: ServerResponse) => Promise<void>;
 }
 
 export interface InvalidField {

@@ -108,6 +108,7 @@ async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
     answer = await serveApi(deps, { method, path: url.pathname, url, headers: req.headers, body });
   }
   if (answer === 'drop') req.socket.destroy();
+  else if (answer.stream && !res.destroyed) await answer.stream(res);
   else if (!res.destroyed) send(res, answer);
   const outcome = answer === 'drop' ? 'dropped' : answer.status;
   deps.log?.(`${new Date(started).toISOString()} ${method} ${url.pathname}${url.search} ${outcome} ${Date.now() - started}ms`);

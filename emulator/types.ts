@@ -86,6 +86,8 @@ export type FaultSpec = { match?: FaultMatch; times?: number } & (
   | { type: 'outcome'; status: TerminalStatus; error?: string; output?: unknown }
   | { type: 'timing'; startingMs: number; processingMs: number }
   | { type: 'invalid-prediction' }
+  /** An event stream: dropped after `dropAfter` output events; `multiline` frames events with CRLF, one write per line. */
+  | { type: 'stream'; dropAfter?: number; multiline?: boolean }
 );
 
 export interface EmulatorStats {
@@ -125,6 +127,13 @@ export interface Emulator {
     idle(): Promise<void>;
   };
   stats(): EmulatorStats;
+  /** The event streams of text models. */
+  streams: {
+    /** Streams open right now. */
+    readonly open: number;
+    /** When the prediction's first output event was written (performance.timeOrigin + performance.now(), ms). */
+    firstOutputAt(predictionId: string): number | undefined;
+  };
   /** Closes the server and every socket, cancels every timer, pending wait and webhook retry. */
   close(): Promise<void>;
 }

@@ -314,3 +314,22 @@ export function withPrediction(msg: Msg, prediction: Core.Prediction): Msg {
   msg.status = prediction.status;
   return msg;
 }
+
+/**
+ * withPrediction, and for a finished prediction whose output is text, msg.text with the whole
+ * text (a string, or a language model's tokens joined); msg.payload stays as Replicate sent it.
+ * A list of strings needs its model's schema: the cached lookup, one request per model at most.
+ */
+export async function withFinishedPrediction(
+  msg: Msg,
+  prediction: Core.Prediction,
+  client: Core.ReplicateClient | undefined,
+  options: { signal?: AbortSignal; target?: Core.PredictionTarget } = {},
+): Promise<Msg> {
+  withPrediction(msg, prediction);
+  const c = core();
+  if (!c.isTerminal(prediction.status) || (prediction.output ?? null) === null) return msg;
+  const text = await c.predictionText(client, prediction, { signal: options.signal }, options.target ?? c.targetOfPrediction(prediction));
+  if (text !== undefined) msg.text = text;
+  return msg;
+}

@@ -3,7 +3,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { evaluate, flowNode, readSettings, withPrediction } from './flow-node';
+import { evaluate, flowNode, readSettings, withFinishedPrediction, withPrediction } from './flow-node';
 
 /** With split outputs: succeeded, failed, canceled or aborted, still running. */
 const OUTPUT_OF: Record<Core.PredictionStatus, number> = {
@@ -53,7 +53,7 @@ export = (RED: NodeAPI) => {
         prediction = await client.getPrediction(id, { signal: flow.signal, onRetry: flow.retrying });
       }
       flow.showPrediction(prediction);
-      withPrediction(msg, prediction);
+      await withFinishedPrediction(msg, prediction, client, { signal: flow.signal });
       if (!s.splitOutputs) return send(msg);
       const outputs: Array<NodeMessage | null> = [null, null, null, null];
       outputs[OUTPUT_OF[prediction.status]] = msg;

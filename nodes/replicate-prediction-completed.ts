@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import type * as Core from './core';
 import { configNodeOf } from './account-client';
 import { core } from './lazy-core';
-import { say, statusLine, withPrediction } from './flow-node';
+import { say, statusLine, withFinishedPrediction } from './flow-node';
 import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
 import type { PredictionCompletedNode } from './node-types';
 
@@ -82,10 +82,19 @@ export = (RED: NodeAPI) => {
       return { url, forget: () => correlations.forget(correlation) };
     };
 
+    /** The account's client, to look up whether a list of strings is one text (msg.text); none when it cannot work. */
+    const textClient = (): Core.ReplicateClient | undefined => {
+      try {
+        return config?.client();
+      } catch {
+        return undefined;
+      }
+    };
+
     const emit = async (verdict: Core.AcceptedDelivery) => {
       const route = c.routeDelivery(verdict.prediction, filter);
       if (route === 'skip' || (route === 'progress' && !s.progress)) return;
-      const msg = withPrediction({ _msgid: RED.util.generateId() }, verdict.prediction);
+      const msg = await withFinishedPrediction({ _msgid: RED.util.generateId() }, verdict.prediction, textClient());
       msg.webhook = verdict.webhook;
       if (route === 'result' && verdict.correlation) {
         const kept = await correlations.recall(verdict.correlation).catch((err: Error) => {

@@ -81,14 +81,14 @@ describe('replicate-create-prediction', () => {
     should(sentCreate(creates()[0]!).input).eql({ prompt: 'override', num_outputs: 1, seed: 9 });
   });
 
-  it('refuses a payload that is not an object, naming the field, before sending anything', async () => {
+  it('refuses a payload that is neither an object nor text, naming the field, before sending anything', async () => {
     const flow = await create();
-    for (const payload of ['a cat', 42, [1, 2], true]) {
+    for (const payload of [42, [1, 2], true]) {
       const caught = flow.error();
       flow.send({ payload });
       const msg = await caught;
       should(msg.error.message).match(
-        /^msg\.payload must be an object of model inputs, such as \{"prompt": "a cat"\}, but it is (a string|a number|an array|a boolean)$/,
+        /^msg\.payload must be an object of model inputs, such as \{"prompt": "a cat"\}, or the prompt as text, but it is (a number|an array|a boolean)$/,
       );
     }
     should(creates()).have.length(0);
@@ -188,7 +188,9 @@ describe('replicate-create-prediction', () => {
     should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'invalid settings' });
     const caught = flow.error();
     flow.send({});
-    should((await caught).error.message).match(/^Settings: Default input must be a JSON object.*; Wait must be none, sync or complete$/);
+    should((await caught).error.message).match(
+      /^Settings: Default input must be a JSON object.*; Wait must be none, sync, complete or stream$/,
+    );
   });
 
   describe("checking the input against the model's schema", () => {

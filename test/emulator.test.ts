@@ -114,10 +114,10 @@ describe('Replicate emulator', function () {
       should(byId.status).equal(201);
       should(byId.json).match({ model: SDXL, version: sdxlVersion, status: 'starting', output: null, error: null, source: 'api' });
       should(byId.json.id).match(/^[a-z0-9]{26}$/);
+      // an image model: no stream (only the text models stream)
       should(byId.json.urls).eql({
         cancel: `${emulator.url}/predictions/${byId.json.id}/cancel`,
         get: `${emulator.url}/predictions/${byId.json.id}`,
-        stream: `${emulator.url}/predictions/${byId.json.id}/stream`,
         web: `https://replicate.com/p/${byId.json.id}`,
       });
 

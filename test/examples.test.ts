@@ -7,7 +7,7 @@ import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
 import type { NodeAPI } from 'node-red';
 import { sentCreate } from './emulator-support/wire';
 import type { CaughtMsg, Msg, PredictionMsg } from './support/harness';
-import { configNode, helper, message, nodeModules, resolveNodeRed, serveHttpNode } from './support/node-red';
+import { configNode, helper, message, nodeModules, received, resolveNodeRed, serveHttpNode } from './support/node-red';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 const CONFIG_ID = 'replicate-account';
@@ -17,6 +17,7 @@ const CORE_NODES = [
   'function/15-change.js',
   'function/10-switch.js',
   'function/89-delay.js',
+  'sequence/17-split.js',
 ].map(
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own core nodes, from the Node-RED under test
   (file) => require(resolveNodeRed(`@node-red/nodes/core/${file}`)) as (RED: NodeAPI) => void,
@@ -230,6 +231,28 @@ describe('example flows', () => {
       } finally {
         await server.close();
       }
+    });
+  });
+
+  describe('07 Stream a chat answer', () => {
+    const file = '07 Stream a chat answer.json';
+
+    it('sends the answer chunk by chunk, the join puts it together, and the finished prediction carries msg.text', async () => {
+      const ex = await run(file);
+      const chunks = received<Msg>(ex.byName('each chunk'));
+      const whole = ex.seen<Msg>('the whole answer');
+      const finished = ex.seen('finished prediction: msg.text');
+      ex.click('a question');
+      const answer = (await whole).payload as string;
+      const done = await finished;
+      should(done.status).equal('succeeded');
+      should(answer).equal((done.payload.output as string[]).join(''));
+      should(done.text).equal(answer);
+      should(chunks.length).equal((done.payload.output as string[]).length + 1); // each token, then the closing part
+      should(sentCreate(emulator.requests.find((r) => r.method === 'POST')!).input).eql({
+        max_tokens: 512,
+        prompt: 'Why is the sky blue? Answer in two sentences.',
+      });
     });
   });
 });

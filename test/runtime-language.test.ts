@@ -27,9 +27,9 @@ describe("runtime sentences in the runtime's language (German)", () => {
     await helper.unload();
     const flow = await create();
     const again = flow.error();
-    flow.send({ payload: 'a cat' });
+    flow.send({ payload: ['a cat'] });
     should((await again).error.message).equal(
-      'msg.payload muss ein Objekt mit Modelleingaben sein, z. B. {"prompt": "eine Katze"}, ist aber ein String',
+      'msg.payload muss ein Objekt mit Modelleingaben sein, z. B. {"prompt": "eine Katze"}, oder der Prompt als Text, ist aber ein Array',
     );
   });
 
@@ -53,7 +53,7 @@ describe("runtime sentences in the runtime's language (German)", () => {
 
     await helper.unload();
     const bad = await create({ wait: 'later', waitSeconds: 0 });
-    const settings = 'Einstellungen: „Ausgabe“ muss none, sync oder complete sein; „Max. Wartezeit“ muss mindestens 1 sein';
+    const settings = 'Einstellungen: „Ausgabe“ muss none, sync, complete oder stream sein; „Max. Wartezeit“ muss mindestens 1 sein';
     should(loggedBy(bad.node, 'error')).eql([settings]);
     const refused = bad.error();
     bad.send({});

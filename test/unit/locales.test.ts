@@ -21,6 +21,7 @@ const WORST_CASE: Record<string, string | number> = {
   pages: 999,
   id: 'abcdefgh', // the start of a prediction id (8 characters)
   percent: 100,
+  field: 'prompt_template', // an input a plain string msg.payload goes into
 };
 
 const PLACEHOLDER = /__([A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)__/g;

@@ -343,6 +343,23 @@ export class ReplicateClient {
     return route;
   }
 
+  /**
+   * Headers for a request this client does not send itself (a prediction's event stream): the
+   * token goes only to the API's own origin, compared as URLs compare them (case, default port);
+   * to any other host no Authorization header at all.
+   */
+  headersFor(url: string | URL, accept: string): Record<string, string> {
+    let origin: string | undefined;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      origin = undefined;
+    }
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept };
+    if (origin === this.baseUrl.origin) headers.authorization = `Bearer ${this.token}`;
+    return headers;
+  }
+
   /** Stops every request of this client, queued or in flight; the client cannot be used again. */
   async close(): Promise<void> {
     if (this.closed) return;

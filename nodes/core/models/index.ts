@@ -2,3 +2,4 @@
 export * from './paging';
 export * from './input-schema';
 export * from './model-inputs';
+export * from './output-text';

@@ -1,6 +1,7 @@
 // Which input a prediction target takes: the OpenAPI schema of the version it will run, looked
 // up once per account and target and kept for a while (schemas change only with new versions).
 import { inputFields, type InputField } from './input-schema';
+import { outputConcatenates } from './output-text';
 import { AbortListeners, abortedError, type CallOptions, type PredictionTarget, type ReplicateClient, type RetryEvent } from '../http';
 
 export interface ModelInput {
@@ -9,6 +10,8 @@ export interface ModelInput {
   /** The version whose schema this is, when known. */
   version?: string;
   fields: InputField[];
+  /** Its output is a list of strings shown joined (a language model's tokens). */
+  concatenates?: boolean;
 }
 
 const CACHE_MS = 10 * 60 * 1000;
@@ -28,15 +31,23 @@ async function lookUp(client: ReplicateClient, target: PredictionTarget, options
   switch (target.kind) {
     case 'model': {
       const model = await client.getModel(`${target.owner}/${target.name}`, options);
-      const fields = inputFields(model.latest_version?.openapi_schema);
-      return fields && { model: `${target.owner}/${target.name}`, version: model.latest_version?.id, fields };
+      const schema = model.latest_version?.openapi_schema;
+      const fields = inputFields(schema);
+      return (
+        fields && {
+          model: `${target.owner}/${target.name}`,
+          version: model.latest_version?.id,
+          fields,
+          concatenates: outputConcatenates(schema),
+        }
+      );
     }
     case 'version': {
       if (!target.model) return undefined; // a bare version id: the API cannot look it up without its model
       const ref = `${target.model.owner}/${target.model.name}`;
       const version = await client.getModelVersion(ref, target.version, options);
       const fields = inputFields(version.openapi_schema);
-      return fields && { model: ref, version: version.id, fields };
+      return fields && { model: ref, version: version.id, fields, concatenates: outputConcatenates(version.openapi_schema) };
     }
     case 'deployment': {
       const deployment = await client.getDeployment(`${target.owner}/${target.name}`, options);
@@ -44,7 +55,7 @@ async function lookUp(client: ReplicateClient, target: PredictionTarget, options
       if (!release?.model || !release.version) return undefined;
       const version = await client.getModelVersion(release.model, release.version, options);
       const fields = inputFields(version.openapi_schema);
-      return fields && { model: release.model, version: release.version, fields };
+      return fields && { model: release.model, version: release.version, fields, concatenates: outputConcatenates(version.openapi_schema) };
     }
   }
 }

@@ -47,7 +47,7 @@ export interface RunRequest {
   input: Record<string, unknown>;
   webhook?: string;
   webhookEvents?: WebhookEvent[];
-  wait: 'none' | 'sync' | 'complete';
+  wait: 'none' | 'sync' | 'complete' | 'stream';
   waitSeconds: number;
   cancelAfter?: string;
   plan: WaitPlan;

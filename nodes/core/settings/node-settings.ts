@@ -88,11 +88,15 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
       error: says('settings.webhookEvents'),
     }),
   ),
-  wait: z.preprocess(blankToUndefined, z.enum(['none', 'sync', 'complete'], { error: says('settings.wait') }).default('none')),
+  wait: z.preprocess(blankToUndefined, z.enum(['none', 'sync', 'complete', 'stream'], { error: says('settings.wait') }).default('none')),
   waitSeconds: numberSetting('waitSeconds', 1, 60, 60, true),
   cancelAfter: textSetting(),
   /** Check msg.payload against the model's input schema before sending. */
   validateInput: booleanSetting(true),
+  /** Stream mode: `logs` events on output 2 before the finished prediction. */
+  sendLogs: booleanSetting(false),
+  /** Stream mode: chunks arriving within this many ms go out as one message; 0: every chunk. */
+  combineMs: numberSetting('combineMs', 0, 60_000, 0, true),
 }).refine((s) => !s.trigger || s.webhookEvents.length === 0 || s.webhookEvents.includes('completed'), {
   error: says('settings.completedNeeded'),
   path: ['webhookEvents'],

@@ -1,0 +1,161 @@
+// Server-sent events for the emulator's text models, as Replicate streams them: `urls.stream` on
+// the emulator's own address, `output` events (one token each, spread over the run), `logs`,
+// `error` when it fails and `done` at the end, each with an id; a reconnect with Last-Event-ID
+// resumes after that event. Faults drop a stream after N output events or frame events in the
+// other legal ways (CRLF line ends, one write per line).
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { CatalogModel } from './catalog';
+import { isTerminal, type PredictionRecord } from './predictions';
+import type { Timers } from './timers';
+
+export interface StreamFault {
+  /** Ends the connection (a dropped socket, no `done`) after this many output events. */
+  dropAfter?: number;
+  /** Frames events with CRLF line ends, each line written on its own. */
+  multiline?: boolean;
+}
+
+/** Open streams, and when each prediction's first output event was written (performance.timeOrigin + now, ms). */
+export class StreamHub {
+  readonly open = new Set<ServerResponse>();
+  private readonly firstOutput = new Map<string, number>();
+
+  firstOutputAt(id: string): number | undefined {
+    return this.firstOutput.get(id);
+  }
+
+  wroteOutput(id: string): void {
+    if (!this.firstOutput.has(id)) this.firstOutput.set(id, performance.timeOrigin + performance.now());
+  }
+
+  clear(): void {
+    this.firstOutput.clear();
+  }
+}
+
+/** Models whose output is a list of strings generated one by one: Replicate's language models. */
+export function streamsText(model: CatalogModel): boolean {
+  const schemas = (model.latest_version?.openapi_schema as { components?: { schemas?: Record<string, unknown> } } | undefined)?.components
+    ?.schemas;
+  const output = schemas?.Output as Record<string, unknown> | undefined;
+  return (
+    output?.type === 'array' &&
+    (output.items as { type?: unknown } | undefined)?.type === 'string' &&
+    (output['x-cog-array-type'] === 'iterator' || output['x-cog-array-display'] === 'concatenate')
+  );
+}
+
+interface Event {
+  name: 'output' | 'logs' | 'error' | 'done';
+  data: string;
+  at: number;
+}
+
+const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+/** The tokens of a run: its final output when it succeeds, else what it would have generated. */
+function tokensOf(p: PredictionRecord): string[] {
+  const output = p.end.status === 'succeeded' ? p.end.output : p.eventualOutput;
+  if (isStrings(output)) return output;
+  return typeof output === 'string' ? [output] : [];
+}
+
+/**
+ * Event `seq` of the prediction's stream, or undefined past the end. Ids: 0 the first logs
+ * line, 1..n the tokens, then `error` (failed only) and `done`. Tokens due after the end
+ * (a cancel, an early finish) are never sent.
+ */
+function eventAt(p: PredictionRecord, tokens: string[], seq: number): Event | undefined {
+  if (seq === 0) return { name: 'logs', data: `Running ${p.model} (emulated)`, at: p.startAt };
+  const token = tokens[seq - 1];
+  if (token !== undefined) {
+    const at = p.startAt + (p.processingMs * seq) / (tokens.length + 1);
+    if (at < p.end.at || p.end.status === 'succeeded') return { name: 'output', data: token, at: Math.min(at, p.end.at) };
+    return eventAt(p, tokens, tokens.length + 1);
+  }
+  if (seq === tokens.length + 1 && p.end.status === 'failed')
+    return { name: 'error', data: JSON.stringify({ detail: p.end.error ?? 'Prediction failed' }), at: p.end.at };
+  const doneSeq = tokens.length + (p.end.status === 'failed' ? 2 : 1);
+  if (seq !== doneSeq) return undefined;
+  const reason = p.end.status === 'succeeded' ? {} : { reason: p.end.status === 'failed' ? 'error' : p.end.status };
+  return { name: 'done', data: JSON.stringify(reason), at: p.end.at };
+}
+
+/** The id a token-skipping jump lands on: the event's own sequence number. */
+function seqOf(p: PredictionRecord, tokens: string[], seq: number, event: Event): number {
+  if (event.name === 'error') return tokens.length + 1;
+  if (event.name === 'done') return tokens.length + (p.end.status === 'failed' ? 2 : 1);
+  return seq;
+}
+
+function frame(seq: number, event: Event, multiline: boolean): string[] {
+  const lines = [`id: ${seq}`, `event: ${event.name}`, ...event.data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`)];
+  if (!multiline) return [`${lines.join('\n')}\n\n`];
+  return [...lines.map((line) => `${line}\r\n`), '\r\n'];
+}
+
+/** Writes the prediction's events as they come due, from after `lastEventId`, until `done` (or the client leaves). */
+export async function serveStream(
+  res: ServerResponse,
+  p: PredictionRecord,
+  hub: StreamHub,
+  timers: Timers,
+  lastEventId: string | undefined,
+  fault: StreamFault | undefined,
+): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.flushHeaders();
+  hub.open.add(res);
+  res.on('close', () => hub.open.delete(res));
+  const resumeFrom = Number(lastEventId);
+  let seq = lastEventId !== undefined && Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom + 1 : 0;
+  let outputs = 0;
+  while (!res.destroyed && !timers.stopped) {
+    const now = Date.now();
+    const tokens = tokensOf(p);
+    const writes: string[] = [];
+    let ended = false;
+    let dropped = false;
+    for (let event = eventAt(p, tokens, seq); event && event.at <= now && (event.name !== 'done' || isTerminal(p, now));) {
+      seq = seqOf(p, tokens, seq, event);
+      writes.push(...frame(seq, event, fault?.multiline === true));
+      seq++;
+      if (event.name === 'output') {
+        outputs++;
+        if (fault?.dropAfter !== undefined && outputs >= fault.dropAfter) {
+          dropped = true;
+          break;
+        }
+      }
+      if (event.name === 'done') {
+        ended = true;
+        break;
+      }
+      event = eventAt(p, tokens, seq);
+    }
+    if (writes.length > 0) {
+      for (const text of writes) res.write(text);
+      if (outputs > 0) hub.wroteOutput(p.id);
+    }
+    if (dropped) {
+      // the socket goes once what was written has left, so the client sees the events then the drop
+      res.once('drain', () => res.socket?.destroy());
+      if (!res.writableNeedDrain) setImmediate(() => res.socket?.destroy());
+      return;
+    }
+    if (ended) {
+      res.end();
+      return;
+    }
+    const next = eventAt(p, tokens, seq);
+    const due = next ? Math.max(next.at, next.name === 'done' ? p.end.at : next.at) : p.end.at;
+    const sleep = timers.sleep(Math.max(1, due - Date.now() + 1));
+    p.waiters.add(sleep.wake);
+    const wake = () => sleep.wake();
+    res.once('close', wake);
+    await sleep.done;
+    res.off('close', wake);
+    p.waiters.delete(sleep.wake);
+  }
+}
