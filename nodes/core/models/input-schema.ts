@@ -16,6 +16,8 @@ export interface InputField {
   minimum?: number;
   maximum?: number;
   format?: string;
+  /** The format of an array's items: `uri` for a list of files. */
+  itemFormat?: string;
   order: number;
 }
 
@@ -64,6 +66,9 @@ export function inputFields(openapi: unknown): InputField[] | undefined {
         ...(typeof field.minimum === 'number' ? { minimum: field.minimum } : {}),
         ...(typeof field.maximum === 'number' ? { maximum: field.maximum } : {}),
         ...(typeof field.format === 'string' ? { format: field.format } : {}),
+        ...(type === 'array' && typeof resolve(field.items, openapi).format === 'string'
+          ? { itemFormat: resolve(field.items, openapi).format as string }
+          : {}),
         order: typeof field['x-order'] === 'number' ? field['x-order'] : 1000 + index,
       };
     })
