@@ -10,7 +10,8 @@ import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator';
 import { sentCreate } from '../emulator-support/wire';
 import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../support/node-red-host';
 
-const ARTIFACTS = path.join(PACKAGE_ROOT, 'test-artifacts');
+// on another Node-RED (test-compat --browser), beside the compatibility logs: the README shows the default run's
+const ARTIFACTS = process.env.NODE_RED_PATH ? path.join(PACKAGE_ROOT, 'test-artifacts', 'compat', 'browser') : path.join(PACKAGE_ROOT, 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const IMAGE = 'https://files.example.com/lighthouse.png';
 /** What these tests use of the editor's globals in the page: RED, and jQuery with Node-RED's typedInput. */
@@ -267,7 +268,8 @@ describe('the editor, in a browser', function () {
       .first()
       .waitFor();
 
-    await page.locator('#red-ui-tab-debug-link-button').click();
+    // the debug sidebar: a tab in Node-RED 4, a panel of its own in Node-RED 5
+    await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('debug'));
     await page.locator(`[id="${inject}"] .red-ui-flow-node-button`).click();
     const result = page.locator('.red-ui-debug-msg').first();
     await result.waitFor({ timeout: 30_000 });
