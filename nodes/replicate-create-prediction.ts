@@ -52,9 +52,10 @@ async function targetFor(s: Core.CreateSettings, msg: Msg, read: ReturnType<type
 async function defaultInput(s: Core.CreateSettings, read: ReturnType<typeof typedReader>): Promise<Record<string, unknown>> {
   const c = core();
   let input: Record<string, unknown>;
-  if (s.inputType === 'json') input = { ...(s.input as Record<string, unknown>) };
+  // the settings' check makes `input` an object for json, and keeps a property name as text for the others
+  if (typeof s.input === 'object') input = { ...s.input };
   else {
-    const { value, label } = await read(String(s.input), s.inputType);
+    const { value, label } = await read(s.input, s.inputType);
     input = { ...c.readInputObject(value, label) };
   }
   for (const [name, field] of Object.entries(s.inputFields)) {
@@ -107,7 +108,8 @@ export = (RED: NodeAPI) => {
       const target = await targetFor(s, msg, read);
       let input = { ...(await defaultInput(s, read)), ...c.readModelInput(msg.payload) };
       let cancelAfter: { text: string; field: Core.Field } | undefined;
-      if (s.cancelAfterType === 'str') cancelAfter = s.cancelAfter ? { text: s.cancelAfter, field: { key: 'field.cancelAfterSetting' } } : undefined;
+      if (s.cancelAfterType === 'str')
+        cancelAfter = s.cancelAfter ? { text: s.cancelAfter, field: { key: 'field.cancelAfterSetting' } } : undefined;
       else if (s.cancelAfter) {
         const { value, label } = await read(s.cancelAfter, s.cancelAfterType);
         const text = c.readTextValue(value, label, 40);

@@ -23,12 +23,17 @@
       label: field.name,
       description: field.description || '',
       required: !!field.required,
-      placeholder: field.default === undefined || field.default === null || field.default === '' ? '' : String(typeof field.default === 'object' ? JSON.stringify(field.default) : field.default),
-      uri: isUri(field)
+      placeholder:
+        field.default === undefined || field.default === null || field.default === ''
+          ? ''
+          : String(typeof field.default === 'object' ? JSON.stringify(field.default) : field.default),
+      uri: isUri(field),
     };
     if (Array.isArray(field.enum)) {
       widget.kind = 'select';
-      widget.options = field.enum.map(function (choice) { return String(choice); });
+      widget.options = field.enum.map(function (choice) {
+        return String(choice);
+      });
     } else if (field.type === 'boolean') widget.kind = 'checkbox';
     else if (field.type === 'integer' || field.type === 'number') {
       widget.kind = 'number';
@@ -42,7 +47,12 @@
 
   /** The widgets of a schema's fields, in the model's order (x-order, as the endpoint sorted them). */
   function formFields(fields) {
-    return fields.slice().sort(function (a, b) { return a.order - b.order; }).map(widgetFor);
+    return fields
+      .slice()
+      .sort(function (a, b) {
+        return a.order - b.order;
+      })
+      .map(widgetFor);
   }
 
   /** The TypedInput type that holds a fixed value of this widget. */
@@ -52,7 +62,7 @@
 
   function textOf(value, widget) {
     if (value === undefined || value === null) return '';
-    if (widget.kind === 'json' || (typeof value === 'object')) return JSON.stringify(value);
+    if (widget.kind === 'json' || typeof value === 'object') return JSON.stringify(value);
     return String(value);
   }
 
@@ -62,7 +72,11 @@
     widgets.forEach(function (widget) {
       var typed = inputFields && inputFields[widget.name];
       if (typed && SOURCES.indexOf(typed.type) !== -1) values[widget.name] = { type: typed.type, value: String(typed.value) };
-      else values[widget.name] = { type: fixedType(widget), value: input && Object.prototype.hasOwnProperty.call(input, widget.name) ? textOf(input[widget.name], widget) : '' };
+      else
+        values[widget.name] = {
+          type: fixedType(widget),
+          value: input && Object.prototype.hasOwnProperty.call(input, widget.name) ? textOf(input[widget.name], widget) : '',
+        };
     });
     return values;
   }
@@ -119,7 +133,9 @@
   /** A stored form without the fields a (new) schema does not have, and the names of those dropped. */
   function dropStale(fields, input, inputFields) {
     var known = {};
-    fields.forEach(function (field) { known[field.name] = true; });
+    fields.forEach(function (field) {
+      known[field.name] = true;
+    });
     var dropped = [];
     function keep(from) {
       var kept = {};
@@ -137,7 +153,9 @@
    * string field that is not a file (format uri), in the model's order. The runtime's rule too.
    */
   function payloadField(fields) {
-    var sorted = fields.slice().sort(function (a, b) { return a.order - b.order; });
+    var sorted = fields.slice().sort(function (a, b) {
+      return a.order - b.order;
+    });
     for (var i = 0; i < sorted.length; i++) if (sorted[i].name === 'prompt') return 'prompt';
     for (var j = 0; j < sorted.length; j++) {
       var f = sorted[j];
@@ -188,15 +206,21 @@
       var extra;
       var types;
       if (widget.kind === 'select') {
-        var options = [{ value: '', label: widget.placeholder ? t('form.schemaDefault', { value: widget.placeholder }) : t('form.notSent') }];
-        widget.options.forEach(function (o) { options.push({ value: o, label: o }); });
+        var options = [
+          { value: '', label: widget.placeholder ? t('form.schemaDefault', { value: widget.placeholder }) : t('form.notSent') },
+        ];
+        widget.options.forEach(function (o) {
+          options.push({ value: o, label: o });
+        });
         types = [{ value: 'choice', label: t('form.choice'), icon: 'fa fa-list', options: options }];
       } else if (widget.kind === 'checkbox') {
         types = [{ value: 'check', label: t('form.checkbox'), icon: 'fa fa-check-square-o', hasValue: false }];
         extra = $('<input type="checkbox" class="replicate-form-check">').attr('aria-label', widget.name);
       } else if (widget.kind === 'textarea') {
         types = [{ value: 'text', label: t('form.text'), icon: 'red/images/typedInput/az.svg', hasValue: false }];
-        extra = $('<textarea class="replicate-form-text" rows="3">').attr('placeholder', widget.placeholder).attr('aria-label', widget.name);
+        extra = $('<textarea class="replicate-form-text" rows="3">')
+          .attr('placeholder', widget.placeholder)
+          .attr('aria-label', widget.name);
       } else types = [fixed === 'str' ? 'str' : fixed];
       types = types.concat(SOURCES);
       var value = values[widget.name] || { type: fixed, value: '' };
@@ -204,9 +228,12 @@
       input.typedInput('type', value.type);
       if (extra) {
         extra.appendTo(row);
-        if (widget.kind === 'checkbox') extra.prop('checked', value.type === 'check' && value.value !== '' ? value.value === 'true' : widget.placeholder === 'true');
+        if (widget.kind === 'checkbox')
+          extra.prop('checked', value.type === 'check' && value.value !== '' ? value.value === 'true' : widget.placeholder === 'true');
         else extra.val(value.type === 'text' ? value.value : '');
-        var toggle = function () { extra.toggle(input.typedInput('type') === fixed); };
+        var toggle = function () {
+          extra.toggle(input.typedInput('type') === fixed);
+        };
         input.on('change', toggle);
         toggle();
       }
@@ -216,9 +243,20 @@
         row.find('.red-ui-typedInput-input input, input.red-ui-typedInput-input').attr('placeholder', hint);
         input.attr('placeholder', hint);
       }
+      if (widget.kind === 'number' || widget.kind === 'json') {
+        // a number out of the model's range (or JSON that does not parse) shows red, as Node-RED marks a bad property
+        var check = function () {
+          var bad = input.typedInput('type') === fixed && !acceptsText(widget, input.typedInput('value'));
+          row.find('.red-ui-typedInput-container').toggleClass('input-error', bad);
+        };
+        input.on('change', check);
+        check();
+      }
       var notes = [];
       if (widget.kind === 'number' && (widget.min !== undefined || widget.max !== undefined)) {
-        notes.push(t('form.range', { min: widget.min === undefined ? '\u2026' : widget.min, max: widget.max === undefined ? '\u2026' : widget.max }));
+        notes.push(
+          t('form.range', { min: widget.min === undefined ? '\u2026' : widget.min, max: widget.max === undefined ? '\u2026' : widget.max }),
+        );
       }
       if (widget.uri) notes.push(t('form.fileNote'));
       if (widget.description) notes.push(widget.description);
@@ -230,12 +268,14 @@
           if (type !== fixed || !extra) return { type: type, value: input.typedInput('value') };
           if (widget.kind === 'checkbox') return { type: type, value: String(extra.prop('checked')) };
           return { type: type, value: extra.val() };
-        }
+        },
       });
     });
     return function read() {
       var values = {};
-      rows.forEach(function (row) { values[row.widget.name] = row.read(); });
+      rows.forEach(function (row) {
+        values[row.widget.name] = row.read();
+      });
       return values;
     };
   }
@@ -250,6 +290,6 @@
     dropStale: dropStale,
     payloadField: payloadField,
     acceptsText: acceptsText,
-    render: render
+    render: render,
   };
 })();

@@ -11,7 +11,9 @@ import { sentCreate } from '../emulator-support/wire';
 import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../support/node-red-host';
 
 // on another Node-RED (test-compat --browser), beside the compatibility logs: the README shows the default run's
-const ARTIFACTS = process.env.NODE_RED_PATH ? path.join(PACKAGE_ROOT, 'test-artifacts', 'compat', 'browser') : path.join(PACKAGE_ROOT, 'test-artifacts');
+const ARTIFACTS = process.env.NODE_RED_PATH
+  ? path.join(PACKAGE_ROOT, 'test-artifacts', 'compat', 'browser')
+  : path.join(PACKAGE_ROOT, 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const IMAGE = 'https://files.example.com/lighthouse.png';
 /** What these tests use of the editor's globals in the page: RED, and jQuery with Node-RED's typedInput. */
@@ -166,7 +168,8 @@ describe('the editor, in a browser', function () {
     if (await page.locator('#replicate-picker').isVisible()) await page.locator('#replicate-picker-open').click();
     await page.evaluate(() => document.getElementById('node-input-model')?.scrollIntoView({ block: 'start' }));
   }
-  const formFields = () => page.locator('#replicate-input-fields .replicate-form-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-field')));
+  const formFields = () =>
+    page.locator('#replicate-input-fields .replicate-form-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-field')));
 
   it('builds a flow with the picker and input form, deploys it and shows the result in the debug sidebar', async () => {
     const inject = await dragIntoWorkspace('inject', 150, 150);
@@ -234,6 +237,14 @@ describe('the editor, in a browser', function () {
     should(await page.locator('.replicate-form-row[data-field="prompt"] .replicate-required').count()).equal(1);
     should(await page.locator('.replicate-payload-hint').textContent()).containEql('prompt');
     should(await page.locator('.replicate-input-json').isVisible()).be.false(); // the form replaces the JSON editor
+    // a number beyond the model's range shows red; left empty, it is not sent
+    const outputs = page.locator('.replicate-form-row[data-field="num_outputs"]');
+    await outputs.locator('input.red-ui-typedInput-input').fill('9');
+    await page.keyboard.press('Tab');
+    should(await outputs.locator('.red-ui-typedInput-container.input-error').count()).equal(1);
+    await outputs.locator('input.red-ui-typedInput-input').fill('');
+    await page.keyboard.press('Tab');
+    should(await outputs.locator('.red-ui-typedInput-container.input-error').count()).equal(0);
     await page.locator('.replicate-form-row[data-field="prompt"] textarea').fill('a lighthouse at dawn');
     await page.evaluate(() => {
       (window as unknown as EditorGlobals).$('#replicate-form-aspect_ratio').typedInput('value', '16:9');

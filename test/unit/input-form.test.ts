@@ -84,7 +84,13 @@ describe('the input form, from real model schemas', function () {
     should(layout('nightmareai/real-esrgan')).eql(['image: file*', 'scale: number', 'face_enhance: checkbox']);
     should(layout('minimax/video-01')).eql(['prompt: textarea*', 'first_frame_image: file', 'prompt_optimizer: checkbox']);
     should(layout('jaaari/kokoro-82m')).eql(['text: textarea*', 'voice: select', 'speed: number']);
-    should(layout('yorickvp/llava-13b')).eql(['image: file*', 'prompt: textarea*', 'top_p: number', 'temperature: number', 'max_tokens: number']);
+    should(layout('yorickvp/llava-13b')).eql([
+      'image: file*',
+      'prompt: textarea*',
+      'top_p: number',
+      'temperature: number',
+      'max_tokens: number',
+    ]);
     for (const ref of MODELS) should(layout(ref)).have.length(fieldsOf(ref).length, ref);
   });
 
@@ -185,8 +191,14 @@ describe('the input form, from real model schemas', function () {
         seed: { type: 'msg', value: 'seed' },
       }),
     );
-    const after = plain(form.dropStale(esrgan, { ...stored.input, scale: 2 }, { ...stored.inputFields, image: { type: 'msg', value: 'image' } }));
-    should(after).eql({ input: { scale: 2 }, inputFields: { image: { type: 'msg', value: 'image' } }, dropped: ['prompt', 'aspect_ratio', 'seed'] });
+    const after = plain(
+      form.dropStale(esrgan, { ...stored.input, scale: 2 }, { ...stored.inputFields, image: { type: 'msg', value: 'image' } }),
+    );
+    should(after).eql({
+      input: { scale: 2 },
+      inputFields: { image: { type: 'msg', value: 'image' } },
+      dropped: ['prompt', 'aspect_ratio', 'seed'],
+    });
     should(plain(form.dropStale(flux, stored.input, stored.inputFields)).dropped).eql([]);
   });
 
