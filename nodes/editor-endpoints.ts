@@ -171,8 +171,6 @@ export function registerEditorEndpoints(RED: NodeAPI): void {
     const { modelInput, parseDeploymentRef, parseModelRef } = core();
     const target = text(body.deployment) ? parseDeploymentRef(text(body.deployment)) : parseModelRef(text(body.model));
     const input = await modelInput(client, target);
-    return input
-      ? { model: input.model, version: input.version ?? null, fields: input.fields }
-      : { fields: null };
+    return input ? { model: input.model, version: input.version ?? null, fields: input.fields } : { fields: null };
   });
 }
