@@ -168,11 +168,9 @@ export function registerEditorEndpoints(RED: NodeAPI): void {
   });
 
   endpoint(RED, 'schema', 'replicate-config.read', async (client, body) => {
-    const { inputTemplate, modelInput, parseDeploymentRef, parseModelRef } = core();
+    const { modelInput, parseDeploymentRef, parseModelRef } = core();
     const target = text(body.deployment) ? parseDeploymentRef(text(body.deployment)) : parseModelRef(text(body.model));
     const input = await modelInput(client, target);
-    return input
-      ? { model: input.model, version: input.version ?? null, fields: input.fields, template: inputTemplate(input.fields) }
-      : { fields: null };
+    return input ? { model: input.model, version: input.version ?? null, fields: input.fields } : { fields: null };
   });
 }

@@ -14,6 +14,9 @@
 //   npm run test:compat -- --only 5           the targets whose Node-RED range starts with 5
 //   npm run test:compat -- --serial           one target after another
 //   npm run test:compat -- -- --grep webhook  anything after a second `--` goes to mocha
+//   node scripts/test-compat.js --only 5 --browser
+//                                             the browser test (test/browser) instead of the suite,
+//                                             on that Node-RED: CI's editor check on Node-RED 5
 //
 // The tests select the Node-RED through NODE_RED_PATH (test/support/node-red-host.ts). This file is
 // also preloaded into each test process (NODE_OPTIONS=--require) to record which Node-RED the
@@ -304,6 +307,9 @@ async function main() {
   const mochaArgs = split >= 0 ? argv.slice(split + 1) : [];
   const only = own.includes('--only') ? own[own.indexOf('--only') + 1] : undefined;
   const serial = own.includes('--serial') || process.env.COMPAT_SERIAL === '1';
+  if (own.includes('--browser')) {
+    mochaArgs.unshift('--no-config', '--timeout', '120000', '--enable-source-maps', 'dist/test/browser/**/*.browser.js');
+  }
   const targets = TARGETS.filter(
     (t) => !only || t.nodeRed === only || t.nodeRed.startsWith(`${only}.`) || only.startsWith(`${t.nodeRed}.`),
   );
@@ -358,12 +364,18 @@ function preloadedIntoTestProcess() {
   const helperFile = require.resolve('node-red-node-test-helper', { paths: [ROOT] });
   process.on('exit', () => {
     const helper = require.cache[helperFile]?.exports;
-    if (!helper) return; // a process the tests started, not mocha's
     let helperRuntime;
-    try {
-      helperRuntime = helper._RED.version();
-    } catch (err) {
-      helperRuntime = `unknown (${err.message})`;
+    if (helper) {
+      try {
+        helperRuntime = helper._RED.version();
+      } catch (err) {
+        helperRuntime = `unknown (${err.message})`;
+      }
+    } else {
+      // the browser test runs the selected Node-RED in its own process, without the helper
+      const selectedDir = fs.realpathSync(path.resolve(selected));
+      if (!Object.keys(require.cache).some((file) => file.startsWith(selectedDir + path.sep))) return; // a process the tests started
+      helperRuntime = JSON.parse(fs.readFileSync(path.join(selectedDir, 'package.json'), 'utf8')).version;
     }
     // The selected Node-RED's packages sit in its own node_modules or hoisted beside it. The
     // helper, when first required, initialises itself with the Node-RED it finds (the dev
@@ -375,7 +387,7 @@ function preloadedIntoTestProcess() {
       (file) =>
         /[\\/]@node-red[\\/]nodes[\\/]core[\\/]/.test(file) && !file.startsWith(selectedRoot + path.sep) && !preloadedByHelper.test(file),
     );
-    for (const [type, module] of Object.entries(helper._nodeModules || {})) {
+    for (const [type, module] of Object.entries(helper?._nodeModules || {})) {
       const file = Object.keys(require.cache).find((f) => require.cache[f].exports === module);
       if (!file || !file.startsWith(selectedRoot + path.sep)) foreignCoreNodes.push(`the helper's ${type} node: ${file}`);
     }

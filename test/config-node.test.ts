@@ -108,7 +108,8 @@ describe('replicate-config node', () => {
           default: '1:1',
           enum: ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'],
         });
-        should(schema.body.template).match({ prompt: '', aspect_ratio: '1:1', num_outputs: 1 });
+        // what the input form needs: the range of a number
+        should(schema.body.fields.find((f) => f.name === 'num_outputs')).match({ type: 'integer', minimum: 1, maximum: 4, default: 1 });
       }
     });
 

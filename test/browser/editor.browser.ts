@@ -10,8 +10,12 @@ import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator';
 import { sentCreate } from '../emulator-support/wire';
 import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../support/node-red-host';
 
-const ARTIFACTS = path.join(PACKAGE_ROOT, 'test-artifacts');
+// on another Node-RED (test-compat --browser), beside the compatibility logs: the README shows the default run's
+const ARTIFACTS = process.env.NODE_RED_PATH
+  ? path.join(PACKAGE_ROOT, 'test-artifacts', 'compat', 'browser')
+  : path.join(PACKAGE_ROOT, 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const IMAGE = 'https://files.example.com/lighthouse.png';
 /** What these tests use of the editor's globals in the page: RED, and jQuery with Node-RED's typedInput. */
 interface EditorNode {
   id: string;
@@ -27,7 +31,7 @@ interface EditorGlobals {
       eachLink(fn: () => void): void;
     };
   };
-  $(selector: string): { typedInput(method: 'value', value?: string): string };
+  $(selector: string): { typedInput(method: 'value' | 'type', value?: string): string };
 }
 
 const FLOW_NODES = [
@@ -151,6 +155,22 @@ describe('the editor, in a browser', function () {
     await filterPalette('');
   });
 
+  /** Picks a model from the picker's search results, as a user does. */
+  async function pickModel(query: string, ref: string) {
+    if (!(await page.locator('#replicate-picker').isVisible())) await page.locator('#replicate-picker-open').click();
+    await page.locator('#replicate-picker-query').fill('');
+    await page.locator('#replicate-picker-query').pressSequentially(query);
+    await page.keyboard.press('Enter');
+    await page.locator('.replicate-picker-item', { hasText: ref }).first().click();
+  }
+  /** The picker folded away and the dialog scrolled to the model, for a screenshot of the form. */
+  async function showForm() {
+    if (await page.locator('#replicate-picker').isVisible()) await page.locator('#replicate-picker-open').click();
+    await page.evaluate(() => document.getElementById('node-input-model')?.scrollIntoView({ block: 'start' }));
+  }
+  const formFields = () =>
+    page.locator('#replicate-input-fields .replicate-form-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-field')));
+
   it('builds a flow with the picker and input form, deploys it and shows the result in the debug sidebar', async () => {
     const inject = await dragIntoWorkspace('inject', 150, 150);
     const create = await dragIntoWorkspace('replicate-create-prediction', 400, 150);
@@ -166,16 +186,24 @@ describe('the editor, in a browser', function () {
         return links;
       }),
     ).equal(2);
-    // the inject sends an empty payload, so the create node runs its default input
-    await page.evaluate((id) => {
-      const node = (window as unknown as EditorGlobals).RED.nodes.node(id);
-      node.props = [{ p: 'payload', v: '', vt: 'str' }];
-      node.payload = '';
-      node.payloadType = 'str';
-    }, inject);
+    // the inject sends an empty payload and the image the upscaler's form reads from msg.image
+    await page.evaluate(
+      ({ id, image }) => {
+        const node = (window as unknown as EditorGlobals).RED.nodes.node(id);
+        node.props = [
+          { p: 'payload', v: '', vt: 'str' },
+          { p: 'image', v: image, vt: 'str' },
+        ];
+        node.payload = '';
+        node.payloadType = 'str';
+      },
+      { id: inject, image: IMAGE },
+    );
 
     await page.locator(`[id="${create}"]`).dblclick();
-    await page.locator('#node-input-model').waitFor();
+    await page.locator('#node-input-model').waitFor({ state: 'attached' });
+    // a node from the palette sends on the finished prediction
+    should(await page.locator('#node-input-wait').inputValue()).equal('complete');
 
     // a config node, added from the dialog
     await page.locator('#node-input-btn-replicate-add, #node-input-lookup-replicate').first().click(); // Node-RED 4 / 3
@@ -186,30 +214,64 @@ describe('the editor, in a browser', function () {
     await page.locator('#node-config-replicate-test').click();
     await page.locator('#node-config-replicate-test-result', { hasText: 'Connected as' }).waitFor();
     await page.locator('#node-config-dialog-ok').click();
-    await page.locator('#node-input-model').waitFor({ state: 'visible' });
+    await page.locator('#replicate-picker-open').waitFor({ state: 'visible' });
 
-    // search and pick a model, then see its input form
-    await page.locator('#replicate-picker-open').click();
-    await page.locator('#replicate-picker-query').pressSequentially('flux schnell');
-    await page.keyboard.press('Enter');
-    await page.locator('.replicate-picker-item', { hasText: 'black-forest-labs/flux-schnell' }).first().click();
-    should(await page.locator('#node-input-model').inputValue()).equal('black-forest-labs/flux-schnell');
-    await page.locator('.replicate-fields .replicate-field-name', { hasText: 'prompt *' }).waitFor();
-    should(await page.locator('.replicate-fields .replicate-field-name').allTextContents()).containEql('num_outputs');
-    await page.locator('#replicate-input-template').click();
-    const template = JSON.parse(
-      await page.evaluate(() => (window as unknown as EditorGlobals).$('#node-input-input').typedInput('value')),
-    ) as unknown;
-    should(template).match({ prompt: '', aspect_ratio: '1:1', num_outputs: 1 });
+    // an image model: one widget per input, in the model's order
+    await pickModel('flux schnell', 'black-forest-labs/flux-schnell');
+    should(await page.evaluate(() => (window as unknown as EditorGlobals).$('#node-input-model').typedInput('value'))).equal(
+      'black-forest-labs/flux-schnell',
+    );
+    await page.locator('#replicate-input-fields .replicate-form-row[data-field="prompt"]').waitFor();
+    should(await formFields()).eql([
+      'prompt',
+      'aspect_ratio',
+      'num_outputs',
+      'num_inference_steps',
+      'seed',
+      'output_format',
+      'output_quality',
+      'disable_safety_checker',
+      'go_fast',
+      'megapixels',
+    ]);
+    should(await page.locator('.replicate-form-row[data-field="prompt"] .replicate-required').count()).equal(1);
+    should(await page.locator('.replicate-payload-hint').textContent()).containEql('prompt');
+    should(await page.locator('.replicate-input-json').isVisible()).be.false(); // the form replaces the JSON editor
+    // a number beyond the model's range shows red; left empty, it is not sent
+    const outputs = page.locator('.replicate-form-row[data-field="num_outputs"]');
+    await outputs.locator('input.red-ui-typedInput-input').fill('9');
+    await page.keyboard.press('Tab');
+    should(await outputs.locator('.red-ui-typedInput-container.input-error').count()).equal(1);
+    await outputs.locator('input.red-ui-typedInput-input').fill('');
+    await page.keyboard.press('Tab');
+    should(await outputs.locator('.red-ui-typedInput-container.input-error').count()).equal(0);
+    await page.locator('.replicate-form-row[data-field="prompt"] textarea').fill('a lighthouse at dawn');
     await page.evaluate(() => {
-      const $input = (window as unknown as EditorGlobals).$('#node-input-input');
-      $input.typedInput('value', JSON.stringify({ ...(JSON.parse($input.typedInput('value')) as object), prompt: 'a lighthouse at dawn' }));
+      (window as unknown as EditorGlobals).$('#replicate-form-aspect_ratio').typedInput('value', '16:9');
     });
-    await page.locator('#node-input-wait').selectOption('complete');
+    await showForm();
+    await shot('2-create-dialog-image-model');
+
+    // an upscaler instead: the image model's fields go, and the dialog says which
+    await pickModel('real-esrgan', 'nightmareai/real-esrgan');
+    await page.locator('#replicate-input-fields .replicate-form-row[data-field="image"]').waitFor();
+    should(await formFields()).eql(['image', 'scale', 'face_enhance']);
+    should(await page.locator('.replicate-dropped').textContent()).containEql('prompt, aspect_ratio');
+    should(await page.locator('.replicate-payload-hint').textContent()).not.containEql('goes to');
+    should(await page.locator('.replicate-form-row[data-field="image"] .replicate-form-note').textContent()).containEql('data: URL');
+    // the image from msg.image, chosen as a user does: the type menu, then the property
+    await page.locator('.replicate-form-row[data-field="image"] .red-ui-typedInput-type-select').click();
+    await page.locator('.red-ui-typedInput-options:visible [value="msg"]').click();
+    await page.locator('.replicate-form-row[data-field="image"] input.red-ui-typedInput-input').fill('image');
     await page.locator('#node-input-pollInterval').fill('0.2');
-    await page.evaluate(() => document.getElementById('node-input-model')?.scrollIntoView({ block: 'start' }));
-    await shot('2-create-dialog');
+    await showForm();
+    await shot('3-create-dialog-upscaler');
     await page.locator('#node-dialog-ok').click();
+    const saved = await page.evaluate((id) => {
+      const node = (window as unknown as EditorGlobals).RED.nodes.node(id);
+      return { input: node.input, inputFields: node.inputFields, wait: node.wait };
+    }, create);
+    should(saved).eql({ input: '{}', inputFields: { image: { type: 'msg', value: 'image' } }, wait: 'complete' });
 
     await page.locator('#red-ui-header-button-deploy').click();
     await page
@@ -217,7 +279,8 @@ describe('the editor, in a browser', function () {
       .first()
       .waitFor();
 
-    await page.locator('#red-ui-tab-debug-link-button').click();
+    // the debug sidebar: a tab in Node-RED 4, a panel of its own in Node-RED 5
+    await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('debug'));
     await page.locator(`[id="${inject}"] .red-ui-flow-node-button`).click();
     const result = page.locator('.red-ui-debug-msg').first();
     await result.waitFor({ timeout: 30_000 });
@@ -225,10 +288,10 @@ describe('the editor, in a browser', function () {
     await result.locator('.red-ui-debug-msg-object-key', { hasText: 'status' }).first().waitFor();
     const shown = await result.textContent();
     should(shown).containEql('succeeded');
-    should(shown).containEql('output: array[1]'); // the image URL
     should(pageErrors).eql([]);
-    await shot('3-debug-result');
+    await shot('4-debug-result');
+    // only the upscaler's input, its image read from the message
     const sent = sentCreate(emulator.requests.find((r) => r.method === 'POST')!);
-    should(sent.input).match({ prompt: 'a lighthouse at dawn', aspect_ratio: '1:1' });
+    should(sent.input).eql({ image: IMAGE });
   });
 });

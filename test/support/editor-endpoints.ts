@@ -19,7 +19,6 @@ export interface DeploymentsAnswer extends Answer {
 }
 export interface SchemaAnswer extends Answer {
   fields: Array<{ name: string }>;
-  template: Record<string, unknown>;
 }
 
 /** POSTs to /replicate-config/<route> on the admin API and expects a 200; T: the answer the test expects. */

@@ -26,3 +26,11 @@ export function registeredDefinition<D>(type: string, RED: Record<string, unknow
   if (!registered) throw new Error(`${type}.html does not register ${type}`);
   return registered;
 }
+
+/** What one of the package's editor resources (resources/<file>) puts on `window`, run as the editor runs it. */
+export function editorResource<T>(file: string, name: string): T {
+  const context: Record<string, unknown> = vm.createContext({});
+  context.window = context;
+  vm.runInContext(fs.readFileSync(path.join(RESOURCES, file), 'utf8'), context);
+  return context[name] as T;
+}

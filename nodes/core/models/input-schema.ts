@@ -1,5 +1,5 @@
 // A model version's input, as its OpenAPI schema (components.schemas.Input) describes it: the
-// fields the editor shows, the template it offers, and the check a create node makes before
+// fields the editor's input form shows, and the check a create node makes before
 // anything is sent, with the obvious coercions ("3" to 3, "true" to true).
 import { InputError, type Sentence, type SentenceKey } from '../http';
 
@@ -16,6 +16,8 @@ export interface InputField {
   minimum?: number;
   maximum?: number;
   format?: string;
+  /** The format of an array's items: `uri` for a list of files. */
+  itemFormat?: string;
   order: number;
 }
 
@@ -64,21 +66,13 @@ export function inputFields(openapi: unknown): InputField[] | undefined {
         ...(typeof field.minimum === 'number' ? { minimum: field.minimum } : {}),
         ...(typeof field.maximum === 'number' ? { maximum: field.maximum } : {}),
         ...(typeof field.format === 'string' ? { format: field.format } : {}),
+        ...(type === 'array' && typeof resolve(field.items, openapi).format === 'string'
+          ? { itemFormat: resolve(field.items, openapi).format as string }
+          : {}),
         order: typeof field['x-order'] === 'number' ? field['x-order'] : 1000 + index,
       };
     })
     .sort((a, b) => a.order - b.order);
-}
-
-/** A default input to start from: every default, and an empty value for each required field. */
-export function inputTemplate(fields: InputField[]): Json {
-  const empty: Record<FieldType, unknown> = { string: '', integer: 0, number: 0, boolean: false, array: [], object: {}, any: '' };
-  const template: Json = {};
-  for (const field of fields) {
-    if (field.default !== undefined) template[field.name] = field.default;
-    else if (field.required) template[field.name] = field.enum?.[0] ?? empty[field.type];
-  }
-  return template;
 }
 
 function describe(value: unknown): string {

@@ -54,13 +54,23 @@ function notJson(err: unknown): Sentence | string {
 
 /** An optional string field of msg (msg.model, msg.webhook, msg.query, msg.cursor...). */
 export function readText(msg: Record<string, unknown>, field: string, maxLength = 2048): string | undefined {
-  const value = msg[field];
+  return readTextValue(msg[field], `msg.${field}`, maxLength);
+}
+
+/** An optional string read from anywhere (a TypedInput setting's msg, flow, global or env value), named by `field`. */
+export function readTextValue(value: unknown, field: Field, maxLength = 2048): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   return read(z.string().max(maxLength), value, (): Sentence =>
     typeof value === 'string'
-      ? { key: 'message.tooLong', vars: { field: `msg.${field}`, max: maxLength } }
-      : { key: 'message.notString', vars: { field: `msg.${field}`, kind: kind(value) } },
+      ? { key: 'message.tooLong', vars: { field, max: maxLength } }
+      : { key: 'message.notString', vars: { field, kind: kind(value) } },
   ).trim();
+}
+
+/** A default input read from msg, flow, global or env: an object of model inputs; nothing there means none. */
+export function readInputObject(value: unknown, field: Field): Record<string, unknown> {
+  if (value === undefined || value === null || value === '') return {};
+  return read(PlainObject, value, () => ({ key: 'message.inputNotObject', vars: { field, kind: kind(value) } }));
 }
 
 export function readWebhookUrl(value: string, field: Field): string {

@@ -72,14 +72,38 @@ export const WaitSettingsSchema = z.object({
 });
 export type WaitSettings = z.infer<typeof WaitSettingsSchema>;
 
+/** Where a TypedInput setting's value comes from; flows saved before TypedInputs lack the type: a fixed value. */
+export const TEXT_SOURCES = ['str', 'msg', 'flow', 'global', 'env'] as const;
+export const INPUT_SOURCES = ['json', 'msg', 'flow', 'global', 'env'] as const;
+/** Where one field of the input form comes from when it is not a fixed value (those stay in the default input's JSON). */
+export const FIELD_SOURCES = ['msg', 'flow', 'global', 'env', 'jsonata'] as const;
+export type TextSource = (typeof TEXT_SOURCES)[number];
+export type FieldSource = (typeof FIELD_SOURCES)[number];
+
+function sourceSetting<const T extends readonly [string, ...string[]]>(sources: T) {
+  return z.preprocess(blankToUndefined, z.enum(sources, { error: says('settings.source') }).default(sources[0]));
+}
+
 export const CreateSettingsSchema = WaitSettingsSchema.extend({
   model: textSetting(),
+  modelType: sourceSetting(TEXT_SOURCES),
   deployment: textSetting(),
+  deploymentType: sourceSetting(TEXT_SOURCES),
+  /** The default input: a JSON object, or (inputType msg, flow...) the name of the property holding one. */
   input: z.preprocess(
     (value) => (typeof value === 'string' ? (value.trim() === '' ? {} : parseJson(value)) : (value ?? {})),
-    z.record(z.string(), z.unknown(), { error: says('settings.defaultInput') }),
+    z.union([z.record(z.string(), z.unknown()), z.string()], { error: says('settings.defaultInput') }),
+  ),
+  inputType: sourceSetting(INPUT_SOURCES),
+  /** The input form's fields that are not fixed values: each read for every message, by name. */
+  inputFields: z.preprocess(
+    (value) => (typeof value === 'string' ? (value.trim() === '' ? {} : parseJson(value)) : (value ?? {})),
+    z.record(z.string(), z.object({ type: z.enum(FIELD_SOURCES), value: z.string().trim().min(1) }), {
+      error: says('settings.inputFields'),
+    }),
   ),
   webhook: textSetting(),
+  webhookType: sourceSetting(TEXT_SOURCES),
   /** The prediction completed node whose URL is the webhook ("Webhook to"); the flow property keeps its old name, `trigger`, for saved flows. */
   trigger: textSetting(),
   webhookEvents: z.preprocess(
@@ -91,16 +115,20 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
   wait: z.preprocess(blankToUndefined, z.enum(['none', 'sync', 'complete', 'stream'], { error: says('settings.wait') }).default('none')),
   waitSeconds: numberSetting('waitSeconds', 1, 60, 60, true),
   cancelAfter: textSetting(),
+  cancelAfterType: sourceSetting(TEXT_SOURCES),
   /** Check msg.payload against the model's input schema before sending. */
   validateInput: booleanSetting(true),
   /** Stream mode: `logs` events on output 2 before the finished prediction. */
   sendLogs: booleanSetting(false),
   /** Stream mode: chunks arriving within this many ms go out as one message; 0: every chunk. */
   combineMs: numberSetting('combineMs', 0, 60_000, 0, true),
-}).refine((s) => !s.trigger || s.webhookEvents.length === 0 || s.webhookEvents.includes('completed'), {
-  error: says('settings.completedNeeded'),
-  path: ['webhookEvents'],
-});
+})
+  .refine((s) => !s.trigger || s.webhookEvents.length === 0 || s.webhookEvents.includes('completed'), {
+    error: says('settings.completedNeeded'),
+    path: ['webhookEvents'],
+  })
+  // JSON that is not an object was kept as text by the preprocess: only a property name may be text
+  .refine((s) => s.inputType !== 'json' || typeof s.input === 'object', { error: says('settings.defaultInput'), path: ['input'] });
 export type CreateSettings = z.infer<typeof CreateSettingsSchema>;
 
 export const GetSettingsSchema = WaitSettingsSchema.extend({
