@@ -5,6 +5,7 @@ import type * as Core from './core';
 import { core } from './lazy-core';
 import { completedNodeLinks } from './completed-node-link';
 import { flowNode, readSettings, withPrediction, type Msg } from './flow-node';
+import { outputMessages, transferPercent } from './output-files';
 
 function targetFor(settings: Core.CreateSettings, msg: Msg): Core.PredictionTarget {
   const { parseDeploymentRef, parseModelRef, readText, InputError } = core();
@@ -61,6 +62,17 @@ export = (RED: NodeAPI) => {
             });
         if (known) input = c.checkInput(known.fields, input, known.model);
       }
+      // Uploaded once per message, before the create: a retried create sends the same URLs.
+      const files = await c.prepareFileInputs(client, input, {
+        inlineLimit: flow.inlineFileLimit(),
+        signal: flow.signal,
+        onRetry: flow.retrying,
+        onProgress: (sent, total) => {
+          const percent = transferPercent(sent, total);
+          if (percent !== undefined) flow.progress('uploading', { percent });
+        },
+      });
+      input = files.input;
       const completed = typedWebhook || !completedNodeId ? undefined : await completedNode.webhookFor(msg);
       const request: Core.RunRequest = {
         target,
@@ -84,8 +96,17 @@ export = (RED: NodeAPI) => {
           onCreated: (created) => (release = flow.waitingFor(created.id)),
           onPoll: (p, polls) => flow.progress('polling', { status: p.status, polls, max: plan.maxPolls }),
         });
+        if (s.deleteUploads && s.wait === 'complete' && c.isTerminal(prediction.status)) {
+          // Replicate read them when the prediction ran; failing to delete them is no reason to fail the message (they expire)
+          await Promise.allSettled(files.uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
+        }
+        const out = await outputMessages(s.outputFiles, () => flow.files(), msg, prediction, {
+          signal: flow.signal,
+          onRetry: flow.retrying,
+          onPercent: (percent) => flow.progress('downloading', { percent }),
+        });
         flow.showPrediction(prediction);
-        send(withPrediction(msg, prediction));
+        send(out.length === 1 ? out[0]! : [out]);
       } catch (err) {
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
         // Kept for the prediction completed node unless Replicate may have the prediction after all.

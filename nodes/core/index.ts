@@ -7,3 +7,4 @@ export * from './predictions';
 export * from './models';
 export * from './webhooks';
 export * from './settings';
+export * from './files';
