@@ -216,5 +216,5 @@ async function serveOutputFile(deps: ServerDeps, req: IncomingMessage, res: Serv
   if (fault?.type === 'status') return send(res, statusFaultResponse(fault));
   if (fault?.type === 'drop' && !fault.after) return void req.socket.destroy();
   if (fault?.type === 'delay') await deps.timers.sleep(fault.ms).done;
-  if (!serveOutput(req, res, url.pathname, fault?.type === 'drop' ? 'cut' : 'whole')) send(res, notFound());
+  if (!serveOutput(req, res, url, fault?.type === 'drop' ? 'cut' : 'whole')) send(res, notFound());
 }

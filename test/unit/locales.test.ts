@@ -19,6 +19,7 @@ const WORST_CASE: Record<string, string | number> = {
   total: 99999,
   seconds: 999,
   pages: 999,
+  percent: 100,
 };
 
 const PLACEHOLDER = /__([A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)__/g;

@@ -132,7 +132,7 @@ export class FileFetcher {
 
   private async fetchOnce(start: URL, url: string, index: number, count: number, options: DownloadOptions): Promise<DownloadedFile> {
     let target = start;
-    const name = outputFileName(url, OCTET_STREAM, index).replace(/\.bin$/, '');
+    const name = outputFileName(url, OCTET_STREAM, index);
     for (let redirects = 0; ; redirects++) {
       let response: Dispatcher.ResponseData;
       try {
