@@ -50,7 +50,13 @@ export class FileStore {
   }
 
   /** Reads a multipart upload; a problem response when it is not one Replicate would take. */
-  async create(owner: string, contentTypeHeader: string | undefined, raw: Buffer, origin: string, now = Date.now()): Promise<StoredFile | ApiResponse> {
+  async create(
+    owner: string,
+    contentTypeHeader: string | undefined,
+    raw: Buffer,
+    origin: string,
+    now = Date.now(),
+  ): Promise<StoredFile | ApiResponse> {
     if (raw.length > MAX_FILE_BYTES + 64 * 1024) return problem(413, undefined, 'Files must be less than 100MB in size');
     if (!contentTypeHeader?.startsWith('multipart/form-data')) {
       return problem(400, 'Invalid request', 'The request must be multipart/form-data.');

@@ -102,10 +102,17 @@ const routes: Route[] = [
     return createPrediction(ctx, req, account, { model, hidden: false, deployment: `${owner}/${name}` });
   }),
   route('POST', '/files', async (ctx, req, account) => {
-    const created = await ctx.files.create(account.username, header(req.headers, 'content-type'), req.raw ?? Buffer.from(req.body), req.url.origin);
+    const created = await ctx.files.create(
+      account.username,
+      header(req.headers, 'content-type'),
+      req.raw ?? Buffer.from(req.body),
+      req.url.origin,
+    );
     return 'id' in created ? fileAnswer(created, 201) : created;
   }),
-  route('GET', '/files', (ctx, _req, account) => json(200, { next: null, previous: null, results: ctx.files.list(account.username).map(fileView) })),
+  route('GET', '/files', (ctx, _req, account) =>
+    json(200, { next: null, previous: null, results: ctx.files.list(account.username).map(fileView) }),
+  ),
   route('GET', '/files/{id}', (ctx, _req, account, [id = '']) => {
     const file = ctx.files.get(id);
     return fileAnswer(file?.owner === account.username ? file : undefined);

@@ -209,7 +209,14 @@ async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer | 
 /** GET /outputs/...: recorded like API requests, with the status and drop faults queued for its path. */
 async function serveOutputFile(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, started: number): Promise<void> {
   for await (const chunk of req) void chunk; // a GET has no body to speak of
-  deps.requestLog.record({ method: 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { ...req.headers }, body: '', at: started });
+  deps.requestLog.record({
+    method: 'GET',
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers: { ...req.headers },
+    body: '',
+    at: started,
+  });
   deps.counters.requests++;
   deps.counters.byRoute['GET /outputs'] = (deps.counters.byRoute['GET /outputs'] ?? 0) + 1;
   const fault = deps.faults.takeRequestFault('GET', url.pathname);

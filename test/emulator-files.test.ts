@@ -44,7 +44,11 @@ describe('Replicate emulator: files', () => {
     const form = new FormData();
     form.set('filename', 'x.png');
     should((await fetch(`${emulator.url}/files`, { method: 'POST', headers: auth, body: form })).status).equal(400);
-    const json = await fetch(`${emulator.url}/files`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    const json = await fetch(`${emulator.url}/files`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{}',
+    });
     should(json.status).equal(400);
   });
 

@@ -242,7 +242,9 @@ describe('example flows', () => {
     return (flow: FlowNode[]) => {
       for (const node of flow.filter((n) => n.type === 'file' || n.type === 'file in')) {
         node.filename =
-          node.filenameType === 'jsonata' ? `"${dir.replace(/\\/g, '/')}/" & ${String(node.filename)}` : path.join(dir, String(node.filename));
+          node.filenameType === 'jsonata'
+            ? `"${dir.replace(/\\/g, '/')}/" & ${String(node.filename)}`
+            : path.join(dir, String(node.filename));
       }
     };
   }
@@ -265,7 +267,10 @@ describe('example flows', () => {
         await done;
         const create = emulator.requests.find((r) => r.method === 'POST')!;
         should(sentCreate(create).input).match({ scale: 2, image: /^data:image\/png;base64,/ });
-        const predictionId = emulator.requests.find((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'))!.path.split('/').pop()!;
+        const predictionId = emulator.requests
+          .find((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'))!
+          .path.split('/')
+          .pop()!;
         should(emulator.fileInputs(predictionId)[0]!.bytes.equals(photo)).be.true(); // the bytes read are the bytes that arrived
         const upscaled = fs.readFileSync(path.join(dir, 'replicate-upscaled.png'));
         should(detectContentType(upscaled)).equal('image/png');

@@ -293,7 +293,13 @@ describe('files through the nodes', function () {
       const PATH = '/replicate/files-done';
       let counter = 0;
       async function deliver(output: unknown) {
-        const body = JSON.stringify({ id: `p${++counter}abcdefghijk`, status: 'succeeded', input: {}, output, created_at: '2026-11-30T10:00:00Z' });
+        const body = JSON.stringify({
+          id: `p${++counter}abcdefghijk`,
+          status: 'succeeded',
+          input: {},
+          output,
+          created_at: '2026-11-30T10:00:00Z',
+        });
         const id = `msg_files_${counter}`;
         const timestamp = Math.floor(Date.now() / 1000);
         const res = await httpNode()
@@ -308,10 +314,7 @@ describe('files through the nodes', function () {
         should(res.status).equal(200);
       }
       const completed = (outputFiles?: string) =>
-        nr.load(
-          { type: 'replicate-prediction-completed', url: PATH, ...(outputFiles ? { outputFiles } : {}) },
-          { webhookSecret: SECRET },
-        );
+        nr.load({ type: 'replicate-prediction-completed', url: PATH, ...(outputFiles ? { outputFiles } : {}) }, { webhookSecret: SECRET });
 
       it('buffer: downloads the files of a delivered prediction', async () => {
         const flow = await completed('buffer');

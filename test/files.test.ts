@@ -107,6 +107,7 @@ describe('files: output file names', () => {
       'https://replicate.delivery/a/x%00y%0A.png',
     ]) {
       const name = outputFileName(url, 'image/png', 0);
+      // eslint-disable-next-line no-control-regex -- control characters are what must not be there
       should(name).not.match(/[/\\\u0000-\u001f]/);
       should(name).not.startWith('.');
       should(name === '..' || name === '.').be.false();
@@ -253,7 +254,9 @@ describe('files: against the emulator', function () {
 
     it('refuses a file over 100 MiB, naming its field, before anything is sent', async () => {
       const huge = Buffer.alloc(MAX_UPLOAD_BYTES + 1);
-      const err = await rejected(prepareFileInputs(client, { a: Buffer.alloc(500_000), frames: [Buffer.alloc(1), huge] }, { inlineLimit: 1000 }));
+      const err = await rejected(
+        prepareFileInputs(client, { a: Buffer.alloc(500_000), frames: [Buffer.alloc(1), huge] }, { inlineLimit: 1000 }),
+      );
       should(err.message).equal('input frames[1] is 101 MiB: Replicate takes files of at most 100 MiB, so nothing was sent');
       should(emulator.requests).have.length(0);
     });
@@ -263,7 +266,11 @@ describe('files: against the emulator', function () {
       emulator.fault({ match: { method: 'POST', path: '/files' }, type: 'drop', times: 1 });
       const data = Buffer.alloc(2 * 1024 * 1024, 9);
       const progress: number[] = [];
-      const prepared = await prepareFileInputs(client, { audio: data }, { inlineLimit: 0, onProgress: (sent, total) => progress.push(sent / total) });
+      const prepared = await prepareFileInputs(
+        client,
+        { audio: data },
+        { inlineLimit: 0, onProgress: (sent, total) => progress.push(sent / total) },
+      );
       should(uploads()).have.length(3);
       should(emulator.files.get(prepared.uploaded[0]!)!.bytes.equals(data)).be.true();
       should(progress.length).be.above(2);
@@ -272,7 +279,7 @@ describe('files: against the emulator', function () {
   });
 
   describe('outputs', () => {
-    it('downloads the emulator\'s real PNG, WAV and MP4 outputs and decodes data: outputs', async () => {
+    it("downloads the emulator's real PNG, WAV and MP4 outputs and decodes data: outputs", async () => {
       const f = fetcher();
       const files = (await f.outputFilesOf(
         succeeded([

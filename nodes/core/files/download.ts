@@ -63,7 +63,11 @@ export class FileFetcher {
     this.maxBytes = options.maxBytes;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxRetries = options.maxRetries ?? DEFAULT_RETRY.maxRetries;
-    this.agent = new Agent({ connectTimeout: Math.min(this.timeoutMs, 10_000), headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    this.agent = new Agent({
+      connectTimeout: Math.min(this.timeoutMs, 10_000),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
   }
 
   /**
@@ -106,7 +110,10 @@ export class FileFetcher {
     const comma = url.indexOf(',');
     const meta = url.slice(5, comma);
     const base64 = /;base64$/i.test(meta);
-    const declared = meta.replace(/;base64$/i, '').split(';')[0]!.trim();
+    const declared = meta
+      .replace(/;base64$/i, '')
+      .split(';')[0]!
+      .trim();
     const payload = url.slice(comma + 1);
     // base64 holds 3 bytes in 4 characters: a data: URL too large is refused before it is decoded
     const estimate = base64 ? Math.floor((payload.length * 3) / 4) : payload.length;
@@ -226,7 +233,11 @@ export class FileFetcher {
     if (signal?.aborted) return abortedError();
     const cause = errorFromNetwork(err, target.host, this.timeoutMs);
     if (cause.code === 'aborted') return cause;
-    const framed = new ReplicateError('files.downloadFailed', { name, error: errorVar(cause) }, { code: cause.code, retryable: cause.retryable });
+    const framed = new ReplicateError(
+      'files.downloadFailed',
+      { name, error: errorVar(cause) },
+      { code: cause.code, retryable: cause.retryable },
+    );
     return cause.retryable ? new Retryable(framed) : framed;
   }
 }

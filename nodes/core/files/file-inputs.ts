@@ -34,7 +34,9 @@ export function isFileData(value: unknown): value is Uint8Array {
 }
 
 const isContainer = (value: unknown): value is Record<string, unknown> | unknown[] =>
-  typeof value === 'object' && value !== null && (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+  typeof value === 'object' &&
+  value !== null &&
+  (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
 
 /** "image", "images[1]", "frames.first": a file's place, for messages. */
 function fieldName(path: ReadonlyArray<string | number>): string {
@@ -112,7 +114,11 @@ export function dataUrl(data: Uint8Array, contentType: string): string {
  * The input ready to send: each file inline or uploaded. A file over 100 MiB fails the message,
  * naming its field, before anything is sent.
  */
-export async function prepareFileInputs(client: ReplicateClient, input: Record<string, unknown>, options: FileInputOptions): Promise<PreparedInput> {
+export async function prepareFileInputs(
+  client: ReplicateClient,
+  input: Record<string, unknown>,
+  options: FileInputOptions,
+): Promise<PreparedInput> {
   const files = findFiles(input);
   if (files.length === 0) return { input, uploaded: [] };
   for (const file of files) {

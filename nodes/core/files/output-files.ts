@@ -31,7 +31,7 @@ export function findOutputFiles(output: unknown, hosts: FileHosts): string[] {
     } else if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) pending.push(value[i]);
     } else if (typeof value === 'object' && value !== null) {
-      pending.push(...Object.values(value).reverse());
+      pending.push(...(Object.values(value) as unknown[]).reverse());
     }
   }
   return urls;

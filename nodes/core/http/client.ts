@@ -497,7 +497,7 @@ function multipartBody(file: FileUpload, onProgress: UploadOptions['onProgress']
   const total = file.data.byteLength;
   async function* counted(): AsyncIterable<Uint8Array> {
     let sent = 0;
-    for await (const chunk of stream) {
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
       sent += chunk.byteLength;
       onProgress?.(Math.min(sent, total), total);
       yield chunk;
