@@ -112,7 +112,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     counters.requests = 0;
     counters.byRoute = {};
   };
+  const fileInputs = (id: string) => {
+    const record = predictions.get(id);
+    return record ? files.received(record.input) : [];
+  };
   const surface: ControlSurface = {
+    fileInputs,
     fault: (spec) => faults.add(spec),
     clearFaults: () => faults.clear(),
     stats,
@@ -158,10 +163,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return file && { ...fileView(file), id: file.id, filename: file.filename, bytes: file.bytes };
       },
     },
-    fileInputs: (id) => {
-      const record = predictions.get(id);
-      return record ? files.received(record.input) : [];
-    },
+    fileInputs,
     webhooks: {
       get deliveries() {
         return webhooks.deliveries;

@@ -51,6 +51,7 @@ export = (RED: NodeAPI) => {
       const plan = c.waitPlan(s);
       const target = targetFor(s, msg);
       let input = { ...s.input, ...c.readModelInput(msg.payload) };
+      c.checkFileSizes(input);
       if (s.validateInput) {
         // The check is a help, not a gate: when Replicate cannot answer it now, the create goes unchecked (Replicate checks too).
         const cached = c.knownModelInput(client, target);

@@ -106,5 +106,14 @@ describe('Replicate emulator: files', () => {
       ['image', 'upload', 'uploaded bytes'],
       ['masks.0', 'data-url', 'hi'],
     ]);
+    // the same over the control API, for tools in another process
+    const echoed = (await (await fetch(`${emulator.origin}/_emulator/predictions/${id}/files`)).json()) as Array<{
+      field: string;
+      base64: string;
+    }>;
+    should(echoed.map((f) => [f.field, Buffer.from(f.base64, 'base64').toString()])).eql([
+      ['image', 'uploaded bytes'],
+      ['masks.0', 'hi'],
+    ]);
   });
 });

@@ -91,11 +91,11 @@ describe('files through the nodes', function () {
     });
 
     it('refuses a file over 100 MiB, naming its field, before anything is sent', async () => {
-      const flow = await create({ validateInput: false });
+      const flow = await create(); // the input check would look up the schema first: not for a file that cannot go
       const caught = flow.error();
       flow.send({ payload: { image: Buffer.alloc(100 * 1024 * 1024 + 1) } });
       should((await caught).error.message).equal('input image is 101 MiB: Replicate takes files of at most 100 MiB, so nothing was sent');
-      should(nr.emulator.requests.filter((r) => r.method === 'POST')).have.length(0);
+      should(nr.emulator.requests).have.length(0);
     });
 
     it('accepts a Buffer for a file input and still rejects one for a number', async () => {

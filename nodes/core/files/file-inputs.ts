@@ -110,6 +110,19 @@ export function dataUrl(data: Uint8Array, contentType: string): string {
   return `data:${contentType};base64,${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64')}`;
 }
 
+function refuseTooLarge(files: FoundFile[]): void {
+  for (const file of files) {
+    if (file.data.byteLength > MAX_UPLOAD_BYTES) {
+      throw new InputError('files.tooLargeToSend', { field: fieldName(file.path), size: Math.ceil(file.data.byteLength / (1024 * 1024)) });
+    }
+  }
+}
+
+/** Fails, naming the field, when a file of the input is larger than Replicate takes: before any request, even the schema's. */
+export function checkFileSizes(input: Record<string, unknown>): void {
+  refuseTooLarge(findFiles(input));
+}
+
 /**
  * The input ready to send: each file inline or uploaded. A file over 100 MiB fails the message,
  * naming its field, before anything is sent.
