@@ -90,16 +90,22 @@ export = (RED: NodeAPI) => {
       flow.progress(s.wait === 'sync' ? 'running' : 'creating');
       poller ??= new c.PredictionPoller(client);
       let release: (() => void) | undefined;
+      let created = false;
+      const deleteUploads = () => Promise.allSettled(files.uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
       try {
         const prediction = await c.runPrediction(client, poller, request, {
           signal: flow.signal,
           onRetry: flow.retrying,
-          onCreated: (created) => (release = flow.waitingFor(created.id)),
+          onCreated: (prediction) => {
+            created = true;
+            release = flow.waitingFor(prediction.id);
+          },
           onPoll: (p, polls) => flow.progress('polling', { status: p.status, polls, max: plan.maxPolls }),
         });
+        created = true;
         if (s.deleteUploads && s.wait === 'complete' && c.isTerminal(prediction.status)) {
           // Replicate read them when the prediction ran; failing to delete them is no reason to fail the message (they expire)
-          await Promise.allSettled(files.uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
+          await deleteUploads();
         }
         const out = await outputMessages(s.outputFiles, () => flow.files(), msg, prediction, {
           signal: flow.signal,
@@ -112,6 +118,8 @@ export = (RED: NodeAPI) => {
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
         // Kept for the prediction completed node unless Replicate may have the prediction after all.
         else if (completed && !c.createMayHaveHappened(err)) await completed.forget().catch(() => undefined);
+        // a create Replicate certainly refused or never received reads no file: its uploads are of no use
+        if (s.deleteUploads && !created && !c.createMayHaveHappened(err)) await deleteUploads();
         throw err;
       } finally {
         release?.();

@@ -84,10 +84,18 @@ describe('files through the nodes', function () {
       should((await caught).error.message).containEql('may have been created anyway');
       should(creates()).have.length(1);
       should(uploads()).have.length(1);
+      should(nr.emulator.requests.filter((r) => r.method === 'DELETE')).have.length(0); // the prediction may exist and read it
+
+      nr.emulator.clearRequests();
+      nr.emulator.fault({ match: { method: 'POST', path: '/predictions' }, type: 'status', status: 422, body: { detail: 'bad input' } });
+      const refused = flow.error();
+      flow.send({ payload: { image: png(5000) } });
+      should((await refused).error.message).containEql('bad input');
+      should(nr.emulator.requests.map((r) => r.method)).eql(['POST', 'POST', 'DELETE']); // uploaded, refused, deleted
       out = flow.next();
       flow.send({ payload: { image: png(5000) } });
       await out;
-      should(uploads()).have.length(2); // a new message: a new upload
+      should(uploads()).have.length(2); // each message its own upload
     });
 
     it('refuses a file over 100 MiB, naming its field, before anything is sent', async () => {
