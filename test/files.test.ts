@@ -276,6 +276,25 @@ describe('files: against the emulator', function () {
       should(progress.length).be.above(2);
       should(progress.at(-1)).equal(1);
     });
+
+    it('deletes the files it uploaded for an input when a later upload of it fails', async () => {
+      emulator.fault({ match: { method: 'POST', path: '/files' }, type: 'delay', ms: 0 }); // the first upload goes through
+      emulator.fault({
+        match: { method: 'POST', path: '/files' },
+        type: 'status',
+        status: 413,
+        body: { detail: 'Files must be less than 100MB in size' },
+      });
+      const input = { first: Buffer.alloc(2000, 1), second: Buffer.alloc(2000, 2) };
+      const err = await rejected(prepareFileInputs(client, input, { inlineLimit: 10 }));
+      should(err.message).containEql('Files must be less than 100MB in size');
+      should(emulator.requests.map((r) => `${r.method} ${r.path.replace(/[a-z0-9]{26}$/, 'ID')}`)).eql([
+        'POST /v1/files',
+        'POST /v1/files',
+        'DELETE /v1/files/ID',
+      ]);
+      should(emulator.files.get(emulator.requests[2]!.path.split('/').pop()!)).be.undefined();
+    });
   });
 
   describe('outputs', () => {

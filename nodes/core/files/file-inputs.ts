@@ -152,10 +152,16 @@ export async function prepareFileInputs(
     else {
       const filename = `${fieldName(file.path).replace(/[^A-Za-z0-9_-]+/g, '-')}.${extensionFor(contentType)}`;
       const before = done;
-      const created = await client.uploadFile(
-        { data: file.data, filename, contentType },
-        { signal: options.signal, onRetry: options.onRetry, onProgress: (sent) => options.onProgress?.(before + sent, total) },
-      );
+      const created = await client
+        .uploadFile(
+          { data: file.data, filename, contentType },
+          { signal: options.signal, onRetry: options.onRetry, onProgress: (sent) => options.onProgress?.(before + sent, total) },
+        )
+        .catch(async (err: unknown) => {
+          // the message fails: the files uploaded for it so far will never be read
+          await Promise.allSettled(uploaded.map((id) => client.deleteFile(id)));
+          throw err;
+        });
       done += file.data.byteLength;
       uploaded.push(created.id);
       url = created.urls.get;
