@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseFaultJson } from './faults';
 import { badRequest, json, problem, type ApiResponse } from './responses';
 import type { ControlRequest } from './server';
-import type { EmulatorStats, FaultSpec, PredictionOutcome, RecordedRequest } from './types';
+import type { EmulatorStats, FaultSpec, PredictionOutcome, ReceivedFile, RecordedRequest } from './types';
 
 export interface ControlSurface {
   fault(spec: FaultSpec): void;
@@ -14,6 +14,8 @@ export interface ControlSurface {
   prediction(id: string): Record<string, unknown> | undefined;
   finish(id: string, outcome: PredictionOutcome): void;
   reset(): void;
+  /** The file inputs a prediction received, with their bytes. */
+  fileInputs(id: string): ReceivedFile[];
 }
 
 const DEFAULT_REQUEST_LIMIT = 100;
@@ -55,6 +57,15 @@ export function handleControl(surface: ControlSurface, request: ControlRequest):
   if (path === '/reset' && method === 'POST') {
     surface.reset();
     return json(200, { reset: true });
+  }
+  const files = /^\/predictions\/([^/]+)\/files$/.exec(path);
+  if (files?.[1] !== undefined && method === 'GET') {
+    if (!surface.prediction(files[1])) return problem(404, 'Not found', `No prediction ${files[1]}.`);
+    // the echo of the file inputs, bytes as base64, for tools in another process
+    return json(
+      200,
+      surface.fileInputs(files[1]).map(({ bytes, ...file }) => ({ ...file, size: bytes.length, base64: bytes.toString('base64') })),
+    );
   }
   const finish = /^\/predictions\/([^/]+)\/finish$/.exec(path);
   if (finish?.[1] !== undefined && method === 'POST') {

@@ -4,6 +4,7 @@ import { Accounts } from './accounts';
 import { loadCatalog } from './catalog';
 import { handleControl, type ControlSurface } from './control-api';
 import { FaultQueue } from './faults';
+import { FileStore, fileView } from './files-api';
 import { PredictionLifecycle } from './prediction-lifecycle';
 import { PredictionStore, snapshot, statusAt } from './predictions';
 import type { EmulatorContext } from './replicate-api';
@@ -20,12 +21,14 @@ export { startRecorder, type Recorder } from './recorder';
 export type {
   Emulator,
   EmulatorAccount,
+  EmulatorFile,
   EmulatorOptions,
   EmulatorStats,
   FaultMatch,
   FaultSpec,
   PredictionOutcome,
   PredictionStatus,
+  ReceivedFile,
   RecordedRequest,
   TerminalStatus,
   WebhookDelivery,
@@ -58,6 +61,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const lifecycle = new PredictionLifecycle(timers, webhooks, (owner) => accounts.webhookSecretOf(owner));
   const predictions = new PredictionStore();
   const faults = new FaultQueue();
+  const files = new FileStore(options.fileExpiryMs);
   const requestLog = new RequestLog(options.recordRequests ?? 10_000);
   const counters = { requests: 0, byRoute: {} as Record<string, number> };
   const streamHub = new StreamHub();
@@ -67,6 +71,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     predictions,
     lifecycle,
     faults,
+    files,
     pageSize: options.pageSize ?? 25,
     timing: options.timing ?? DEFAULT_TIMING,
     timeScale: options.timeScale ?? 0.25,
@@ -106,11 +111,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     for (const record of predictions.all()) lifecycle.release(record);
     predictions.clear();
     streamHub.clear();
+    files.clear();
     webhooks.clear();
     counters.requests = 0;
     counters.byRoute = {};
   };
+  const fileInputs = (id: string) => {
+    const record = predictions.get(id);
+    return record ? files.received(record.input) : [];
+  };
   const surface: ControlSurface = {
+    fileInputs,
     fault: (spec) => faults.add(spec),
     clearFaults: () => faults.clear(),
     stats,
@@ -149,6 +160,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     rotateWebhookSecret: (token) => accounts.rotateWebhookSecret(token),
     prediction,
     finish,
+    files: {
+      list: () => files.all().map(fileView),
+      get: (id) => {
+        const file = files.get(id);
+        return file && { ...fileView(file), id: file.id, filename: file.filename, bytes: file.bytes };
+      },
+    },
+    fileInputs,
     webhooks: {
       get deliveries() {
         return webhooks.deliveries;

@@ -5,6 +5,8 @@ import { fullName, type Catalog, type CatalogModel, type SortBy, type SortDirect
 import { parseCancelAfter, parseCreateBody, parsePrefer } from './create-request';
 import { deploymentOf, DEPLOYMENT_MODEL, DEPLOYMENT_NAME } from './deployments';
 import type { FaultQueue } from './faults';
+import { fileAnswer, fileView, type FileStore } from './files-api';
+import { inlineOutput, localOutput } from './output-files';
 import { validateInput } from './input-validation';
 import { offsetPage, pageBody, pageLink, readCursor } from './pagination';
 import type { PredictionLifecycle } from './prediction-lifecycle';
@@ -29,6 +31,7 @@ export interface EmulatorContext {
   predictions: PredictionStore;
   lifecycle: PredictionLifecycle;
   faults: FaultQueue;
+  files: FileStore;
   pageSize: number;
   timing: FixedTiming | 'catalog';
   timeScale: number;
@@ -45,6 +48,8 @@ export interface ApiRequest {
   url: URL;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's bytes, for uploads (POST /files). */
+  raw?: Buffer;
 }
 
 type Handler = (ctx: EmulatorContext, req: ApiRequest, account: Account, params: string[]) => ApiResponse | Promise<ApiResponse>;
@@ -98,6 +103,28 @@ const routes: Route[] = [
     const model = ctx.catalog.model(DEPLOYMENT_MODEL.owner, DEPLOYMENT_MODEL.name);
     if (owner !== account.username || name !== DEPLOYMENT_NAME || !model) return notFound();
     return createPrediction(ctx, req, account, { model, hidden: false, deployment: `${owner}/${name}` });
+  }),
+  route('POST', '/files', async (ctx, req, account) => {
+    const created = await ctx.files.create(
+      account.username,
+      header(req.headers, 'content-type'),
+      req.raw ?? Buffer.from(req.body),
+      req.url.origin,
+    );
+    return 'id' in created ? fileAnswer(created, 201) : created;
+  }),
+  route('GET', '/files', (ctx, _req, account) =>
+    json(200, { next: null, previous: null, results: ctx.files.list(account.username).map(fileView) }),
+  ),
+  route('GET', '/files/{id}', (ctx, _req, account, [id = '']) => {
+    const file = ctx.files.get(id);
+    return fileAnswer(file?.owner === account.username ? file : undefined);
+  }),
+  route('DELETE', '/files/{id}', (ctx, _req, account, [id = '']) => {
+    const file = ctx.files.get(id);
+    if (file?.owner !== account.username) return notFound();
+    ctx.files.delete(id);
+    return { status: 204, body: '', contentType: 'text/plain' };
   }),
   route('GET', '/predictions', listPredictions),
   route('POST', '/predictions', (ctx, req, account) => createPrediction(ctx, req, account, undefined)),
@@ -262,7 +289,7 @@ async function createPrediction(
       startingMs: timing.startingMs,
       processingMs: timing.processingMs,
       cancelAfterMs: cancelAfter.value,
-      eventualOutput: target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`,
+      eventualOutput: localOutput(target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`, req.url.origin),
       outcome: outcome && { status: outcome.status, output: outcome.output, error: outcome.error },
     },
     now,
@@ -271,7 +298,10 @@ async function createPrediction(
   if (prefer.value === undefined) return json(201, snapshot(prediction, now));
   await ctx.lifecycle.waitForEnd(prediction, prefer.value * 1000);
   const later = Date.now();
-  return json(isTerminal(prediction, later) ? 201 : 202, snapshot(prediction, later));
+  if (!isTerminal(prediction, later)) return json(202, snapshot(prediction, later));
+  const done = snapshot(prediction, later);
+  done.output = inlineOutput(done.output, req.url.origin);
+  return json(201, done);
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {

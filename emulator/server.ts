@@ -10,6 +10,8 @@ import {
   type FaultQueue,
   type RequestFault,
 } from './faults';
+import { MAX_FILE_BYTES } from './files-api';
+import { OUTPUTS_PREFIX, serveOutput } from './output-files';
 import { handleApi, routeName, type ApiRequest, type EmulatorContext } from './replicate-api';
 import type { RequestLog } from './request-log';
 import { notFound, problem, type ApiResponse } from './responses';
@@ -91,7 +93,11 @@ async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
   const started = Date.now();
   const method = req.method ?? 'GET';
   const url = new URL(req.url ?? '/', `http://${hostOf(req)}`);
-  const body = await readBody(req);
+  if (method === 'GET' && url.pathname.startsWith(OUTPUTS_PREFIX)) return serveOutputFile(deps, req, res, url, started);
+  const upload = method === 'POST' && url.pathname === `${API_PREFIX}/files`;
+  const raw = await readBytes(req, upload ? MAX_FILE_BYTES + 1024 * 1024 : MAX_BODY_BYTES);
+  // an upload is logged by its size: tests and benchmarks send tens of megabytes
+  const body = raw === undefined ? undefined : upload ? `[${raw.length} bytes]` : raw.toString('utf8');
   let answer: Answer;
   if (body === undefined) answer = problem(413, 'Payload Too Large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
   else if (url.pathname === CONTROL_PREFIX || url.pathname.startsWith(`${CONTROL_PREFIX}/`))
@@ -105,7 +111,7 @@ async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
       body,
       at: started,
     });
-    answer = await serveApi(deps, { method, path: url.pathname, url, headers: req.headers, body });
+    answer = await serveApi(deps, { method, path: url.pathname, url, headers: req.headers, body, raw: upload ? raw : undefined });
   }
   if (answer === 'drop') req.socket.destroy();
   else if (answer.stream && !res.destroyed) await answer.stream(res);
@@ -186,13 +192,37 @@ function hostOf(req: IncomingMessage): string {
 
 /** The body as text, or undefined when it is too large. */
 export async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return (await readBytes(req, MAX_BODY_BYTES))?.toString('utf8');
+}
+
+/** The body's bytes, or undefined when there are more than `limit` (the rest is read and dropped). */
+async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(buffer);
+    if (size <= limit) chunks.push(buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return size > limit ? undefined : Buffer.concat(chunks, size);
+}
+
+/** GET /outputs/...: recorded like API requests, with the status and drop faults queued for its path. */
+async function serveOutputFile(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, started: number): Promise<void> {
+  for await (const chunk of req) void chunk; // a GET has no body to speak of
+  deps.requestLog.record({
+    method: 'GET',
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers: { ...req.headers },
+    body: '',
+    at: started,
+  });
+  deps.counters.requests++;
+  deps.counters.byRoute['GET /outputs'] = (deps.counters.byRoute['GET /outputs'] ?? 0) + 1;
+  const fault = deps.faults.takeRequestFault('GET', url.pathname);
+  if (fault?.type === 'status') return send(res, statusFaultResponse(fault));
+  if (fault?.type === 'drop' && !fault.after) return void req.socket.destroy();
+  if (fault?.type === 'delay') await deps.timers.sleep(fault.ms).done;
+  if (!serveOutput(req, res, url, fault?.type === 'drop' ? 'cut' : 'whole')) send(res, notFound());
 }

@@ -34,6 +34,25 @@ export interface EmulatorOptions {
   recordRequests?: number;
   /** One line per request when given. */
   log?: (line: string) => void;
+  /** How long an uploaded file lives; default a day, as on Replicate. */
+  fileExpiryMs?: number;
+}
+
+/** A file uploaded to the emulator's files API, as GET /files/{id} shows it, with its name and bytes. */
+export interface EmulatorFile extends Record<string, unknown> {
+  id: string;
+  filename: string;
+  bytes: Buffer;
+}
+
+/** A file input as it reached a prediction: inline (a data: URL) or uploaded, with its bytes. */
+export interface ReceivedFile {
+  /** Where it sits in the input: "image", "images.1". */
+  field: string;
+  via: 'data-url' | 'upload';
+  contentType: string;
+  bytes: Buffer;
+  fileId?: string;
 }
 
 export interface RecordedRequest {
@@ -119,6 +138,10 @@ export interface Emulator {
   prediction(id: string): Record<string, unknown> | undefined;
   /** Force a running prediction to end now (fires webhooks). */
   finish(id: string, outcome: PredictionOutcome): void;
+  /** The files API's files: every one not deleted (expired ones too), and one by id while it lives. */
+  files: { list(): Record<string, unknown>[]; get(id: string): EmulatorFile | undefined };
+  /** The file inputs that reached a prediction (its echo), with their bytes. */
+  fileInputs(predictionId: string): ReceivedFile[];
   webhooks: {
     deliveries: WebhookDelivery[];
     /** Send the same message again: same webhook-id and body, fresh timestamp and signature. */

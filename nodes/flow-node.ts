@@ -22,6 +22,10 @@ export interface FlowNode {
   readonly active: number;
   /** The selected config node's client; throws a sentence when none is selected or it cannot work. */
   client(): Core.ReplicateClient;
+  /** The selected config node's downloads of output files; throws like client(). */
+  files(): Core.FileFetcher;
+  /** Bytes up to which the config node sends a file in a model input inline. */
+  inlineFileLimit(): number;
   t(key: string, vars?: Record<string, unknown>): string;
   /** A sentence or an error in the runtime's language (see say). */
   say(what: Core.Sentence | Error): string;
@@ -189,6 +193,11 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
       if (!config) throw new (core().InputError)('node.noConfig', undefined, 'no-config');
       return config.client();
     },
+    files() {
+      if (!config) throw new (core().InputError)('node.noConfig', undefined, 'no-config');
+      return config.files();
+    },
+    inlineFileLimit: () => config?.inlineFileLimit ?? 0,
     t,
     say: (what) => say(RED, what),
     show,

@@ -1,6 +1,6 @@
 // Types shared by the node files (erased at build: nothing here is loaded at run time).
 import type { Node, NodeMessage } from 'node-red';
-import type { ReplicateClient, WebhookSecretSource } from './core';
+import type { FileFetcher, ReplicateClient, WebhookSecretSource } from './core';
 
 export interface ReplicateCredentials {
   token?: string;
@@ -12,6 +12,10 @@ export interface ReplicateConfigNode extends Node<ReplicateCredentials> {
   webhookBaseUrl: string;
   /** The shared client for this account; throws a sentence when the node cannot work. */
   client(): ReplicateClient;
+  /** Bytes up to which a file in a model input goes inline as a data: URL. */
+  inlineFileLimit: number;
+  /** Downloads output files from the allowed hosts, up to the largest download; never with the token. */
+  files(): FileFetcher;
   /** The whsec_... signing secret: typed into the config node, else fetched with the token. */
   signingSecret(): WebhookSecretSource;
 }

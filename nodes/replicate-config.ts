@@ -33,9 +33,22 @@ export = (RED: NodeAPI) => {
     const { settings, problem } = readConfig(def);
     if (problem) this.error(say(RED, problem));
     let client: Core.ReplicateClient | undefined;
+    let files: Core.FileFetcher | undefined;
 
     this.baseUrl = settings?.baseUrl ?? '';
     this.webhookBaseUrl = settings?.webhookBaseUrl ?? '';
+    this.inlineFileLimit = Math.round((settings?.inlineFileLimit ?? 256) * 1024);
+    this.files = () => {
+      if (!settings) throw problem;
+      files ??= new (core().FileFetcher)({
+        apiBaseUrl: core().checkBaseUrl(settings.baseUrl),
+        alsoDownloadFrom: settings.downloadHosts,
+        maxBytes: Math.round(settings.maxDownload * 1_000_000),
+        timeoutMs: settings.timeout * 1000,
+        maxRetries: settings.maxRetries,
+      });
+      return files;
+    };
     this.client = () => {
       if (!settings) throw problem;
       client ??= clientFor(settings, tokenFrom(this.credentials));
@@ -49,9 +62,10 @@ export = (RED: NodeAPI) => {
       ));
 
     this.on('close', (done: () => void) => {
-      const closing = client?.close();
+      const closing = Promise.all([client?.close(), files?.close()]);
       client = undefined;
-      void Promise.resolve(closing).then(done, done);
+      files = undefined;
+      void closing.then(() => done(), done);
     });
   }
 

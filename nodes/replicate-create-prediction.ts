@@ -6,6 +6,7 @@ import type * as Core from './core';
 import { core } from './lazy-core';
 import { completedNodeLinks } from './completed-node-link';
 import { evaluate, flowNode, readSettings, withFinishedPrediction, withPrediction, type Msg } from './flow-node';
+import { outputMessages, transferPercent } from './output-files';
 
 type Source = Core.CreateSettings['modelType'] | Core.CreateSettings['inputType'] | Core.FieldSource;
 
@@ -137,9 +138,12 @@ export = (RED: NodeAPI) => {
           throw err;
         });
       };
+      const prompt = typeof msg.payload === 'string' && msg.payload !== '' ? msg.payload : undefined;
       const defaults = await defaultInput(s, read);
-      let input: Record<string, unknown>;
-      if (typeof msg.payload === 'string' && msg.payload !== '') {
+      let input = prompt === undefined ? { ...defaults, ...c.readModelInput(msg.payload) } : defaults;
+      // before any request: a file too large to upload fails the message at once
+      c.checkFileSizes(input);
+      if (prompt !== undefined) {
         // A plain string is the prompt: said once, on the status and in the log, which input it went into.
         const known = await knownInput();
         const field = (known && c.promptFieldOf(known.fields)) ?? 'prompt';
@@ -148,12 +152,23 @@ export = (RED: NodeAPI) => {
           flow.show('blue', 'promptField', { field }, 'ring');
           this.log(flow.say({ key: 'create.promptField', vars: { field } }));
         }
-        input = { ...defaults, [field]: msg.payload };
-      } else input = { ...defaults, ...c.readModelInput(msg.payload) };
+        input[field] = prompt;
+      }
       if (s.validateInput) {
         const known = await knownInput();
         if (known) input = c.checkInput(known.fields, input, known.model);
       }
+      // Uploaded once per message, before the create: a retried create sends the same URLs.
+      const files = await c.prepareFileInputs(client, input, {
+        inlineLimit: flow.inlineFileLimit(),
+        signal: flow.signal,
+        onRetry: flow.retrying,
+        onProgress: (sent, total) => {
+          const percent = transferPercent(sent, total);
+          if (percent !== undefined) flow.progress('uploading', { percent });
+        },
+      });
+      input = files.input;
       const completed = fromMsg || !completedNodeId ? undefined : await completedNode.webhookFor(msg);
       const request: Core.RunRequest = {
         target,
@@ -175,12 +190,15 @@ export = (RED: NodeAPI) => {
       poller ??= new c.PredictionPoller(client);
       let release: (() => void) | undefined;
       let createdId: string | undefined;
+      let created = false;
+      const deleteUploads = () => Promise.allSettled(files.uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
       const progress: Core.Progress = {
         signal: flow.signal,
         onRetry: flow.retrying,
-        onCreated: (created) => {
-          createdId = created.id;
-          release = flow.waitingFor(created.id);
+        onCreated: (prediction) => {
+          created = true;
+          createdId = prediction.id;
+          release = flow.waitingFor(prediction.id);
           if (s.wait === 'stream') flow.progress('streaming');
         },
         onPoll: (p, polls) => flow.polled(p, polls, plan.maxPolls),
@@ -197,19 +215,33 @@ export = (RED: NodeAPI) => {
             onLogs: s.sendLogs ? (text) => send([null, { ...msg, topic: 'logs', payload: text, predictionId: createdId }]) : undefined,
             onReconnect: (_attempt, polling) => flow.show('yellow', polling ? 'streamPolling' : 'resuming', undefined, 'ring'),
           });
+          if (s.deleteUploads) await deleteUploads();
           flow.showPrediction(prediction);
           send([null, await withFinishedPrediction(msg, prediction, client, { signal: flow.signal, target })]);
           return;
         }
         const prediction = await c.runPrediction(client, poller, request, progress);
+        created = true;
+        if (s.deleteUploads && s.wait === 'complete' && c.isTerminal(prediction.status)) {
+          // Replicate read them when the prediction ran; failing to delete them is no reason to fail the message (they expire)
+          await deleteUploads();
+        }
+        const finished = await withFinishedPrediction(msg, prediction, client, { signal: flow.signal, target });
+        const out = await outputMessages(s.outputFiles, () => flow.files(), finished, prediction, {
+          signal: flow.signal,
+          onRetry: flow.retrying,
+          onPercent: (percent) => flow.progress('downloading', { percent }),
+        });
         // Sent on before it finished: the status says so, with the id to look for, not a `starting` that never changes.
         if (c.isTerminal(prediction.status)) flow.showPrediction(prediction);
         else flow.show('blue', 'created', { id: prediction.id.slice(0, 8) });
-        send(await withFinishedPrediction(msg, prediction, client, { signal: flow.signal, target }));
+        send(out.length === 1 ? out[0]! : [out]);
       } catch (err) {
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
         // Kept for the prediction completed node unless Replicate may have the prediction after all.
         else if (completed && !c.createMayHaveHappened(err)) await completed.forget().catch(() => undefined);
+        // a create Replicate certainly refused or never received reads no file: its uploads are of no use
+        if (s.deleteUploads && !created && !c.createMayHaveHappened(err)) await deleteUploads();
         throw err;
       } finally {
         release?.();

@@ -6,7 +6,8 @@ import type { Request, Response } from 'express';
 import type * as Core from './core';
 import { configNodeOf } from './account-client';
 import { core } from './lazy-core';
-import { say, statusLine, withFinishedPrediction } from './flow-node';
+import { localized, say, statusLine, withFinishedPrediction, type Msg } from './flow-node';
+import { outputMessages } from './output-files';
 import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
 import type { PredictionCompletedNode } from './node-types';
 
@@ -67,6 +68,12 @@ export = (RED: NodeAPI) => {
     const fields = c.parseFieldList(s.correlate);
     const correlations = new c.CorrelationStore(node.context().global, s.store || undefined, s.expiry * 3600_000);
     let received = 0;
+    /** Ends downloads of output files when the node closes. */
+    const abort = new AbortController();
+    const filesOf = (): Core.FileFetcher => {
+      if (!config) throw new c.InputError('completed.noConfig');
+      return config.files();
+    };
 
     node.webhookFor = async (msg) => {
       const correlation = c.newCorrelationKey();
@@ -103,14 +110,29 @@ export = (RED: NodeAPI) => {
         });
         if (kept) c.restoreFields(msg, kept);
       }
+      let out: Msg[] = [msg];
+      if (route === 'result' && s.outputFiles !== 'url' && !closed) {
+        try {
+          out = await outputMessages(s.outputFiles, () => filesOf(), msg, verdict.prediction, {
+            signal: abort.signal,
+            onPercent: (percent) => show('blue', 'downloading', { percent }, 'ring'),
+          });
+        } catch (err) {
+          if (closed) return;
+          show('red', 'error', undefined, 'ring');
+          node.error(localized(RED, err as Error), msg);
+          return;
+        }
+      }
       if (closed) return;
       if (route === 'result') {
         received++;
         const fill = verdict.prediction.status === 'succeeded' ? 'green' : verdict.prediction.status === 'failed' ? 'red' : 'grey';
         show(fill, 'received', { status: verdict.prediction.status, total: received });
       }
-      const out: NodeMessage | null = msg;
-      node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : out);
+      const sent: NodeMessage | NodeMessage[] = out.length === 1 ? out[0]! : out;
+      if (!s.progress) node.send(Array.isArray(sent) ? [sent] : sent);
+      else node.send(route === 'result' ? [sent, null] : [null, sent]);
     };
 
     /** Deliveries not yet answered, each with what answers it when the node closes. */
@@ -178,6 +200,7 @@ export = (RED: NodeAPI) => {
 
     node.on('close', (done: () => void) => {
       closed = true;
+      abort.abort();
       clearInterval(sweeper);
       release();
       for (const stop of [...open]) stop();

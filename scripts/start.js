@@ -55,6 +55,8 @@ function writeSettings() {
     uiPort,
     userDir,
     flowFile: 'flows.json',
+    // the examples' file nodes read and write relative paths: here, beside the flows, not in the repository
+    fileWorkingDirectory: userDir,
     credentialSecret: false,
     nodesDir: [root],
     telemetry: { enabled: false, updateNotification: false },

@@ -165,7 +165,7 @@ describe('Replicate emulator', function () {
       should((await other.call('POST', '/deployments/emulator/flux-schnell-prod/predictions', { body: { input: {} } })).status).equal(404);
     });
 
-    it('goes from starting through processing to succeeded with the catalog output', async () => {
+    it('goes from starting through processing to succeeded with the catalog output, its files served by the emulator', async () => {
       const model = (await client.call<WireModel>('GET', `/models/${FLUX}`)).json;
       const { id } = (await create()).json;
       const processing = await eventually(async () => {
@@ -178,7 +178,9 @@ describe('Replicate emulator', function () {
         const p = (await client.call<WirePrediction>('GET', `/predictions/${id}`)).json;
         return p.status === 'succeeded' && p;
       });
-      should(done.output).eql(model.default_example?.output);
+      // the catalog's out-0.webp on replicate.delivery, as an image the emulator serves itself
+      should(model.default_example?.output).match([/^https:\/\/replicate\.delivery\/.*\/out-0\.webp$/]);
+      should(done.output).eql([`${emulator.origin}/outputs/image/out-0.png`]);
       should(done.logs).match(/100% done\n$/);
       should(Date.parse(done.completed_at!) - Date.parse(done.created_at)).be.approximately(TIMING.startingMs + TIMING.processingMs, 5);
       should(done.metrics?.predict_time).be.approximately(TIMING.processingMs / 1000, 0.005);
@@ -307,7 +309,8 @@ describe('Replicate emulator', function () {
       const finished = (await createWith({ prefer: 'wait' })).json;
       const unchanged = await client.call('POST', `/predictions/${finished.id}/cancel`);
       should(unchanged.status).equal(200);
-      should(unchanged.json).eql(finished);
+      // the same prediction, its files now named by URL where the sync answer had them inline
+      should(unchanged.json).eql({ ...finished, output: emulator.prediction(finished.id)!.output });
     });
 
     it('refuses a Cancel-After it cannot honour', async () => {

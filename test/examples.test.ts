@@ -1,9 +1,11 @@
 // Every example flow, loaded as a user would import it and run against the emulator. Debug
 // nodes become helper nodes so the test can read what the user would see in the sidebar.
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
+import { detectContentType } from '../nodes/core';
 import type { NodeAPI } from 'node-red';
 import { sentCreate } from './emulator-support/wire';
 import type { CaughtMsg, Msg, PredictionMsg } from './support/harness';
@@ -17,6 +19,7 @@ const CORE_NODES = [
   'function/15-change.js',
   'function/10-switch.js',
   'function/89-delay.js',
+  'storage/10-file.js',
   'sequence/17-split.js',
 ].map(
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own core nodes, from the Node-RED under test
@@ -253,6 +256,71 @@ describe('example flows', () => {
         max_tokens: 512,
         prompt: 'Why is the sky blue? Answer in two sentences.',
       });
+    });
+  });
+
+  /** The example's file nodes reading and writing in a fresh folder, as they do in .node-red/ under npm start. */
+  function inFolder(dir: string) {
+    return (flow: FlowNode[]) => {
+      for (const node of flow.filter((n) => n.type === 'file' || n.type === 'file in')) {
+        node.filename =
+          node.filenameType === 'jsonata'
+            ? `"${dir.replace(/\\/g, '/')}/" & ${String(node.filename)}`
+            : path.join(dir, String(node.filename));
+      }
+    };
+  }
+
+  describe('06 Upscale an image', () => {
+    const file = '06 Upscale an image.json';
+
+    it('saves a photo, reads it into a Buffer, upscales it and saves the result with file out', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicate-example-06-'));
+      try {
+        const ex = await run(file, inFolder(dir));
+        const saved = ex.seen<Msg>('photo saved');
+        ex.click('1. save a sample photo');
+        await saved;
+        const photo = fs.readFileSync(path.join(dir, 'replicate-sample-photo.png'));
+        should(detectContentType(photo)).equal('image/png');
+
+        const done = ex.seen<Msg>('upscaled image saved');
+        ex.click('2. upscale it');
+        await done;
+        const create = emulator.requests.find((r) => r.method === 'POST')!;
+        should(sentCreate(create).input).match({ scale: 2, image: /^data:image\/png;base64,/ });
+        const predictionId = emulator.requests
+          .find((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'))!
+          .path.split('/')
+          .pop()!;
+        should(emulator.fileInputs(predictionId)[0]!.bytes.equals(photo)).be.true(); // the bytes read are the bytes that arrived
+        const upscaled = fs.readFileSync(path.join(dir, 'replicate-upscaled.png'));
+        should(detectContentType(upscaled)).equal('image/png');
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('08 Save every output file', () => {
+    const file = '08 Save every output file.json';
+
+    it('writes each output file under its own name, and joins the set', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicate-example-08-'));
+      try {
+        const ex = await run(file, inFolder(dir));
+        const saved = ex.seen<Msg>('file saved');
+        const joined = ex.seen<Msg>('every file of the prediction');
+        ex.click('a prompt');
+        const msg = await saved;
+        should(msg.filename).endWith(path.join('replicate-outputs', 'out-0.png')); // file out names the file it wrote
+        should(detectContentType(fs.readFileSync(path.join(dir, 'replicate-outputs', 'out-0.png')))).equal('image/png');
+        const all = (await joined).payload as Buffer[];
+        should(all).have.length(1);
+        should(Buffer.isBuffer(all[0])).be.true();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

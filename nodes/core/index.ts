@@ -7,4 +7,5 @@ export * from './predictions';
 export * from './models';
 export * from './webhooks';
 export * from './settings';
+export * from './files';
 export * from './streams';

@@ -1,1 +1,8 @@
-// Files: uploading inputs to Replicate's files API and handling file outputs (the next issue puts its code here).
+// Files: inputs sent inline or uploaded to Replicate's files API, output files found in a
+// prediction's output and downloaded from the hosts allowed, named safely.
+export * from './content-type';
+export * from './download';
+export * from './file-hosts';
+export * from './file-inputs';
+export * from './file-names';
+export * from './output-files';

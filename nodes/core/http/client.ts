@@ -1,8 +1,10 @@
 // The one place that talks HTTP to Replicate: undici Pools per config node (their connections
 // are the concurrency limit, their queues hold the rest), bearer auth, a rate limiter in front,
 // retries behind, zod-checked answers.
+import { Blob } from 'node:buffer';
 import { setMaxListeners } from 'node:events';
-import { Pool, type Dispatcher } from 'undici';
+import { Readable } from 'node:stream';
+import { FormData, Pool, Response, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { AbortListeners } from './abort-listeners';
 import { ReplicateError, abortedError, errorFromNetwork, errorFromResponse, redactSecrets } from './errors';
@@ -14,6 +16,7 @@ import {
   AccountSchema,
   DeploymentPageSchema,
   DeploymentSchema,
+  FileSchema,
   ModelPageSchema,
   ModelSchema,
   PredictionSchema,
@@ -27,6 +30,7 @@ import {
   type ModelPage,
   type ModelVersion,
   type Prediction,
+  type ReplicateFile,
   type VersionPage,
   type WebhookEvent,
 } from './schemas';
@@ -69,14 +73,32 @@ export interface CreateOptions extends CallOptions {
   cancelAfter?: string;
 }
 
+export interface FileUpload {
+  data: Uint8Array;
+  filename: string;
+  contentType: string;
+}
+
+export interface UploadOptions extends CallOptions {
+  /** Bytes of the multipart body sent so far, of about `total`. */
+  onProgress?: (sent: number, total: number) => void;
+}
+
+/** A request body made anew for each attempt (a stream can be sent once). */
+interface StreamedBody {
+  body: Readable;
+  contentType: string;
+}
+
 // Built fresh per call, never by spreading the caller's options into it: in Node 20, a literal
 // that starts with a spread and goes on with its own properties costs microseconds each time.
 interface RequestSpec<S extends z.ZodType> {
-  method: 'GET' | 'POST' | 'QUERY';
+  method: 'GET' | 'POST' | 'QUERY' | 'DELETE';
   path: string;
   query?: Record<string, string | undefined>;
   json?: unknown;
   text?: string;
+  stream?: () => StreamedBody;
   headers?: Record<string, string>;
   /** Replicate holds the answer (`Prefer: wait`): sent on connections of their own. */
   held?: boolean;
@@ -85,7 +107,12 @@ interface RequestSpec<S extends z.ZodType> {
   /** Names the thing asked for, for "could not find ..." messages. */
   what: SentenceVar;
   timeoutMs?: number;
+  /** The answer has no body (204): nothing to parse. */
+  noContent?: boolean;
 }
+
+/** An upload of up to 100 MiB may take minutes on a slow line: each attempt gets this long at least. */
+const UPLOAD_TIMEOUT_MS = 10 * 60_000;
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json is outside the compiled tree: read where it is, at run time
@@ -325,6 +352,41 @@ export class ReplicateClient {
   }
 
   /**
+   * Uploads a file with the files API (POST /files, multipart as undici's FormData writes it).
+   * Retried like a read: a file uploaded twice costs nothing but storage until it expires.
+   */
+  uploadFile(file: FileUpload, options: UploadOptions = {}): Promise<ReplicateFile> {
+    const { onProgress } = options;
+    return this.request(
+      {
+        method: 'POST',
+        path: '/files',
+        stream: () => multipartBody(file, onProgress),
+        kind: 'read',
+        schema: FileSchema,
+        what: { key: 'what.fileUpload', vars: { name: file.filename } },
+        timeoutMs: Math.max(this.timeoutMs, UPLOAD_TIMEOUT_MS),
+      },
+      options,
+    );
+  }
+
+  /** Deletes an uploaded file (DELETE /files/{id}). */
+  async deleteFile(id: string, options: CallOptions = {}): Promise<void> {
+    await this.request(
+      {
+        method: 'DELETE',
+        path: `/files/${encodeURIComponent(id)}`,
+        kind: 'cancel',
+        schema: FileSchema,
+        what: { key: 'what.file', vars: { id } },
+        noContent: true,
+      },
+      options,
+    );
+  }
+
+  /**
    * Where a create for the target goes and what it is called in messages, kept by target: made
    * anew for each message they were a dozen strings held by every create waiting its turn.
    */
@@ -377,10 +439,17 @@ export class ReplicateClient {
       try {
         if (this.closed) throw abortedError();
         if (!limiter.tryAcquire()) await limiter.acquire(signal);
-        const answer = await exchange(spec.held ? this.heldPool : this.pool, this.dispatchOptions(spec), signal, this.listeners);
+        const options = this.dispatchOptions(spec);
+        if (spec.stream) {
+          const streamed = spec.stream();
+          options.body = streamed.body;
+          options.headers = { ...this.baseHeaders, 'content-type': streamed.contentType };
+        }
+        const answer = await exchange(spec.held ? this.heldPool : this.pool, options, signal, this.listeners);
         if (answer.status < 200 || answer.status >= 300) {
           throw errorFromResponse(answer.status, answer.headers, redactSecrets(answer.text, [this.token]), spec.what);
         }
+        if (spec.noContent) return undefined as z.infer<S>;
         return parseBody(spec.schema, answer.text, answer.status);
       } catch (caught) {
         const err = this.toReplicateError(caught, spec, signal);
@@ -431,6 +500,27 @@ export class ReplicateClient {
     }
     return err;
   }
+}
+
+/** The multipart body of an upload, as undici's FormData encodes it, counted as it is sent. */
+function multipartBody(file: FileUpload, onProgress: UploadOptions['onProgress']): StreamedBody {
+  const form = new FormData();
+  form.set('content', new Blob([file.data], { type: file.contentType }), file.filename);
+  form.set('filename', file.filename);
+  form.set('type', file.contentType);
+  const encoded = new Response(form);
+  const contentType = encoded.headers.get('content-type') ?? 'multipart/form-data';
+  const stream = encoded.body!;
+  const total = file.data.byteLength;
+  async function* counted(): AsyncIterable<Uint8Array> {
+    let sent = 0;
+    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      sent += chunk.byteLength;
+      onProgress?.(Math.min(sent, total), total);
+      yield chunk;
+    }
+  }
+  return { body: Readable.from(counted(), { objectMode: false }), contentType };
 }
 
 function queryString(query: Record<string, string | undefined> | undefined): string {

@@ -95,6 +95,11 @@ function remember(refs: Map<string, PredictionTarget>, text: string, target: Pre
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/** This machine, as a URL's hostname names it. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
+}
+
 /**
  * The API base URL of a config node. The token travels with every request, so plain http is
  * accepted only on this machine (the local emulator); anything else must be https.

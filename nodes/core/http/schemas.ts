@@ -102,6 +102,19 @@ export const WebhookSecretSchema = z.looseObject({
 });
 export type WebhookSecret = z.infer<typeof WebhookSecretSchema>;
 
+/** A file uploaded with the files API (schemas_file_response); `urls.get` is what a prediction's input names. */
+export const FileSchema = z.looseObject({
+  id: z.string().min(1),
+  content_type: z.string().optional(),
+  size: z.number().optional(),
+  urls: z.looseObject({ get: z.string().min(1) }),
+  checksums: jsonObject().optional(),
+  metadata: z.unknown().optional(),
+  created_at: z.string().nullish(),
+  expires_at: z.string().nullish(),
+});
+export type ReplicateFile = z.infer<typeof FileSchema>;
+
 /** Replicate's error bodies: RFC 7807 problem details, sometimes only `detail`. */
 export const ProblemSchema = z.looseObject({
   title: z.string().optional(),

@@ -2,6 +2,7 @@
 // fields the editor's input form shows, and the check a create node makes before
 // anything is sent, with the obvious coercions ("3" to 3, "true" to true).
 import { InputError, type Sentence, type SentenceKey } from '../http';
+import { isFileData } from '../files';
 
 export type FieldType = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'any';
 
@@ -76,6 +77,7 @@ export function inputFields(openapi: unknown): InputField[] | undefined {
 }
 
 function describe(value: unknown): string {
+  if (isFileData(value)) return `<${value.byteLength} bytes>`; // not its JSON: thousands of numbers
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
@@ -113,6 +115,8 @@ function problemWith(field: InputField, value: unknown): Sentence | undefined {
       if (typeof value !== 'boolean') return got('input.boolean');
       break;
     case 'string':
+      // a Buffer where a file or URI goes: sent inline or uploaded, its URL in its place
+      if (field.format === 'uri' && isFileData(value)) return undefined;
       if (typeof value !== 'string') return got('input.text');
       break;
     case 'array':

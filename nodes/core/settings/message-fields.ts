@@ -1,6 +1,7 @@
 // What the nodes read from an incoming msg, checked with zod so a mistake names the field.
 import { z } from 'zod';
 import { checkPredictionId, InputError, type Field, type Sentence, type SentenceKey } from '../http';
+import { withoutFileData } from '../files';
 
 /** "Date", "Map", "Object"...: what an object is, also for objects made in a function node's sandbox. */
 const tagOf = (value: unknown) => Object.prototype.toString.call(value).slice(8, -1);
@@ -36,7 +37,7 @@ export function readModelInput(payload: unknown): Record<string, unknown> {
   // Checked here, before any request: failing later, as the request is sent, would look like a
   // dropped connection after which the prediction "may have been created".
   try {
-    JSON.stringify(input);
+    JSON.stringify(withoutFileData(input));
   } catch (err) {
     throw new InputError('message.payloadNotJson', { reason: notJson(err) });
   }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { CLIENT_DEFAULTS, DEFAULT_RETRY, fromMessage, says, TERMINAL_STATUSES, type SentenceKey, type SentenceVar } from '../http';
 import { parseFieldList } from '../webhooks';
+import { isHostPattern, parseHostList } from '../files';
 
 export const DEFAULT_BASE_URL = 'https://api.replicate.com/v1';
 
@@ -42,6 +43,15 @@ export const ConfigSettingsSchema = z.object({
   createRateLimit: numberSetting('createRateLimit', 0, 1_000_000, CLIENT_DEFAULTS.createsPerMinute, true),
   requestRateLimit: numberSetting('requestRateLimit', 0, 1_000_000, CLIENT_DEFAULTS.requestsPerMinute, true),
   maxRetries: numberSetting('maxRetries', 0, 10, DEFAULT_RETRY.maxRetries, true),
+  /** KB: files in a model input up to this size go inline as data: URLs, larger ones are uploaded. */
+  inlineFileLimit: numberSetting('inlineFileLimit', 0, 10 * 1024, 256),
+  /** Hosts output files are downloaded from, besides replicate.delivery and the API's own. */
+  downloadHosts: z.preprocess(
+    (value) => (typeof value === 'string' ? parseHostList(value) : (value ?? [])),
+    z.array(z.string().refine(isHostPattern, { error: says('settings.downloadHosts') }), { error: says('settings.downloadHosts') }),
+  ),
+  /** MB: the largest output file downloaded. */
+  maxDownload: numberSetting('maxDownload', 1, 100_000, 100),
 });
 export type ConfigSettings = z.infer<typeof ConfigSettingsSchema>;
 
@@ -55,6 +65,13 @@ export function describeIssues(error: z.ZodError): SentenceVar[] {
     return said ? { key: said.key, vars: { field: issue.path.join('.'), ...said.vars } } : issue.message;
   });
 }
+
+/** What the create, get and prediction completed nodes do with output files: URLs as Replicate sent them (flows saved before files were handled), Buffers beside the prediction, or one message per file. */
+const outputFilesSetting = z.preprocess(
+  blankToUndefined,
+  z.enum(['url', 'buffer', 'message'], { error: says('settings.outputFiles') }).default('url'),
+);
+export type OutputFilesMode = z.infer<typeof outputFilesSetting>;
 
 export function booleanSetting(fallback: boolean) {
   return z.preprocess(
@@ -122,6 +139,9 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
   sendLogs: booleanSetting(false),
   /** Stream mode: chunks arriving within this many ms go out as one message; 0: every chunk. */
   combineMs: numberSetting('combineMs', 0, 60_000, 0, true),
+  /** Delete the files uploaded for a prediction once a complete wait has seen it finish. */
+  deleteUploads: booleanSetting(true),
+  outputFiles: outputFilesSetting,
 })
   .refine((s) => !s.trigger || s.webhookEvents.length === 0 || s.webhookEvents.includes('completed'), {
     error: says('settings.completedNeeded'),
@@ -134,6 +154,7 @@ export type CreateSettings = z.infer<typeof CreateSettingsSchema>;
 export const GetSettingsSchema = WaitSettingsSchema.extend({
   waitForCompletion: booleanSetting(false),
   splitOutputs: booleanSetting(false),
+  outputFiles: outputFilesSetting,
 });
 export type GetSettings = z.infer<typeof GetSettingsSchema>;
 
@@ -175,6 +196,7 @@ export const PredictionCompletedSettingsSchema = z.object({
   }),
   store: textSetting(),
   expiry: numberSetting('expiry', 0.01, 24 * 90, 24),
+  outputFiles: outputFilesSetting,
 });
 export type PredictionCompletedSettings = z.infer<typeof PredictionCompletedSettingsSchema>;
 

@@ -1,0 +1,55 @@
+// What the create, get and prediction completed nodes send for a finished prediction, by their
+// "Output files" setting: the prediction as it is (url), its files downloaded beside it in
+// msg.files (buffer), or one message per file ready for a file out node (message).
+import type * as Core from './core';
+import type { Msg } from './flow-node';
+
+/** Files smaller than this download or upload too fast for their progress to be worth a status. */
+const PROGRESS_FROM_BYTES = 1024 * 1024;
+
+/** A percentage for the status of a transfer large enough to show one; undefined otherwise. */
+export function transferPercent(done: number, total: number | undefined): number | undefined {
+  if (total === undefined || total < PROGRESS_FROM_BYTES) return undefined;
+  return Math.min(100, Math.floor((done * 100) / total));
+}
+
+export interface OutputFilesOptions extends Core.CallOptions {
+  /** Shown while a large file downloads. */
+  onPercent?: (percent: number) => void;
+}
+
+/**
+ * The messages to send for the prediction, from msg as withPrediction made it: one in url mode, or
+ * when it did not succeed or has no files; in message mode one per file, each with every other
+ * property of msg kept.
+ */
+export async function outputMessages(
+  mode: Core.OutputFilesMode,
+  files: () => Core.FileFetcher,
+  msg: Msg,
+  prediction: Core.Prediction,
+  options: OutputFilesOptions = {},
+): Promise<Msg[]> {
+  if (mode === 'url') return [msg];
+  const { onPercent, ...call } = options;
+  const downloaded = await files().outputFilesOf(prediction, {
+    ...call,
+    onProgress: (received, total) => {
+      const percent = transferPercent(received, total);
+      if (percent !== undefined) onPercent?.(percent);
+    },
+  });
+  if (!downloaded) return [msg];
+  if (mode === 'buffer') {
+    msg.files = downloaded.map(({ url, filename, contentType, size, data }) => ({ url, filename, contentType, size, data }));
+    return [msg];
+  }
+  return downloaded.map((file, index) => ({
+    ...msg,
+    payload: file.data,
+    filename: file.filename,
+    contentType: file.contentType,
+    prediction: msg.payload,
+    parts: { id: prediction.id, index, count: downloaded.length, type: 'array' },
+  }));
+}
