@@ -4,7 +4,8 @@
 // from the create, get and prediction completed nodes, never from a host that is not allowed.
 import type { EventEmitter } from 'events';
 import should from 'should';
-import { DEFAULT_TOKEN, signWebhook, startRecorder } from '../emulator';
+import { DEFAULT_TOKEN, startRecorder } from '../emulator';
+import { signedHeaders } from './emulator-support/wire';
 import { nodeRedWithEmulator, type Msg, type PredictionMsg } from './support/harness';
 import { helper, httpNode, messages, statusesOf } from './support/node-red';
 
@@ -247,7 +248,7 @@ describe('files through the nodes', function () {
       const caught = flow.error();
       flow.send({ payload: { prompt: 'a cat' } });
       should((await caught).error.message).equal(
-        'The output file large.mp4 is larger than the largest download (2 MB) set in the Replicate config node, so its download was stopped',
+        'The output file large.mp4 is larger than the largest download (2 MB) set in the Replicate account, so its download was stopped',
       );
     });
 
@@ -308,17 +309,7 @@ describe('files through the nodes', function () {
           output,
           created_at: '2026-11-30T10:00:00Z',
         });
-        const id = `msg_files_${counter}`;
-        const timestamp = Math.floor(Date.now() / 1000);
-        const res = await httpNode()
-          .post(PATH)
-          .set({
-            'content-type': 'application/json',
-            'webhook-id': id,
-            'webhook-timestamp': String(timestamp),
-            'webhook-signature': signWebhook(SECRET, id, timestamp, body),
-          })
-          .send(body);
+        const res = await httpNode().post(PATH).set(signedHeaders(body, SECRET)).send(body);
         should(res.status).equal(200);
       }
       const completed = (outputFiles?: string) =>

@@ -147,7 +147,7 @@ describe('files: allowed file hosts', () => {
       ['https://files.example.org/a.png', 'files.example.org'],
     ] as const) {
       should(thrown(() => https.check(url)).message).equal(
-        `The output names a file on ${host}, which is not an allowed file host, so it was not downloaded: add the host to "Also download from" in the Replicate config node if you trust it`,
+        `The output names a file on ${host}, which is not an allowed file host, so it was not downloaded: add the host to "Also download from" in the Replicate account if you trust it`,
       );
     }
   });
@@ -354,7 +354,7 @@ describe('files: against the emulator', function () {
       // announced: refused on its Content-Length, before the body is read
       const announced = await rejected(f.outputFilesOf(succeeded(`${emulator.origin}/outputs/generated/125829120/big.bin`)));
       should(announced.message).equal(
-        'The output file big.bin is larger than the largest download (10 MB) set in the Replicate config node, so its download was stopped',
+        'The output file big.bin is larger than the largest download (10 MB) set in the Replicate account, so its download was stopped',
       );
       await f.close();
       const after = process.memoryUsage();

@@ -4,10 +4,10 @@
 import http from 'http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import should from 'should';
-import { DEFAULT_TOKEN, signWebhook } from '../emulator';
+import { DEFAULT_TOKEN } from '../emulator';
 import { DELIVERY_DEADLINE } from '../nodes/core';
 import type { Node } from 'node-red';
-import { sentCreate } from './emulator-support/wire';
+import { sentCreate, signedHeaders } from './emulator-support/wire';
 import { nodeRedWithEmulator, type PredictionMsg } from './support/harness';
 import {
   configNode,
@@ -46,14 +46,8 @@ function prediction(status = 'succeeded', extra: Record<string, unknown> = {}) {
   };
 }
 
-let counter = 0;
-function signed(body: string, { secret = SECRET, id = `msg_${++counter}`, timestamp = Math.floor(Date.now() / 1000) } = {}) {
-  return {
-    'content-type': 'application/json',
-    'webhook-id': id,
-    'webhook-timestamp': String(timestamp),
-    'webhook-signature': signWebhook(secret, id, timestamp, body),
-  };
+function signed(body: string, { secret = SECRET, id, timestamp }: { secret?: string; id?: string; timestamp?: number } = {}) {
+  return signedHeaders(body, secret, { id, timestamp });
 }
 
 describe('replicate-prediction-completed', () => {

@@ -4,9 +4,9 @@
 // every node that sends a finished prediction, and a plain string msg.payload as the prompt.
 import type { NodeAPI } from 'node-red';
 import should from 'should';
-import { DEFAULT_TOKEN, signWebhook, startRecorder } from '../emulator';
+import { DEFAULT_TOKEN, startRecorder } from '../emulator';
 import { ReplicateClient } from '../nodes/core';
-import { sentCreate, type WirePrediction } from './emulator-support/wire';
+import { sentCreate, signedHeaders, type WirePrediction } from './emulator-support/wire';
 import { nodeRedWithEmulator, type Loaded, type Msg, type PredictionMsg } from './support/harness';
 import { configNode, helper, httpNode, message, nodeModules, received, resolveNodeRed, statusesOf } from './support/node-red';
 import { activeResources, assertBackTo } from './support/outcomes';
@@ -358,18 +358,8 @@ describe('msg.text and a plain string prompt', () => {
   it('prediction completed: msg.text for a language model delivery', async () => {
     const flow = await nr.load({ type: 'replicate-prediction-completed', url: '/llm/done' }, { webhookSecret: SECRET });
     const body = JSON.stringify({ id: 'p0123456789ab', model: LLAMA, version: 'hidden', status: 'succeeded', output: TRICKY, input: {} });
-    const id = 'msg_text_1';
-    const timestamp = Math.floor(Date.now() / 1000);
     const out = flow.next();
-    const res = await httpNode()
-      .post('/llm/done')
-      .set({
-        'content-type': 'application/json',
-        'webhook-id': id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signWebhook(SECRET, id, timestamp, body),
-      })
-      .send(body);
+    const res = await httpNode().post('/llm/done').set(signedHeaders(body, SECRET)).send(body);
     should(res.status).equal(200);
     const msg = await out;
     should(msg.payload.output).eql(TRICKY);

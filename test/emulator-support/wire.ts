@@ -2,6 +2,23 @@
 // than the loose schemas in nodes/core (which accept what Replicate may add or leave out), so a
 // test names what it expects a body to hold and its assertions check the rest.
 
+import { signWebhook } from '../../emulator';
+
+let deliveries = 0;
+/** The headers of a delivery signed as Replicate signs it (a fresh webhook-id unless one is given). */
+export function signedHeaders(
+  body: string,
+  secret: string,
+  { id = `msg_${++deliveries}`, timestamp = Math.floor(Date.now() / 1000) } = {},
+) {
+  return {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signWebhook(secret, id, timestamp, body),
+  };
+}
+
 export interface WirePrediction {
   id: string;
   status: string;
