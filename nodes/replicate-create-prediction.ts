@@ -5,50 +5,9 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
 import { completedNodeLinks } from './completed-node-link';
-import { evaluate, flowNode, readSettings, withFinishedPrediction, withPrediction, type Msg } from './flow-node';
+import { flowNode, readSettings, withFinishedPrediction, withPrediction, type Msg } from './flow-node';
 import { outputMessages, transferPercent } from './output-files';
-
-type Source = Core.CreateSettings['modelType'] | Core.CreateSettings['inputType'] | Core.FieldSource;
-
-/** How a sentence names a value read from somewhere: `msg.image`, `flow.model`, `env.MODEL`, or the JSONata expression. */
-function sourceLabel(type: Source, value: string): string {
-  return type === 'jsonata' ? `JSONata ${value.length > 40 ? `${value.slice(0, 37)}...` : value}` : `${type}.${value}`;
-}
-
-/**
- * Reads the TypedInput settings for one message: the fixed value as it was saved, else the value
- * of the msg, flow, global or env property (or JSONata expression) it names, with its label.
- */
-function typedReader(RED: NodeAPI, node: Node, msg: Msg) {
-  return async (value: string, type: Source): Promise<{ value: unknown; label: string }> => {
-    const label = sourceLabel(type, value);
-    try {
-      return { value: await evaluate(RED, node, value, type, msg), label };
-    } catch (err) {
-      throw new (core().InputError)('message.notRead', { field: label, reason: err instanceof Error ? err.message : String(err) });
-    }
-  };
-}
-
-async function targetFor(s: Core.CreateSettings, msg: Msg, read: ReturnType<typeof typedReader>): Promise<Core.PredictionTarget> {
-  const { parseDeploymentRef, parseModelRef, readText, readTextValue, InputError } = core();
-  // a setting left empty keeps the older fallback on msg.deployment and msg.model
-  const text = async (value: string, type: Core.TextSource, setting: Core.Field, max: number) => {
-    if (type === 'str' || !value) return value ? { text: value, field: setting } : undefined;
-    const { value: found, label } = await read(value, type);
-    const text = readTextValue(found, label, max);
-    return text ? { text, field: label } : undefined;
-  };
-  const deploymentSetting = await text(s.deployment, s.deploymentType, { key: 'field.deploymentSetting' }, 200);
-  if (deploymentSetting) return parseDeploymentRef(deploymentSetting.text, deploymentSetting.field);
-  const modelSetting = await text(s.model, s.modelType, { key: 'field.modelSetting' }, 300);
-  if (modelSetting) return parseModelRef(modelSetting.text, modelSetting.field);
-  const deployment = readText(msg, 'deployment', 200);
-  if (deployment) return parseDeploymentRef(deployment, 'msg.deployment');
-  const model = readText(msg, 'model', 300);
-  if (model) return parseModelRef(model, 'msg.model');
-  throw new InputError('message.noModel');
-}
+import { readTypedSettings } from './typed-settings';
 
 /** One part of the text on output 1: the incoming message's properties, the part's payload and parts. */
 function textMessage(msg: Msg, part: Core.TextPart): Msg {
@@ -56,23 +15,6 @@ function textMessage(msg: Msg, part: Core.TextPart): Msg {
   if (part.complete) out.complete = true;
   else delete out.complete; // an incoming msg.complete would end a join early
   return out;
-}
-
-/** The node's default input with the form's msg/flow/global/env/JSONata fields read for this message; an empty field is not sent. */
-async function defaultInput(s: Core.CreateSettings, read: ReturnType<typeof typedReader>): Promise<Record<string, unknown>> {
-  const c = core();
-  let input: Record<string, unknown>;
-  // the settings' check makes `input` an object for json, and keeps a property name as text for the others
-  if (typeof s.input === 'object') input = { ...s.input };
-  else {
-    const { value, label } = await read(s.input, s.inputType);
-    input = { ...c.readInputObject(value, label) };
-  }
-  for (const [name, field] of Object.entries(s.inputFields)) {
-    const { value } = await read(field.value, field.type);
-    if (value !== undefined && value !== null && value !== '') input[name] = value;
-  }
-  return input;
 }
 
 function isDeliveryRecord(value: unknown): boolean {
@@ -108,27 +50,9 @@ export = (RED: NodeAPI) => {
       const s = settings();
       const client = flow.client();
       // msg.webhook as a prediction-completed node leaves it ({id, timestamp} of its delivery) is not a URL for this create
-      const read = typedReader(RED, this, msg);
       const fromMsg = isDeliveryRecord(msg.webhook) ? undefined : c.readText(msg, 'webhook');
-      let webhookSetting: { url: string; field: Core.Field } | undefined;
-      if (!fromMsg && !completedNodeId && s.webhook) {
-        if (s.webhookType === 'str') webhookSetting = { url: s.webhook, field: { key: 'field.webhookSetting' } };
-        else {
-          const { value, label } = await read(s.webhook, s.webhookType);
-          const url = c.readTextValue(value, label);
-          webhookSetting = url ? { url, field: label } : undefined;
-        }
-      }
+      const { target, defaults, webhook, cancelAfter } = await readTypedSettings(RED, this, s, msg, !fromMsg && !completedNodeId);
       const plan = c.waitPlan(s);
-      const target = await targetFor(s, msg, read);
-      let cancelAfter: { text: string; field: Core.Field } | undefined;
-      if (s.cancelAfterType === 'str')
-        cancelAfter = s.cancelAfter ? { text: s.cancelAfter, field: { key: 'field.cancelAfterSetting' } } : undefined;
-      else if (s.cancelAfter) {
-        const { value, label } = await read(s.cancelAfter, s.cancelAfterType);
-        const text = c.readTextValue(value, label, 40);
-        cancelAfter = text ? { text, field: label } : undefined;
-      }
       // The schema is a help, not a gate: when Replicate cannot answer it now, the create goes unchecked (Replicate checks too).
       const knownInput = async () => {
         const cached = c.knownModelInput(client, target);
@@ -139,7 +63,6 @@ export = (RED: NodeAPI) => {
         });
       };
       const prompt = typeof msg.payload === 'string' && msg.payload !== '' ? msg.payload : undefined;
-      const defaults = await defaultInput(s, read);
       let input = prompt === undefined ? { ...defaults, ...c.readModelInput(msg.payload) } : defaults;
       // before any request: a file too large to upload fails the message at once
       c.checkFileSizes(input);
@@ -175,11 +98,7 @@ export = (RED: NodeAPI) => {
         input,
         webhook:
           completed?.url ??
-          (fromMsg
-            ? c.readWebhookUrl(fromMsg, 'msg.webhook')
-            : webhookSetting
-              ? c.readWebhookUrl(webhookSetting.url, webhookSetting.field)
-              : undefined),
+          (fromMsg ? c.readWebhookUrl(fromMsg, 'msg.webhook') : webhook ? c.readWebhookUrl(webhook.text, webhook.field) : undefined),
         webhookEvents: c.webhookEventsFor(s.webhookEvents, completed !== undefined),
         wait: s.wait,
         waitSeconds: s.waitSeconds,

@@ -1,0 +1,89 @@
+// The create node's TypedInput settings, read for one message: model, deployment, default input
+// (with the input form's fields), webhook URL and Cancel-After. A fixed value is used as saved; a
+// msg, flow, global or env property (or a JSONata expression) is read from this message, and a
+// sentence about it names where the value came from (`msg.image`, `env.MODEL`).
+import type { Node, NodeAPI } from 'node-red';
+import type * as Core from './core';
+import { core } from './lazy-core';
+import { evaluate, type Msg } from './flow-node';
+
+type Source = Core.CreateSettings['modelType'] | Core.CreateSettings['inputType'] | Core.FieldSource;
+
+/** A text setting's value for this message, with the field a sentence about it names. */
+export interface TypedText {
+  text: string;
+  field: Core.Field;
+}
+
+export interface MessageSettings {
+  target: Core.PredictionTarget;
+  /** The default input with the form's read fields; an empty field is not there. */
+  defaults: Record<string, unknown>;
+  webhook?: TypedText;
+  cancelAfter?: TypedText;
+}
+
+function sourceLabel(type: Source, value: string): string {
+  return type === 'jsonata' ? `JSONata ${value.length > 40 ? `${value.slice(0, 37)}...` : value}` : `${type}.${value}`;
+}
+
+/** Everything for this message; the webhook setting only when neither msg.webhook nor a prediction completed node decides it. */
+export async function readTypedSettings(
+  RED: NodeAPI,
+  node: Node,
+  s: Core.CreateSettings,
+  msg: Msg,
+  readWebhook: boolean,
+): Promise<MessageSettings> {
+  const c = core();
+  const read = async (value: string, type: Source): Promise<{ value: unknown; label: string }> => {
+    const label = sourceLabel(type, value);
+    try {
+      return { value: await evaluate(RED, node, value, type, msg), label };
+    } catch (err) {
+      throw new c.InputError('message.notRead', { field: label, reason: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  const text = async (value: string, type: Core.TextSource, setting: Core.Field, max?: number): Promise<TypedText | undefined> => {
+    if (!value) return undefined;
+    if (type === 'str') return { text: value, field: setting };
+    const { value: found, label } = await read(value, type);
+    const text = c.readTextValue(found, label, max);
+    return text ? { text, field: label } : undefined;
+  };
+
+  async function target(): Promise<Core.PredictionTarget> {
+    // a setting left empty (or empty where it points) keeps the older fallback on msg.deployment and msg.model
+    const deployment = await text(s.deployment, s.deploymentType, { key: 'field.deploymentSetting' }, 200);
+    if (deployment) return c.parseDeploymentRef(deployment.text, deployment.field);
+    const model = await text(s.model, s.modelType, { key: 'field.modelSetting' }, 300);
+    if (model) return c.parseModelRef(model.text, model.field);
+    const fromMsg = c.readText(msg, 'deployment', 200);
+    if (fromMsg) return c.parseDeploymentRef(fromMsg, 'msg.deployment');
+    const modelFromMsg = c.readText(msg, 'model', 300);
+    if (modelFromMsg) return c.parseModelRef(modelFromMsg, 'msg.model');
+    throw new c.InputError('message.noModel');
+  }
+
+  async function defaults(): Promise<Record<string, unknown>> {
+    let input: Record<string, unknown>;
+    // the settings' check makes `input` an object for json, and keeps a property name as text for the others
+    if (typeof s.input === 'object') input = { ...s.input };
+    else {
+      const { value, label } = await read(s.input, s.inputType);
+      input = { ...c.readInputObject(value, label) };
+    }
+    for (const [name, field] of Object.entries(s.inputFields)) {
+      const { value } = await read(field.value, field.type);
+      if (value !== undefined && value !== null && value !== '') input[name] = value;
+    }
+    return input;
+  }
+
+  return {
+    webhook: readWebhook ? await text(s.webhook, s.webhookType, { key: 'field.webhookSetting' }) : undefined,
+    target: await target(),
+    cancelAfter: await text(s.cancelAfter, s.cancelAfterType, { key: 'field.cancelAfterSetting' }, 40),
+    defaults: await defaults(),
+  };
+}
