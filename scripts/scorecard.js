@@ -4,6 +4,7 @@
 // installs them for a user. Dependencies are resolved for Node 22 (what Node-RED 5 runs on):
 // undici's newest major needs Node 22, and on Node 20 npm picks the newest undici that runs there
 // (package.json allows both), so "dependencies at their latest version" is judged where it can be.
+// The same holds for eventsource-parser (4 needs Node 22.12); the package is loaded there once.
 // catalogue.nodered.org cannot be reached from CI: that one host is answered with an empty
 // catalogue; every other request (the npm registry) goes out as usual and no check is skipped.
 // Any warning fails the run.
@@ -64,7 +65,24 @@ async function validate(dir) {
   return warnings;
 }
 
+/**
+ * The staged package as Node 22 installs it (the newest majors: undici 8, eventsource-parser 4,
+ * which is ESM only and loaded through require(esm)): its core loads, and an event stream parses.
+ */
+function checkNewestDependencies(dir) {
+  const script = `
+    const core = require(${JSON.stringify(path.join(dir, 'dist', 'nodes', 'core'))});
+    const { createParser } = require(require.resolve('eventsource-parser', { paths: [${JSON.stringify(dir)}] }));
+    const seen = [];
+    createParser({ onEvent: (e) => seen.push(e) }).feed(${JSON.stringify('id: 1\nevent: output\ndata:  a\ndata: b\n\n')});
+    if (typeof core.readEventStream !== 'function' || seen.length !== 1 || seen[0].data !== ${JSON.stringify(' a\nb')}) throw new Error(JSON.stringify(seen));
+    console.log('The package loads on Node 22 with ' + ['undici', 'eventsource-parser'].map((n) => n + ' ' + require(require.resolve(n + '/package.json', { paths: [${JSON.stringify(dir)}] })).version).join(' and '));
+  `;
+  execFileSync(node22(), ['-e', script], { stdio: 'inherit' });
+}
+
 const dir = stagePackage();
+checkNewestDependencies(dir);
 validate(dir).then(
   (warnings) => {
     if (warnings > 0) {
