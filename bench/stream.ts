@@ -1,5 +1,6 @@
 // Streaming (#13): a create node in stream mode against the emulator's text models.
-// 1. First chunk: the time from the emulator writing a prediction's first `output` event to the
+// 1. First chunk: the time from the emulator writing a prediction's first `output` event to a
+//    connection (each has its own timer, so each reader is timed from its own write) to the
 //    first message on output 1 (as the node sends it, seen by an `onSend` hook; its arrival at the
 //    next node, after Node-RED's own delivery, is reported beside it), against raw undici (with
 //    eventsource-parser) reading the same prediction's stream in the same process at the same time. Each round, the node creates a
@@ -141,14 +142,15 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
       const abort = new AbortController();
       const raw = await rawFirstOutput(agent, `${emulator.url}/predictions/${id}/stream`, abort.signal);
       await finals.reached(round_ + 1, 30_000, 'finished predictions');
-      const written = (await worker.call('firstOutputs', [id]))[id];
+      // each connection gets its first token on its own timer: the node's connected first, raw undici's second
+      const [writtenOurs, writtenRaw] = (await worker.call('firstOutputs', [id]))[id] ?? [null, null];
       const ours = firstOurs.get(id);
-      if (written === null || written === undefined || ours === undefined) throw new Error(`no first chunk measured for ${id}`);
+      if (writtenOurs === null || writtenRaw === null || ours === undefined) throw new Error(`no first chunk measured for ${id}`);
       if (round_ === 0) continue; // warm-up
-      const oursLatency = ours - written;
-      const rawLatency = raw - written;
+      const oursLatency = ours - writtenOurs;
+      const rawLatency = raw - writtenRaw;
       oursMs.push(oursLatency);
-      deliveredMs.push((firstDelivered.get(id) ?? NaN) - written);
+      deliveredMs.push((firstDelivered.get(id) ?? NaN) - writtenOurs);
       rawMs.push(rawLatency);
       added.push(oursLatency - rawLatency);
       ratios.push(oursLatency / rawLatency);

@@ -121,9 +121,10 @@ const handlers = {
     return ids;
   },
 
-  /** When the emulator wrote each prediction's first `output` event (performance.timeOrigin + now, ms). */
-  firstOutputs(ids: string[]): Record<string, number | null> {
-    return Object.fromEntries(ids.map((id) => [id, running().streams.firstOutputAt(id) ?? null]));
+  /** When the emulator wrote each prediction's first `output` event to its first two stream connections (performance.timeOrigin + now, ms). */
+  firstOutputs(ids: string[]): Record<string, [number | null, number | null]> {
+    const { streams } = running();
+    return Object.fromEntries(ids.map((id) => [id, [streams.firstOutputAt(id, 0) ?? null, streams.firstOutputAt(id, 1) ?? null]]));
   },
 
   /** The predictions whose event stream has been asked for, oldest first (the request log must be on). */

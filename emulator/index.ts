@@ -180,7 +180,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       get open() {
         return streamHub.open.size;
       },
-      firstOutputAt: (id) => streamHub.firstOutputAt(id),
+      firstOutputAt: (id, connection) => streamHub.firstOutputAt(id, connection),
     },
     close: () => {
       closing ??= (async () => {

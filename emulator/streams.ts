@@ -16,21 +16,35 @@ export interface StreamFault {
   multiline?: boolean;
 }
 
-/** Open streams, and when each prediction's first output event was written (performance.timeOrigin + now, ms). */
+/**
+ * Open streams, and when each connection to a prediction's stream was first written an `output`
+ * event (performance.timeOrigin + now, ms), in the order the connections came: each connection
+ * runs on its own timer, so two readers of one prediction get its first token at different times.
+ */
 export class StreamHub {
   readonly open = new Set<ServerResponse>();
-  private readonly firstOutput = new Map<string, number>();
+  private readonly firstOutputs = new Map<string, number[]>();
 
-  firstOutputAt(id: string): number | undefined {
-    return this.firstOutput.get(id);
+  /** The first output event's time on a prediction's nth connection (0: the first to connect). */
+  firstOutputAt(id: string, connection = 0): number | undefined {
+    const at = this.firstOutputs.get(id)?.[connection];
+    return Number.isNaN(at) ? undefined : at;
   }
 
-  wroteOutput(id: string): void {
-    if (!this.firstOutput.has(id)) this.firstOutput.set(id, performance.timeOrigin + performance.now());
+  /** A new connection to the prediction's stream: its number, for wroteOutput. */
+  connected(id: string): number {
+    const times = this.firstOutputs.get(id) ?? [];
+    this.firstOutputs.set(id, times);
+    return times.push(NaN) - 1;
+  }
+
+  wroteOutput(id: string, connection: number): void {
+    const times = this.firstOutputs.get(id);
+    if (times && Number.isNaN(times[connection])) times[connection] = performance.timeOrigin + performance.now();
   }
 
   clear(): void {
-    this.firstOutput.clear();
+    this.firstOutputs.clear();
   }
 }
 
@@ -108,6 +122,7 @@ export async function serveStream(
   res.flushHeaders();
   hub.open.add(res);
   res.on('close', () => hub.open.delete(res));
+  const connection = hub.connected(p.id);
   const resumeFrom = Number(lastEventId);
   let seq = lastEventId !== undefined && Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom + 1 : 0;
   let outputs = 0;
@@ -136,7 +151,7 @@ export async function serveStream(
     }
     if (writes.length > 0) {
       for (const text of writes) res.write(text);
-      if (outputs > 0) hub.wroteOutput(p.id);
+      if (outputs > 0) hub.wroteOutput(p.id, connection);
     }
     if (dropped) {
       // the socket goes once what was written has left, so the client sees the events then the drop

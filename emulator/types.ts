@@ -154,8 +154,11 @@ export interface Emulator {
   streams: {
     /** Streams open right now. */
     readonly open: number;
-    /** When the prediction's first output event was written (performance.timeOrigin + performance.now(), ms). */
-    firstOutputAt(predictionId: string): number | undefined;
+    /**
+     * When the prediction's first output event was written (performance.timeOrigin + performance.now(), ms)
+     * to its nth stream connection (0, the default: the first to connect; each has its own timer).
+     */
+    firstOutputAt(predictionId: string, connection?: number): number | undefined;
   };
   /** Closes the server and every socket, cancels every timer, pending wait and webhook retry. */
   close(): Promise<void>;
