@@ -1,12 +1,15 @@
 // The editor in a real browser (Debian's chromium, driven by playwright-core), against Node-RED
 // and the local emulator in this process: the palette, the create dialog with its model picker
-// and input form, a config node added from the dialog, a deploy, and the result in the debug
-// sidebar. Screenshots go to test-artifacts/ for a person to look at.
+// and input form, a config node added from the dialog, a deploy, the result in the debug sidebar,
+// and a newcomer's first flow that saves a generated image with the core file out node.
+// Screenshots go to test-artifacts/ for a person to look at.
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 import should from 'should';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator';
+import { SAMPLES } from '../../emulator/sample-files';
 import { sentCreate } from '../emulator-support/wire';
 import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../support/node-red-host';
 
@@ -48,6 +51,8 @@ describe('the editor, in a browser', function () {
   let nodeRed: NodeRedInProcess;
   let browser: Browser;
   let page: Page;
+  /** Where the file out node writes a relative filename (settings.fileWorkingDirectory). */
+  let savedFiles: string;
   /** Uncaught errors in the editor: any one of ours is a defect. */
   const pageErrors: string[] = [];
 
@@ -55,7 +60,10 @@ describe('the editor, in a browser', function () {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     for (const old of fs.readdirSync(ARTIFACTS).filter((f) => f.endsWith('.png'))) fs.rmSync(path.join(ARTIFACTS, old));
     emulator = await startEmulator();
-    nodeRed = await startNodeRedInProcess({ settings: { httpAdminRoot: '/', httpNodeRoot: '/api' } });
+    savedFiles = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-saved-'));
+    nodeRed = await startNodeRedInProcess({
+      settings: { httpAdminRoot: '/', httpNodeRoot: '/api', fileWorkingDirectory: savedFiles },
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -72,9 +80,12 @@ describe('the editor, in a browser', function () {
     await browser?.close();
     await nodeRed?.stop();
     await emulator?.close();
+    if (savedFiles) fs.rmSync(savedFiles, { recursive: true, force: true });
   });
 
-  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+  /** The page, or the part of it in `clip`. */
+  const shot = (name: string, clip?: { x: number; y: number; width: number; height: number }) =>
+    page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), clip });
 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
@@ -128,6 +139,40 @@ describe('the editor, in a browser', function () {
     should(pageErrors).eql([]);
     should(added).have.length(1);
     return added[0]!;
+  }
+
+  /** Opens a node's edit dialog with a double click. */
+  async function openDialog(id: string, field: string) {
+    await page.locator(`[id="${id}"]`).dblclick();
+    await page.locator(field).waitFor({ state: 'attached' });
+  }
+
+  /** Chooses a TypedInput's type from its menu and types its value, as a user does (`within` holds that one TypedInput). */
+  async function chooseType(within: Locator, type: string, value: string) {
+    await within.locator('.red-ui-typedInput-type-select').click();
+    await page.locator(`.red-ui-typedInput-options:visible [value="${type}"]`).click();
+    await within.locator('input.red-ui-typedInput-input').fill(value);
+  }
+
+  /** Adds a Replicate account for the emulator from the open create dialog. */
+  async function addAccount() {
+    await page.locator('#node-input-btn-replicate-add, #node-input-lookup-replicate').first().click(); // Node-RED 4 / 3
+    await page.locator('#node-config-input-token').waitFor();
+    await page.locator('#node-config-input-name').fill('Emulator account');
+    await page.locator('#node-config-input-token').fill(DEFAULT_TOKEN);
+    await page.locator('#node-config-input-baseUrl').fill(emulator.url);
+    await page.locator('#node-config-replicate-test').click();
+    await page.locator('#node-config-replicate-test-result', { hasText: 'Connected as' }).waitFor();
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#replicate-picker-open').waitFor({ state: 'visible' });
+  }
+
+  /** Deploys and waits for the editor to say so (a notice from an earlier deploy gone first). */
+  async function deploy() {
+    const deployed = page.locator('.red-ui-notification', { hasText: /deployed/i });
+    await deployed.first().waitFor({ state: 'hidden' });
+    await page.locator('#red-ui-header-button-deploy').click();
+    await deployed.first().waitFor();
   }
 
   /** Wires an output port to an input port with the mouse. */
@@ -200,21 +245,12 @@ describe('the editor, in a browser', function () {
       { id: inject, image: IMAGE },
     );
 
-    await page.locator(`[id="${create}"]`).dblclick();
-    await page.locator('#node-input-model').waitFor({ state: 'attached' });
+    await openDialog(create, '#node-input-model');
     // a node from the palette sends on the finished prediction
     should(await page.locator('#node-input-wait').inputValue()).equal('complete');
 
     // a config node, added from the dialog
-    await page.locator('#node-input-btn-replicate-add, #node-input-lookup-replicate').first().click(); // Node-RED 4 / 3
-    await page.locator('#node-config-input-token').waitFor();
-    await page.locator('#node-config-input-name').fill('Emulator account');
-    await page.locator('#node-config-input-token').fill(DEFAULT_TOKEN);
-    await page.locator('#node-config-input-baseUrl').fill(emulator.url);
-    await page.locator('#node-config-replicate-test').click();
-    await page.locator('#node-config-replicate-test-result', { hasText: 'Connected as' }).waitFor();
-    await page.locator('#node-config-dialog-ok').click();
-    await page.locator('#replicate-picker-open').waitFor({ state: 'visible' });
+    await addAccount();
 
     // an image model: one widget per input, in the model's order
     await pickModel('flux schnell', 'black-forest-labs/flux-schnell');
@@ -260,9 +296,7 @@ describe('the editor, in a browser', function () {
     should(await page.locator('.replicate-payload-hint').textContent()).not.containEql('goes to');
     should(await page.locator('.replicate-form-row[data-field="image"] .replicate-form-note').textContent()).containEql('data: URL');
     // the image from msg.image, chosen as a user does: the type menu, then the property
-    await page.locator('.replicate-form-row[data-field="image"] .red-ui-typedInput-type-select').click();
-    await page.locator('.red-ui-typedInput-options:visible [value="msg"]').click();
-    await page.locator('.replicate-form-row[data-field="image"] input.red-ui-typedInput-input').fill('image');
+    await chooseType(page.locator('.replicate-form-row[data-field="image"]'), 'msg', 'image');
     await page.locator('#node-input-pollInterval').fill('0.2');
     await showForm();
     await shot('3-create-dialog-upscaler');
@@ -273,11 +307,7 @@ describe('the editor, in a browser', function () {
     }, create);
     should(saved).eql({ input: '{}', inputFields: { image: { type: 'msg', value: 'image' } }, wait: 'complete' });
 
-    await page.locator('#red-ui-header-button-deploy').click();
-    await page
-      .locator('.red-ui-notification', { hasText: /deployed/i })
-      .first()
-      .waitFor();
+    await deploy();
 
     // the debug sidebar: a tab in Node-RED 4, a panel of its own in Node-RED 5
     await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('debug'));
@@ -293,5 +323,74 @@ describe('the editor, in a browser', function () {
     // only the upscaler's input, its image read from the message
     const sent = sentCreate(emulator.requests.find((r) => r.method === 'POST')!);
     should(sent.input).eql({ image: IMAGE });
+  });
+
+  it('takes a newcomer from an empty flow to a saved image, without JSON or a function node', async () => {
+    const inject = await dragIntoWorkspace('inject', 150, 300);
+    const create = await dragIntoWorkspace('replicate-create-prediction', 400, 300);
+    const fileOut = await dragIntoWorkspace('file', 750, 300);
+    await wire(inject, create);
+    await wire(create, fileOut);
+
+    // the inject's payload, a timestamp as dropped, made an empty string: the form holds the input
+    await openDialog(inject, '#node-input-property-container');
+    // (its rows: msg.payload's name, then its value, then msg.topic's)
+    await chooseType(page.locator('#node-input-property-container .red-ui-typedInput-container').nth(1), 'str', '');
+    await page.locator('#node-dialog-ok').click();
+
+    await openDialog(create, '#node-input-model');
+    // the account an earlier test added is chosen for a new node; on its own, this test adds one
+    if ((await page.locator('#node-input-replicate option:checked').textContent()) !== 'Emulator account') await addAccount();
+    await pickModel('flux schnell', 'black-forest-labs/flux-schnell');
+    await page.locator('.replicate-form-row[data-field="prompt"] textarea').fill('a lighthouse at dawn');
+    await page.locator('#node-input-outputFiles').selectOption('message');
+    await page.locator('#node-input-pollInterval').fill('0.2');
+    await page.locator('#node-dialog-ok').click();
+
+    // file out: each file under the name the prediction gave it (relative: in settings.fileWorkingDirectory)
+    await openDialog(fileOut, '#node-input-filename');
+    await chooseType(page.locator('.form-row.node-input-filename'), 'msg', 'filename');
+    await page.locator('#node-dialog-ok').click();
+    const settings = await page.evaluate(
+      ({ create, fileOut }) => {
+        const { node } = (window as unknown as EditorGlobals).RED.nodes;
+        const c = node(create);
+        const f = node(fileOut);
+        return { outputFiles: c.outputFiles, wait: c.wait, filename: f.filename, filenameType: f.filenameType };
+      },
+      { create, fileOut },
+    );
+    should(settings).eql({ outputFiles: 'message', wait: 'complete', filename: 'filename', filenameType: 'msg' });
+
+    await deploy();
+    const creates = emulator.requests.filter((r) => r.method === 'POST').length;
+    await page.locator(`[id="${inject}"] .red-ui-flow-node-button`).click();
+    // written once the whole image arrived (the file node may have it open a moment before)
+    const png = SAMPLES.image.bytes;
+    const sizeOf = (name: string) => fs.statSync(path.join(savedFiles, name)).size;
+    let saved: string[] = [];
+    for (const until = Date.now() + 30_000; Date.now() < until;) {
+      saved = fs.readdirSync(savedFiles);
+      if (saved.length > 0 && sizeOf(saved[0]!) >= png.length) break;
+      await page.waitForTimeout(200);
+    }
+    should(saved).have.length(1);
+    should(saved[0]).match(/\.png$/);
+    const bytes = fs.readFileSync(path.join(savedFiles, saved[0]!));
+    should(bytes.subarray(0, 8).toString('hex')).equal('89504e470d0a1a0a'); // the PNG signature
+    should(bytes.equals(png)).be.true(); // the image the emulator served, byte for byte
+    // the prompt from the form, nothing else
+    const posts = emulator.requests.filter((r) => r.method === 'POST');
+    should(posts).have.length(creates + 1);
+    should(sentCreate(posts.at(-1)!).input).eql({ prompt: 'a lighthouse at dawn' });
+    should(pageErrors).eql([]);
+    // the three nodes and a margin around them
+    await page.evaluate(() => document.getElementById('red-ui-workspace-chart')?.scrollTo(0, 0));
+    const boxes = await Promise.all([inject, create, fileOut].map(async (id) => (await page.locator(`[id="${id}"]`).boundingBox())!));
+    const left = Math.min(...boxes.map((b) => b.x)) - 40;
+    const top = Math.min(...boxes.map((b) => b.y)) - 40;
+    const right = Math.max(...boxes.map((b) => b.x + b.width)) + 40;
+    const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + 40;
+    await shot('5-newcomer-flow-saved-image', { x: left, y: top, width: right - left, height: bottom - top });
   });
 });
