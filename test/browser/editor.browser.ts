@@ -353,9 +353,9 @@ describe('the editor, in a browser', function () {
     await page.locator('#node-dialog-ok').click();
     const settings = await page.evaluate(
       ({ create, fileOut }) => {
-        const { node } = (window as unknown as EditorGlobals).RED.nodes;
-        const c = node(create);
-        const f = node(fileOut);
+        const { nodes } = (window as unknown as EditorGlobals).RED;
+        const c = nodes.node(create);
+        const f = nodes.node(fileOut);
         return { outputFiles: c.outputFiles, wait: c.wait, filename: f.filename, filenameType: f.filenameType };
       },
       { create, fileOut },
