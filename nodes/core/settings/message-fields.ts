@@ -32,7 +32,8 @@ function read<T>(schema: z.ZodType<T>, value: unknown, describe: () => Sentence)
 
 /** msg.payload for create: the model input (merged over the node's default input). Empty means none. */
 export function readModelInput(payload: unknown): Record<string, unknown> {
-  if (payload === undefined || payload === null || payload === '') return {};
+  // a number or true/false is a trigger (an inject node sends a timestamp unless told otherwise): the default input runs as it is
+  if (payload === undefined || payload === null || payload === '' || typeof payload === 'number' || typeof payload === 'boolean') return {};
   const input = read(PlainObject, payload, () => ({ key: 'message.payloadNotObject', vars: { kind: kind(payload) } }));
   // Checked here, before any request: failing later, as the request is sent, would look like a
   // dropped connection after which the prediction "may have been created".
