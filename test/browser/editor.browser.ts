@@ -11,6 +11,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator';
 import { SAMPLES } from '../../emulator/sample-files';
 import { sentCreate } from '../emulator-support/wire';
+import { FLOW_NODES } from '../support/editor-script';
 import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../support/node-red-host';
 
 // on another Node-RED (test-compat --browser), beside the compatibility logs: the README shows the default run's
@@ -36,14 +37,6 @@ interface EditorGlobals {
   };
   $(selector: string): { typedInput(method: 'value' | 'type', value?: string): string };
 }
-
-const FLOW_NODES = [
-  'replicate-create-prediction',
-  'replicate-get-prediction',
-  'replicate-cancel-prediction',
-  'replicate-list-models',
-  'replicate-prediction-completed',
-];
 
 describe('the editor, in a browser', function () {
   this.timeout(120_000);

@@ -5,6 +5,15 @@ import fs from 'fs';
 import path from 'path';
 import vm from 'vm';
 
+/** The five flow nodes (all but the config node), each with a dialog of its own. */
+export const FLOW_NODES = [
+  'replicate-create-prediction',
+  'replicate-get-prediction',
+  'replicate-cancel-prediction',
+  'replicate-list-models',
+  'replicate-prediction-completed',
+];
+
 const NODES = path.join(__dirname, '..', '..', 'nodes');
 const RESOURCES = path.join(__dirname, '..', '..', '..', 'resources');
 

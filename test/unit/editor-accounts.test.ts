@@ -1,15 +1,7 @@
 // A flow node added from the palette takes the Replicate account when exactly one can serve it:
 // each dialog's script runs here as the editor runs it, with the editor's config nodes stood in.
 import should from 'should';
-import { registeredDefinition } from '../support/editor-script';
-
-const FLOW_NODES = [
-  'replicate-create-prediction',
-  'replicate-get-prediction',
-  'replicate-cancel-prediction',
-  'replicate-list-models',
-  'replicate-prediction-completed',
-];
+import { FLOW_NODES, registeredDefinition } from '../support/editor-script';
 
 interface Config {
   id: string;
