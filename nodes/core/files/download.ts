@@ -1,7 +1,6 @@
 // Downloads output files: streamed, at most the largest download per file held in memory (the
 // download stops there), retried on 5xx and dropped connections, with progress. It has its own
 // connections and never holds the API token: a file host is not Replicate's API.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import {
   DEFAULT_RETRY,
@@ -11,6 +10,7 @@ import {
   abortedError,
   errorFromNetwork,
   errorVar,
+  pauseBeforeRetry,
   retryDelayMs,
   type CallOptions,
   type Prediction,
@@ -95,9 +95,7 @@ export class FileFetcher {
         if (attempt >= this.maxRetries || options.signal?.aborted) throw caught.cause;
         const delayMs = retryDelayMs(caught.cause, attempt, DEFAULT_RETRY);
         options.onRetry?.({ attempt: attempt + 1, delayMs, error: caught.cause });
-        await sleep(delayMs, undefined, { signal: options.signal }).catch(() => {
-          throw abortedError();
-        });
+        await pauseBeforeRetry(delayMs, options.signal);
       }
     }
   }

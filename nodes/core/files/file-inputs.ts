@@ -134,11 +134,7 @@ export async function prepareFileInputs(
 ): Promise<PreparedInput> {
   const files = findFiles(input);
   if (files.length === 0) return { input, uploaded: [] };
-  for (const file of files) {
-    if (file.data.byteLength > MAX_UPLOAD_BYTES) {
-      throw new InputError('files.tooLargeToSend', { field: fieldName(file.path), size: Math.ceil(file.data.byteLength / (1024 * 1024)) });
-    }
-  }
+  refuseTooLarge(files);
   const uploads = files.filter((file) => file.data.byteLength > options.inlineLimit);
   const total = uploads.reduce((sum, file) => sum + file.data.byteLength, 0);
   let done = 0;

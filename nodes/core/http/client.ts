@@ -11,7 +11,15 @@ import { ReplicateError, abortedError, errorFromNetwork, errorFromResponse, reda
 import { checkBaseUrl, checkPredictionId, checkVersionId, describeTarget, parseOwnerName, type PredictionTarget } from './identifiers';
 import { exchange } from './exchange';
 import { RateLimiter } from './rate-limiter';
-import { createMayHaveHappened, DEFAULT_RETRY, retryDelayMs, shouldRetry, type RequestKind, type RetryOptions } from './retry-policy';
+import {
+  createMayHaveHappened,
+  DEFAULT_RETRY,
+  pauseBeforeRetry,
+  retryDelayMs,
+  shouldRetry,
+  type RequestKind,
+  type RetryOptions,
+} from './retry-policy';
 import {
   AccountSchema,
   DeploymentPageSchema,
@@ -458,9 +466,7 @@ export class ReplicateClient {
         }
         const delayMs = retryDelayMs(err, attempt, this.retry);
         onRetry?.({ attempt: attempt + 1, delayMs, error: err });
-        await sleep(delayMs, signal, this.lifetime.signal).catch(() => {
-          throw abortedError();
-        });
+        await pauseBeforeRetry(delayMs, signal, this.lifetime.signal);
       }
     }
   }
@@ -549,22 +555,4 @@ function parseBody<S extends z.ZodType>(schema: S, text: string, status: number)
   }
   // The object exactly as Replicate sent it, unknown fields and all.
   return json as z.infer<S>;
-}
-
-/** Resolves after `ms`, or rejects with a signal's reason as soon as one aborts; leaves no timer behind. */
-function sleep(ms: number, ...signals: Array<AbortSignal | undefined>): Promise<void> {
-  const watched = signals.filter((signal): signal is AbortSignal => signal !== undefined);
-  const aborted = watched.find((signal) => signal.aborted);
-  if (aborted) return Promise.reject(aborted.reason as Error);
-  return new Promise((resolve, reject) => {
-    const stop = (err?: Error) => {
-      clearTimeout(timer);
-      for (const signal of watched) signal.removeEventListener('abort', onAbort);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onAbort = (event: Event) => stop((event.target as AbortSignal).reason as Error);
-    const timer = setTimeout(() => stop(), ms);
-    for (const signal of watched) signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,5 +1,5 @@
 // When a failed request is sent again, and after how long.
-import type { ReplicateError } from './errors';
+import { abortedError, type ReplicateError } from './errors';
 import type { Problem } from './schemas';
 
 /**
@@ -61,4 +61,24 @@ export function parseRetryAfter(header: string | string[] | undefined, problem: 
   const hinted = /~\s*(\d+(?:\.\d+)?)\s*s\b/.exec(problem.detail ?? '') ?? /in (\d+(?:\.\d+)?) seconds?\b/.exec(problem.detail ?? '');
   if (hinted?.[1]) return Math.round(Number(hinted[1]) * 1000);
   return undefined;
+}
+
+/**
+ * Waits `ms` before trying again (a request, a download, a stream's resume); rejects with the
+ * aborted error as soon as one of the signals aborts, and leaves no timer behind.
+ */
+export function pauseBeforeRetry(ms: number, ...signals: Array<AbortSignal | undefined>): Promise<void> {
+  const watched = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  if (watched.some((signal) => signal.aborted)) return Promise.reject(abortedError());
+  return new Promise((resolve, reject) => {
+    const stop = (aborted: boolean) => {
+      clearTimeout(timer);
+      for (const signal of watched) signal.removeEventListener('abort', onAbort);
+      if (aborted) reject(abortedError());
+      else resolve();
+    };
+    const onAbort = () => stop(true);
+    const timer = setTimeout(() => stop(false), ms);
+    for (const signal of watched) signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -4,7 +4,7 @@
 // exactly the final output once: the text delivered so far is kept, and the rest the finished
 // prediction holds beyond it is sent at the end.
 import type { Dispatcher } from 'undici';
-import { abortedError, type Prediction, type ReplicateClient } from '../http';
+import { abortedError, pauseBeforeRetry, type Prediction, type ReplicateClient } from '../http';
 import { joinedOutput } from '../models';
 import { awaitPrediction, type PredictionPoller, type Progress, type WaitPlan } from '../predictions';
 import { readEventStream, type StreamEvent } from './sse-reader';
@@ -86,7 +86,7 @@ export async function followPrediction(
     }
     handlers.onReconnect?.(failures, false);
     const delay = Math.min(policy.maxDelayMs, Math.max(hintMs ?? 0, policy.delayMs * 2 ** (failures - 1)));
-    await sleep(delay, signal);
+    await pauseBeforeRetry(delay, signal);
   }
   // The final GET (and polls, when the stream was given up before the end).
   const finished = await awaitPrediction(client, poller, created.id, plan, options);
@@ -100,19 +100,4 @@ export function restOf(output: unknown, delivered: string): string {
   const whole = joinedOutput(output);
   if (whole === undefined || !whole.startsWith(delivered)) return '';
   return whole.slice(delivered.length);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(abortedError());
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortedError());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
