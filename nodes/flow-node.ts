@@ -181,6 +181,11 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     }
   }
 
+  const account = () => {
+    if (!config) throw new (core().InputError)('node.noConfig', undefined, 'no-config');
+    return config;
+  };
+
   const flow: FlowNode = {
     signal: abort.signal,
     get closed() {
@@ -189,14 +194,8 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     get active() {
       return active;
     },
-    client() {
-      if (!config) throw new (core().InputError)('node.noConfig', undefined, 'no-config');
-      return config.client();
-    },
-    files() {
-      if (!config) throw new (core().InputError)('node.noConfig', undefined, 'no-config');
-      return config.files();
-    },
+    client: () => account().client(),
+    files: () => account().files(),
     inlineFileLimit: () => config?.inlineFileLimit ?? 0,
     t,
     say: (what) => say(RED, what),

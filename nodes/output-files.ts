@@ -2,7 +2,7 @@
 // "Output files" setting: the prediction as it is (url), its files downloaded beside it in
 // msg.files (buffer), or one message per file ready for a file out node (message).
 import type * as Core from './core';
-import type { Msg } from './flow-node';
+import { withFinishedPrediction, type FlowNode, type Msg } from './flow-node';
 
 /** Files smaller than this download or upload too fast for their progress to be worth a status. */
 const PROGRESS_FROM_BYTES = 1024 * 1024;
@@ -52,4 +52,24 @@ export async function outputMessages(
     prediction: msg.payload,
     parts: { id: prediction.id, index, count: downloaded.length, type: 'array' },
   }));
+}
+
+/**
+ * What a flow node sends for a prediction it has: msg as withFinishedPrediction makes it, its
+ * files as the node's Output files mode says, download progress on the node's status. The
+ * messages all go on one output (Node-RED sends each of an array given for a port).
+ */
+export async function finishedMessages(
+  flow: FlowNode,
+  mode: Core.OutputFilesMode,
+  msg: Msg,
+  prediction: Core.Prediction,
+  target?: Core.PredictionTarget,
+): Promise<Msg[]> {
+  const finished = await withFinishedPrediction(msg, prediction, flow.client(), { signal: flow.signal, target });
+  return outputMessages(mode, () => flow.files(), finished, prediction, {
+    signal: flow.signal,
+    onRetry: flow.retrying,
+    onPercent: (percent) => flow.progress('downloading', { percent }),
+  });
 }

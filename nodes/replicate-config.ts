@@ -37,7 +37,7 @@ export = (RED: NodeAPI) => {
 
     this.baseUrl = settings?.baseUrl ?? '';
     this.webhookBaseUrl = settings?.webhookBaseUrl ?? '';
-    this.inlineFileLimit = Math.round((settings?.inlineFileLimit ?? 256) * 1024);
+    this.inlineFileLimit = settings ? Math.round(settings.inlineFileLimit * 1024) : 0;
     this.files = () => {
       if (!settings) throw problem;
       files ??= new (core().FileFetcher)({

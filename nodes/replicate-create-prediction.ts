@@ -6,7 +6,7 @@ import type * as Core from './core';
 import { core } from './lazy-core';
 import { completedNodeLinks } from './completed-node-link';
 import { flowNode, readSettings, withFinishedPrediction, withPrediction, type Msg } from './flow-node';
-import { outputMessages, transferPercent } from './output-files';
+import { finishedMessages, transferPercent } from './output-files';
 import { readTypedSettings } from './typed-settings';
 
 /** One part of the text on output 1: the incoming message's properties, the part's payload and parts. */
@@ -145,16 +145,11 @@ export = (RED: NodeAPI) => {
           // Replicate read them when the prediction ran; failing to delete them is no reason to fail the message (they expire)
           await deleteUploads();
         }
-        const finished = await withFinishedPrediction(msg, prediction, client, { signal: flow.signal, target });
-        const out = await outputMessages(s.outputFiles, () => flow.files(), finished, prediction, {
-          signal: flow.signal,
-          onRetry: flow.retrying,
-          onPercent: (percent) => flow.progress('downloading', { percent }),
-        });
+        const out = await finishedMessages(flow, s.outputFiles, msg, prediction, target);
         // Sent on before it finished: the status says so, with the id to look for, not a `starting` that never changes.
         if (c.isTerminal(prediction.status)) flow.showPrediction(prediction);
         else flow.show('blue', 'created', { id: prediction.id.slice(0, 8) });
-        send(out.length === 1 ? out[0]! : [out]);
+        send([out]);
       } catch (err) {
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
         // Kept for the prediction completed node unless Replicate may have the prediction after all.

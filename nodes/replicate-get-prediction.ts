@@ -3,8 +3,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { evaluate, flowNode, readSettings, withFinishedPrediction, withPrediction } from './flow-node';
-import { outputMessages } from './output-files';
+import { evaluate, flowNode, readSettings, withPrediction } from './flow-node';
+import { finishedMessages } from './output-files';
 
 /** With split outputs: succeeded, failed, canceled or aborted, still running. */
 const OUTPUT_OF: Record<Core.PredictionStatus, number> = {
@@ -53,17 +53,11 @@ export = (RED: NodeAPI) => {
         flow.progress('fetching');
         prediction = await client.getPrediction(id, { signal: flow.signal, onRetry: flow.retrying });
       }
-      const finished = await withFinishedPrediction(msg, prediction, client, { signal: flow.signal });
-      const out = await outputMessages(s.outputFiles, () => flow.files(), finished, prediction, {
-        signal: flow.signal,
-        onRetry: flow.retrying,
-        onPercent: (percent) => flow.progress('downloading', { percent }),
-      });
+      const out = await finishedMessages(flow, s.outputFiles, msg, prediction);
       flow.showPrediction(prediction);
-      const sent: NodeMessage | NodeMessage[] = out.length === 1 ? out[0]! : out;
-      if (!s.splitOutputs) return send(Array.isArray(sent) ? [sent] : sent);
-      const outputs: Array<NodeMessage | NodeMessage[] | null> = [null, null, null, null];
-      outputs[OUTPUT_OF[prediction.status]] = sent;
+      if (!s.splitOutputs) return send([out]);
+      const outputs: Array<NodeMessage[] | null> = [null, null, null, null];
+      outputs[OUTPUT_OF[prediction.status]] = out;
       send(s.waitForCompletion ? outputs.slice(0, 3) : outputs);
     });
   }

@@ -1,7 +1,7 @@
 // Prediction completed: the HTTP endpoint Replicate posts webhooks to. It answers as soon as a
 // delivery is verified, then emits each finished prediction once, with the properties of the
 // message that started it restored when a create node of this Node-RED started it.
-import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import type * as Core from './core';
 import { configNodeOf } from './account-client';
@@ -130,9 +130,8 @@ export = (RED: NodeAPI) => {
         const fill = verdict.prediction.status === 'succeeded' ? 'green' : verdict.prediction.status === 'failed' ? 'red' : 'grey';
         show(fill, 'received', { status: verdict.prediction.status, total: received });
       }
-      const sent: NodeMessage | NodeMessage[] = out.length === 1 ? out[0]! : out;
-      if (!s.progress) node.send(Array.isArray(sent) ? [sent] : sent);
-      else node.send(route === 'result' ? [sent, null] : [null, sent]);
+      // (Node-RED sends each message of an array given for an output)
+      node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : [out]);
     };
 
     /** Deliveries not yet answered, each with what answers it when the node closes. */
