@@ -35,8 +35,13 @@ function show(value: unknown): string {
 /** Names a value in a sentence: `msg.model` as it is, or a sentence such as "the model setting". */
 export type Field = SentenceVar;
 
+/** A version id as Replicate writes them: 64 lower-case hex digits. */
+export function isVersionId(value: unknown): value is string {
+  return typeof value === 'string' && VERSION_ID.test(value);
+}
+
 export function checkVersionId(value: unknown, field: Field = { key: 'field.version' }): string {
-  if (typeof value === 'string' && VERSION_ID.test(value)) return value;
+  if (isVersionId(value)) return value;
   throw new InputError('check.versionId', { field, value: show(value) });
 }
 

@@ -1,7 +1,7 @@
 // A prediction's output as text, when it is text: a string, or a list of strings its model's
 // schema says to show joined (`x-cog-array-display: concatenate`, Replicate's language models,
 // which stream one token per element).
-import type { CallOptions, Prediction, PredictionTarget, ReplicateClient } from '../http';
+import { isVersionId, type CallOptions, type Prediction, type PredictionTarget, type ReplicateClient } from '../http';
 import { knownModelInput, modelInput } from './model-inputs';
 
 type Json = Record<string, unknown>;
@@ -28,14 +28,11 @@ export function joinedOutput(output: unknown): string | undefined {
   return isStringList(output) ? output.join('') : undefined;
 }
 
-const VERSION_ID = /^[0-9a-f]{64}$/;
-
 /** The model (and version) a prediction ran, as a target whose schema can be looked up. */
 export function targetOfPrediction(prediction: Prediction): PredictionTarget | undefined {
   const [owner, name, ...rest] = (prediction.model ?? '').split('/');
   if (!owner || !name || rest.length > 0) return undefined;
-  if (prediction.version && VERSION_ID.test(prediction.version))
-    return { kind: 'version', version: prediction.version, model: { owner, name } };
+  if (isVersionId(prediction.version)) return { kind: 'version', version: prediction.version, model: { owner, name } };
   return { kind: 'model', owner, name };
 }
 
