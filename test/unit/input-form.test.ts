@@ -4,7 +4,7 @@
 // dialog's `schema` endpoint uses (inputFields), so what is tested is what the dialog shows.
 import should from 'should';
 import { loadCatalog } from '../../emulator/catalog';
-import { inputFields, type InputField } from '../../nodes/core';
+import { inputFields, promptFieldOf, type InputField } from '../../nodes/core';
 import { editorResource } from '../support/editor-script';
 
 interface Widget {
@@ -202,7 +202,7 @@ describe('the input form, from real model schemas', function () {
     should(plain(form.dropStale(flux, stored.input, stored.inputFields)).dropped).eql([]);
   });
 
-  it('names the field a plain string msg.payload goes to: prompt, else the first required text field that is no file', () => {
+  it('names the field a plain string msg.payload goes to: prompt, else the first required text field that is no file, as the runtime does', () => {
     const goesTo = Object.fromEntries(MODELS.map((ref) => [ref, form.payloadField(fieldsOf(ref)) ?? null]));
     should(goesTo).eql({
       'black-forest-labs/flux-schnell': 'prompt',
@@ -219,5 +219,7 @@ describe('the input form, from real model schemas', function () {
       'minimax/video-01': 'prompt',
       'salesforce/blip': null,
     });
+    // the editor's hint and the runtime name the same field: one rule, written in each language
+    should(Object.fromEntries(MODELS.map((ref) => [ref, promptFieldOf(fieldsOf(ref)) ?? null]))).eql(goesTo);
   });
 });
