@@ -64,7 +64,7 @@ export const filesBench: Bench = {
     const emulator = await worker.call('startEmulator', { recordRequests: 0 });
     const apiBaseUrl = new URL(emulator.url);
     const client = new ReplicateClient({ baseUrl: emulator.url, token: DEFAULT_TOKEN, requestsPerMinute: 0 });
-    const fetcher = new FileFetcher({ apiBaseUrl, maxBytes: SIZE });
+    const fetcher = new FileFetcher({ apiBaseUrl, maxBytes: SIZE * OUTPUTS });
     const pool = new Pool(emulator.origin, { connections: 4 });
     const data = Buffer.alloc(SIZE, 7);
     data.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -90,7 +90,7 @@ export const filesBench: Bench = {
 
       const download = await compare(
         rounds,
-        () => fetcher.download(output(0), 0, 1),
+        () => fetcher.download(output(0), 0, 0, 1),
         async () => {
           const url = new URL(output(0));
           const { body } = await pool.request({ method: 'GET', path: url.pathname });

@@ -81,36 +81,21 @@ export = (RED: NodeAPI) => {
         const known = await knownInput();
         if (known) input = c.checkInput(known.fields, input, known.model);
       }
-      // Uploaded once per message, before the create: a retried create sends the same URLs.
-      const files = await c.prepareFileInputs(client, input, {
-        inlineLimit: flow.inlineFileLimit(),
-        signal: flow.signal,
-        onRetry: flow.retrying,
-        onProgress: (sent, total) => {
-          const percent = transferPercent(sent, total);
-          if (percent !== undefined) flow.progress('uploading', { percent });
-        },
-      });
-      input = files.input;
+      // Every check that can fail comes before the first upload: a message failing after it would leave its files behind.
+      const webhookUrl = fromMsg
+        ? c.readWebhookUrl(fromMsg, 'msg.webhook')
+        : webhook
+          ? c.readWebhookUrl(webhook.text, webhook.field)
+          : undefined;
+      const cancelAfterText = cancelAfter ? c.checkCancelAfter(cancelAfter.text, cancelAfter.field) : undefined;
       const completed = fromMsg || !completedNodeId ? undefined : await completedNode.webhookFor(msg);
-      const request: Core.RunRequest = {
-        target,
-        input,
-        webhook:
-          completed?.url ??
-          (fromMsg ? c.readWebhookUrl(fromMsg, 'msg.webhook') : webhook ? c.readWebhookUrl(webhook.text, webhook.field) : undefined),
-        webhookEvents: c.webhookEventsFor(s.webhookEvents, completed !== undefined),
-        wait: s.wait,
-        waitSeconds: s.waitSeconds,
-        cancelAfter: cancelAfter ? c.checkCancelAfter(cancelAfter.text, cancelAfter.field) : undefined,
-        plan,
-      };
-      flow.progress(s.wait === 'sync' ? 'running' : 'creating');
       poller ??= new c.PredictionPoller(client);
       let release: (() => void) | undefined;
       let createdId: string | undefined;
+      let createSent = false;
       let created = false;
-      const deleteUploads = () => Promise.allSettled(files.uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
+      let uploaded: string[] = [];
+      const deleteUploads = () => Promise.allSettled(uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
       const progress: Core.Progress = {
         signal: flow.signal,
         onRetry: flow.retrying,
@@ -123,6 +108,29 @@ export = (RED: NodeAPI) => {
         onPoll: (p, polls) => flow.polled(p, polls, plan.maxPolls),
       };
       try {
+        // Uploaded once per message, before the create: a retried create sends the same URLs.
+        const files = await c.prepareFileInputs(client, input, {
+          inlineLimit: flow.inlineFileLimit(),
+          signal: flow.signal,
+          onRetry: flow.retrying,
+          onProgress: (sent, total) => {
+            const percent = transferPercent(sent, total);
+            if (percent !== undefined) flow.progress('uploading', { percent });
+          },
+        });
+        uploaded = files.uploaded;
+        const request: Core.RunRequest = {
+          target,
+          input: files.input,
+          webhook: completed?.url ?? webhookUrl,
+          webhookEvents: c.webhookEventsFor(s.webhookEvents, completed !== undefined),
+          wait: s.wait,
+          waitSeconds: s.waitSeconds,
+          cancelAfter: cancelAfterText,
+          plan,
+        };
+        flow.progress(s.wait === 'sync' ? 'running' : 'creating');
+        createSent = true;
         if (s.wait === 'stream') {
           connections ??= c.streamConnections();
           const prediction = await c.streamPrediction(client, poller, request, {
@@ -141,7 +149,7 @@ export = (RED: NodeAPI) => {
         }
         const prediction = await c.runPrediction(client, poller, request, progress);
         created = true;
-        if (s.deleteUploads && s.wait === 'complete' && c.isTerminal(prediction.status)) {
+        if (s.deleteUploads && c.isTerminal(prediction.status)) {
           // Replicate read them when the prediction ran; failing to delete them is no reason to fail the message (they expire)
           await deleteUploads();
         }
@@ -151,11 +159,15 @@ export = (RED: NodeAPI) => {
         else flow.show('blue', 'created', { id: prediction.id.slice(0, 8) });
         send([out]);
       } catch (err) {
+        // Replicate may have the prediction after all: a create it may have received, failing as one it may have run
+        const mayExist = createSent && c.createMayHaveHappened(err);
+        // canceled when the polls ran out: it reads no file any more, like one that finished
+        const canceled = err instanceof c.PollsExhaustedError && err.cancelled;
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
         // Kept for the prediction completed node unless Replicate may have the prediction after all.
-        else if (completed && !c.createMayHaveHappened(err)) await completed.forget().catch(() => undefined);
+        else if (completed && !mayExist) await completed.forget().catch(() => undefined);
         // a create Replicate certainly refused or never received reads no file: its uploads are of no use
-        if (s.deleteUploads && !created && !c.createMayHaveHappened(err)) await deleteUploads();
+        if (s.deleteUploads && (canceled || (!created && !mayExist))) await deleteUploads();
         throw err;
       } finally {
         release?.();

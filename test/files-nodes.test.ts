@@ -6,8 +6,8 @@ import type { EventEmitter } from 'events';
 import should from 'should';
 import { DEFAULT_TOKEN, startRecorder } from '../emulator';
 import { signedHeaders } from './emulator-support/wire';
-import { nodeRedWithEmulator, type Msg, type PredictionMsg } from './support/harness';
-import { helper, httpNode, messages, statusesOf } from './support/node-red';
+import { nodeRedWithEmulator, type CaughtMsg, type Msg, type PredictionMsg } from './support/harness';
+import { configNode, helper, httpNode, message, messages, nodeModules, statusesOf } from './support/node-red';
 
 const ESRGAN = 'nightmareai/real-esrgan:f121d640bd286e1fdc67f9799164c1d5be36ff74576ee11c803ae5b665dd46aa';
 const OFFICIAL = 'black-forest-labs/flux-schnell';
@@ -138,6 +138,119 @@ describe('files through the nodes', function () {
     });
   });
 
+  describe('no uploaded file left behind', () => {
+    // Every path a message can take after its files were read from it: the emulator keeps no file.
+    const left = () => nr.emulator.files.list().map((file) => file.id);
+    beforeEach(() => nr.emulator.reset());
+
+    it('checks msg.webhook before uploading: an ftp:// webhook fails the message with nothing uploaded', async () => {
+      const flow = await create({}, { inlineFileLimit: 1 });
+      const caught = flow.error();
+      flow.send({ payload: { image: png(5000) }, webhook: 'ftp://example.com/hook' });
+      should((await caught).error.message).containEql('msg.webhook');
+      should(uploads()).have.length(0);
+      should(left()).eql([]);
+    });
+
+    it('checks Cancel-After before uploading: a bad msg.cancelAfter fails the message with nothing uploaded', async () => {
+      const flow = await create({ cancelAfter: 'cancelAfter', cancelAfterType: 'msg' }, { inlineFileLimit: 1 });
+      const caught = flow.error();
+      flow.send({ payload: { image: png(5000) }, cancelAfter: 'soon' });
+      should((await caught).error.message).containEql('msg.cancelAfter');
+      should(uploads()).have.length(0);
+      should(left()).eql([]);
+    });
+
+    it('asks the linked prediction completed node for its URL before uploading: no Public URL, nothing uploaded', async () => {
+      await helper.load(
+        nodeModules(),
+        [
+          { id: 'tab', type: 'tab' },
+          configNode('cfg', nr.emulator.url, { inlineFileLimit: 1, z: 'tab' }), // no Public URL
+          {
+            id: 'create',
+            z: 'tab',
+            x: 0,
+            y: 0,
+            type: 'replicate-create-prediction',
+            replicate: 'cfg',
+            model: ESRGAN,
+            trigger: 'done',
+            wires: [[]],
+          },
+          {
+            id: 'done',
+            z: 'tab',
+            x: 0,
+            y: 0,
+            type: 'replicate-prediction-completed',
+            replicate: 'cfg',
+            url: '/replicate/no-public-url',
+            wires: [[]],
+          },
+          { id: 'catch', z: 'tab', x: 0, y: 0, type: 'catch', scope: ['create'], uncaught: false, wires: [['caught']] },
+          { id: 'caught', z: 'tab', x: 0, y: 0, type: 'helper' },
+        ],
+        { cfg: { token: DEFAULT_TOKEN } },
+      );
+      const caught = message<CaughtMsg>(helper.getNode('caught'));
+      helper.getNode('create').receive({ payload: { image: png(5000) } });
+      should((await caught).error.message).containEql('no public URL');
+      should(uploads()).have.length(0);
+      should(left()).eql([]);
+    });
+
+    it('deletes the uploads of a prediction it canceled when the polls ran out', async () => {
+      nr.emulator.fault({ type: 'timing', startingMs: 0, processingMs: 60_000 });
+      const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 2, cancelOnTimeout: true }, { inlineFileLimit: 1 });
+      const caught = flow.error();
+      flow.send({ payload: { image: png(5000) } });
+      const { error } = await caught;
+      should(error.message).endWith('it has been cancelled');
+      should(uploads()).have.length(1);
+      should(left()).eql([]);
+    });
+
+    it('deletes the uploads of a prediction that ended canceled, and after a sync wait that saw it end', async () => {
+      nr.emulator.fault({ type: 'outcome', status: 'canceled' });
+      let flow = await create({ wait: 'complete', pollInterval: 0.1 }, { inlineFileLimit: 1 });
+      let out = flow.next();
+      flow.send({ payload: { image: png(5000) } });
+      should((await out).status).equal('canceled');
+      should(left()).eql([]);
+
+      await helper.unload();
+      flow = await create({ wait: 'sync', waitSeconds: 30 }, { inlineFileLimit: 1 });
+      out = flow.next();
+      flow.send({ payload: { image: png(5000) } });
+      should((await out).status).equal('succeeded');
+      should(uploads()).have.length(2);
+      should(left()).eql([]);
+    });
+
+    it('leaves no copy of an upload whose answer was lost (a 502 after the file was stored)', async () => {
+      nr.emulator.fault({ match: { method: 'POST', path: '/files' }, type: 'status', status: 502, process: true });
+      const flow = await create({ wait: 'complete', pollInterval: 0.1 }, { inlineFileLimit: 1 });
+      const out = flow.next();
+      flow.send({ payload: { image: png(5000) } });
+      const msg = await out;
+      should(msg.status).equal('succeeded');
+      should(uploads()).have.length(2); // stored twice, answered once
+      should(nr.emulator.requests.filter((r) => r.method === 'DELETE')).have.length(2); // the copy at once, the file read when it finished
+      should(left()).eql([]);
+    });
+
+    it('deletes the uploads of a create Replicate refused', async () => {
+      nr.emulator.fault({ match: { method: 'POST', path: '/predictions' }, type: 'status', status: 422, body: { detail: 'bad input' } });
+      const flow = await create({ validateInput: false }, { inlineFileLimit: 1 });
+      const caught = flow.error();
+      flow.send({ payload: { image: png(5000), mask: png(6000) } });
+      should((await caught).error.message).containEql('bad input');
+      should(uploads()).have.length(2);
+      should(left()).eql([]);
+    });
+  });
+
   describe('outputs', () => {
     const twoFiles = () => [`${nr.emulator.origin}/outputs/image/out-0.png`, `${nr.emulator.origin}/outputs/audio/voice.wav`];
 
@@ -251,6 +364,30 @@ describe('files through the nodes', function () {
         'The output file large.mp4 is larger than the largest download (2 MB) set in the Replicate account, so its download was stopped',
       );
     });
+
+    it('message: a URL the output lists 30 times is downloaded once, each of the 30 messages carrying its bytes', async () => {
+      const url = `${nr.emulator.origin}/outputs/image/same.png`;
+      nr.emulator.fault({ type: 'outcome', status: 'succeeded', output: Array.from({ length: 30 }, () => url) });
+      const flow = await create({ model: OFFICIAL, wait: 'complete', pollInterval: 0.1, outputFiles: 'message' });
+      const out = messages<FileMsg>(flow.outputs[0], 30);
+      flow.send({ payload: { prompt: 'a cat' } });
+      const got = await out;
+      should(nr.emulator.requests.filter((r) => r.path === '/outputs/image/same.png')).have.length(1);
+      should(got.every((msg) => msg.payload.equals(got[0]!.payload) && msg.filename === 'same.png')).be.true();
+      should(got.map((msg) => msg.parts.index)).eql([...Array(30).keys()]);
+    });
+
+    for (const mode of ['buffer', 'message']) {
+      it(`${mode}: more than 100 output files fail the message clearly, downloading none`, async () => {
+        const urls = Array.from({ length: 101 }, (_, i) => `${nr.emulator.origin}/outputs/image/out-${i}.png`);
+        nr.emulator.fault({ type: 'outcome', status: 'succeeded', output: urls });
+        const flow = await create({ model: OFFICIAL, wait: 'complete', pollInterval: 0.1, outputFiles: mode });
+        const caught = flow.error();
+        flow.send({ payload: { prompt: 'a cat' } });
+        should((await caught).error.message).startWith('The output names 101 files, more than the 100 downloaded for one prediction');
+        should(nr.emulator.requests.filter((r) => r.path.startsWith('/outputs/'))).have.length(0);
+      });
+    }
 
     describe('get prediction', () => {
       async function finished(output: unknown): Promise<string> {

@@ -1,6 +1,8 @@
 // Files in and out, in the core: what a file is from its bytes, the names output files get,
 // which hosts are downloaded from, inputs sent inline or uploaded (the bytes that reach the
 // emulator are the bytes sent), and downloads: retried, stopped at the limit, never with the token.
+import http from 'http';
+import type { AddressInfo } from 'net';
 import should from 'should';
 import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator, type Recorder } from '../emulator';
 import {
@@ -11,16 +13,58 @@ import {
   FileHosts,
   findOutputFiles,
   inputFields,
+  MAX_OUTPUT_FILES,
   MAX_UPLOAD_BYTES,
   outputFileName,
   prepareFileInputs,
   ReplicateClient,
+  UPLOAD_TAG,
   type Prediction,
 } from '../nodes/core';
 
 const bytes = (...values: Array<number | string>): Buffer =>
   Buffer.concat(values.map((v) => (typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.from([v]))));
 const pad = (head: Buffer, size = 64) => Buffer.concat([head, Buffer.alloc(Math.max(0, size - head.length))]);
+
+/**
+ * A file host that does as it likes, on 127.0.0.1: /endless/<name> sends 64 KiB chunks without a
+ * length until the client hangs up, /sized/<bytes>/<name> sends that many bytes with their length.
+ * It counts the requests and the bytes it sent for each path.
+ */
+async function hostileFileHost() {
+  const requests = new Map<string, number>();
+  const sent = new Map<string, number>();
+  const chunk = Buffer.alloc(64 * 1024, 3);
+  const server = http.createServer((req, res) => {
+    const path = req.url ?? '/';
+    requests.set(path, (requests.get(path) ?? 0) + 1);
+    const count = (bytes: number) => sent.set(path, (sent.get(path) ?? 0) + bytes);
+    const sized = /^\/sized\/(\d+)\//.exec(path);
+    if (sized) {
+      const size = Number(sized[1]);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+      count(size);
+      res.end(Buffer.alloc(size, 5));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const pump = () => {
+      while (!res.destroyed) {
+        count(chunk.length);
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+    };
+    res.on('close', () => res.removeListener('drain', pump));
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    sent,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()) && server.closeAllConnections()),
+  };
+}
 
 function thrown(fn: () => unknown): Error {
   try {
@@ -277,6 +321,43 @@ describe('files: against the emulator', function () {
       should(progress.at(-1)).equal(1);
     });
 
+    it('leaves no second copy of an upload retried after its answer was lost (a 502 after the file was stored)', async () => {
+      emulator.reset();
+      emulator.fault({ match: { method: 'POST', path: '/files' }, type: 'status', status: 502, process: true, times: 2 });
+      const data = Buffer.alloc(5000, 4);
+      const prepared = await prepareFileInputs(client, { image: data }, { inlineLimit: 10 });
+      should(uploads()).have.length(3); // stored three times, answered once
+      should(emulator.files.list().map((file) => file.id)).eql(prepared.uploaded);
+      should(emulator.files.get(prepared.uploaded[0]!)!.metadata).have.property(UPLOAD_TAG).which.is.a.String();
+      should(emulator.files.get(prepared.uploaded[0]!)!.bytes.equals(data)).be.true();
+    });
+
+    it('leaves no copy when every answer to an upload is lost and the message fails', async () => {
+      emulator.reset();
+      emulator.fault({ match: { method: 'POST', path: '/files' }, type: 'status', status: 502, process: true, times: Infinity });
+      const err = await rejected(prepareFileInputs(client, { first: Buffer.alloc(5000, 1) }, { inlineLimit: 10 }));
+      should(err.message).containEql('502');
+      should(uploads().length).be.above(1);
+      should(emulator.files.list()).eql([]);
+    });
+
+    it('deletes only its own lost copies: a file uploaded by something else stays', async () => {
+      emulator.reset();
+      const other = await client.uploadFile({
+        data: Buffer.alloc(5000, 2),
+        filename: 'other.bin',
+        contentType: 'application/octet-stream',
+      });
+      emulator.fault({ match: { method: 'POST', path: '/files' }, type: 'status', status: 502, process: true });
+      const prepared = await prepareFileInputs(client, { image: Buffer.alloc(5000, 4) }, { inlineLimit: 10 });
+      should(
+        emulator.files
+          .list()
+          .map((file) => file.id)
+          .sort(),
+      ).eql([other.id, prepared.uploaded[0]!].sort());
+    });
+
     it('deletes the files it uploaded for an input when a later upload of it fails', async () => {
       emulator.fault({ match: { method: 'POST', path: '/files' }, type: 'delay', ms: 0 }); // the first upload goes through
       emulator.fault({
@@ -380,6 +461,72 @@ describe('files: against the emulator', function () {
       should(err.message).startWith('The output file big.bin is larger than the largest download (10 MB)');
       should(received).be.belowOrEqual(10_000_000).and.above(9_000_000); // it stopped at the limit, not at the end
       should(peak).be.below(40_000_000); // far below the 120 MB the host would have sent
+    });
+
+    it('downloads a URL the output lists 30 times once, the 30 files sharing its bytes', async () => {
+      const host = await hostileFileHost();
+      try {
+        const url = `${host.origin}/sized/5000000/same.png`;
+        const f = fetcher(10_000_000); // 30 copies would be 150 MB, far past the limit
+        global.gc?.();
+        const before = process.memoryUsage();
+        const files = (await f.outputFilesOf(succeeded({ images: Array.from({ length: 30 }, () => url) })))!;
+        const after = process.memoryUsage();
+        await f.close();
+        should(host.requests.get('/sized/5000000/same.png')).equal(1);
+        should(files).have.length(30);
+        should(files.every((file) => file.data === files[0]!.data && file.size === 5_000_000 && file.filename === 'same.png')).be.true();
+        should(after.arrayBuffers + after.heapUsed - before.arrayBuffers - before.heapUsed).be.below(40_000_000);
+      } finally {
+        await host.close();
+      }
+    });
+
+    it('caps the downloads of one prediction together at the largest download, stopping the one that passes it', async () => {
+      const host = await hostileFileHost();
+      try {
+        const f = fetcher(10_000_000);
+        const output = [`${host.origin}/sized/4000000/a.bin`, `${host.origin}/sized/4000000/b.bin`, `${host.origin}/endless/c.bin`];
+        const err = await rejected(f.outputFilesOf(succeeded(output)));
+        await f.close();
+        should(err.message).equal(
+          'The output files of this prediction together pass the largest download (10 MB) set in the Replicate account, so the download of c.bin was stopped',
+        );
+        // 2 MB were left for c.bin: its download stopped there, not at the end (it has none)
+        should(host.sent.get('/endless/c.bin')).be.below(8_000_000);
+        // an announced size past what is left is refused before its body is read
+        const g = fetcher(10_000_000);
+        const announced = await rejected(g.outputFilesOf(succeeded([...output.slice(0, 2), `${host.origin}/sized/3000000/d.bin`])));
+        await g.close();
+        should(announced.message).startWith('The output files of this prediction together pass the largest download (10 MB)');
+        should(announced.message).endWith('so the download of d.bin was stopped');
+      } finally {
+        await host.close();
+      }
+    });
+
+    it(`refuses an output of more than ${MAX_OUTPUT_FILES} files before any download`, async () => {
+      const f = fetcher();
+      const urls = Array.from({ length: MAX_OUTPUT_FILES + 1 }, (_, i) => `${emulator.origin}/outputs/image/out-${i}.png`);
+      should(await f.outputFilesOf(succeeded(urls.slice(0, MAX_OUTPUT_FILES)))).have.length(MAX_OUTPUT_FILES);
+      emulator.clearRequests();
+      const err = await rejected(f.outputFilesOf(succeeded(urls)));
+      await f.close();
+      should(err.message).equal(
+        'The output names 101 files, more than the 100 downloaded for one prediction, so none was downloaded: with Output files "as URLs" the prediction goes out as it is',
+      );
+      should(emulator.requests).have.length(0);
+    });
+
+    it('refuses a data: output whose base64 is broken, naming it, rather than making an empty or short file', async () => {
+      const f = fetcher();
+      for (const broken of ['data:image/png;base64,!!!!', 'data:image/png;base64,iVBORw0K*GgoAAAA', 'data:text/plain;base64,aGVsbG8gd']) {
+        const err = await rejected(f.outputFilesOf(succeeded(['data:text/plain;base64,aGVsbG8=', broken])));
+        should(err.message).equal('Output file 2 is a data: URL that cannot be read');
+      }
+      const [spaced] = (await f.outputFilesOf(succeeded(['data:text/plain;base64,aGVs\nbG8=', 'data:text/plain;base64,'])))!;
+      should(spaced!.data.toString()).equal('hello'); // line breaks in base64 are allowed
+      await f.close();
     });
 
     it('refuses an output on a host that is not allowed, sending it nothing', async () => {

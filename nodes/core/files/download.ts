@@ -1,6 +1,7 @@
-// Downloads output files: streamed, at most the largest download per file held in memory (the
-// download stops there), retried on 5xx and dropped connections, with progress. It has its own
-// connections and never holds the API token: a file host is not Replicate's API.
+// Downloads output files: streamed, at most the largest download held in memory for all files of
+// one prediction together (the download passing it stops there), each URL once however often the
+// output lists it, at most 100 files, retried on 5xx and dropped connections, with progress. It
+// has its own connections and never holds the API token: a file host is not Replicate's API.
 import { Agent, type Dispatcher } from 'undici';
 import {
   DEFAULT_RETRY,
@@ -31,18 +32,24 @@ export interface DownloadedFile {
 export interface FileFetcherOptions {
   apiBaseUrl: URL;
   alsoDownloadFrom?: readonly string[];
-  /** The largest download per file, in bytes. */
+  /** The most bytes downloaded for one prediction, all its files together. */
   maxBytes: number;
   timeoutMs?: number;
   maxRetries?: number;
 }
 
 export interface DownloadOptions extends CallOptions {
-  /** Bytes received of the file being downloaded (its size when the host said it). */
+  /** Bytes received of the file being downloaded (its size when the host said it), and its place among the downloads. */
   onProgress?: (received: number, total: number | undefined, index: number, count: number) => void;
 }
 
 const MAX_REDIRECTS = 5;
+
+/** More output files than this in one prediction are refused before any download. */
+export const MAX_OUTPUT_FILES = 100;
+
+/** base64 as data: URLs carry it (the URL-safe alphabet too), whitespace taken out; a length of 4n+1 is never whole. */
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** A download that may succeed if tried again: a 5xx or a dropped connection. */
 class Retryable extends Error {
@@ -78,18 +85,47 @@ export class FileFetcher {
     if (prediction.status !== 'succeeded') return undefined;
     const urls = findOutputFiles(prediction.output, this.hosts);
     if (urls.length === 0) return undefined;
-    const files: DownloadedFile[] = [];
-    for (const [index, url] of urls.entries()) files.push(await this.download(url, index, urls.length, options));
-    return files;
+    if (urls.length > MAX_OUTPUT_FILES) {
+      throw new ReplicateError(
+        'files.tooManyOutputs',
+        { count: urls.length, max: MAX_OUTPUT_FILES },
+        { code: 'bad-response', retryable: false },
+      );
+    }
+    // A URL listed again is the same file: downloaded once, its bytes shared.
+    const distinct = [...new Set(urls)];
+    const byUrl = new Map<string, DownloadedFile>();
+    let left = this.maxBytes;
+    for (const [index, url] of distinct.entries()) {
+      const file = await this.download(url, urls.indexOf(url), index, distinct.length, options, left);
+      left -= file.size;
+      byUrl.set(url, file);
+    }
+    return urls.map((url, index) => {
+      const file = byUrl.get(url)!;
+      return { ...file, filename: outputFileName(url, file.contentType, index) };
+    });
   }
 
-  /** One file: a data: URL decoded, an http(s) URL on an allowed host downloaded. */
-  async download(url: string, index: number, count: number, options: DownloadOptions = {}): Promise<DownloadedFile> {
-    if (url.startsWith('data:')) return this.decode(url, index);
+  /**
+   * One file: a data: URL decoded, an http(s) URL on an allowed host downloaded. `index` is its
+   * place in the output (for its name), `done` and `count` its place among the downloads (for
+   * progress); `allowance` the bytes the prediction may still download.
+   */
+  async download(
+    url: string,
+    index: number,
+    done: number,
+    count: number,
+    options: DownloadOptions = {},
+    allowance = this.maxBytes,
+  ): Promise<DownloadedFile> {
+    const limit = new Limit(this.maxBytes, allowance);
+    if (url.startsWith('data:')) return this.decode(url, index, limit);
     const checked = this.hosts.check(url);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.fetchOnce(checked, url, index, count, options);
+        return await this.fetchOnce(checked, url, index, done, count, options, limit);
       } catch (caught) {
         if (!(caught instanceof Retryable)) throw caught;
         if (attempt >= this.maxRetries || options.signal?.aborted) throw caught.cause;
@@ -104,7 +140,7 @@ export class FileFetcher {
     return this.agent.destroy().catch(() => undefined);
   }
 
-  private decode(url: string, index: number): DownloadedFile {
+  private decode(url: string, index: number, limit: Limit): DownloadedFile {
     const comma = url.indexOf(',');
     const meta = url.slice(5, comma);
     const base64 = /;base64$/i.test(meta);
@@ -112,30 +148,32 @@ export class FileFetcher {
       .replace(/;base64$/i, '')
       .split(';')[0]!
       .trim();
-    const payload = url.slice(comma + 1);
+    const payload = base64 ? url.slice(comma + 1).replace(/\s+/g, '') : url.slice(comma + 1);
     // base64 holds 3 bytes in 4 characters: a data: URL too large is refused before it is decoded
     const estimate = base64 ? Math.floor((payload.length * 3) / 4) : payload.length;
-    const name = `output-${index}`;
-    if (estimate > this.maxBytes) throw this.tooLarge(name);
+    limit.check(estimate, `output-${index}`);
+    // Buffer.from skips what is not base64: a broken output would become a short or empty file
+    if (base64 && (!BASE64.test(payload) || payload.length % 4 === 1)) throw new InputError('files.badDataUrl', { index: index + 1 });
     let data: Buffer;
     try {
       data = base64 ? Buffer.from(payload, 'base64') : Buffer.from(decodeURIComponent(payload), 'utf8');
     } catch {
       throw new InputError('files.badDataUrl', { index: index + 1 });
     }
+    limit.check(data.length, `output-${index}`);
     const contentType = declared && declared.toLowerCase() !== OCTET_STREAM ? declared : detectContentType(data);
     return { url, filename: outputFileName(url, contentType, index), contentType, size: data.length, data };
   }
 
-  private tooLarge(name: string): ReplicateError {
-    return new ReplicateError(
-      'files.tooLargeToDownload',
-      { name, max: Math.round(this.maxBytes / 1_000_000) },
-      { code: 'bad-response', retryable: false },
-    );
-  }
-
-  private async fetchOnce(start: URL, url: string, index: number, count: number, options: DownloadOptions): Promise<DownloadedFile> {
+  private async fetchOnce(
+    start: URL,
+    url: string,
+    index: number,
+    done: number,
+    count: number,
+    options: DownloadOptions,
+    limit: Limit,
+  ): Promise<DownloadedFile> {
     let target = start;
     const name = outputFileName(url, OCTET_STREAM, index);
     for (let redirects = 0; ; redirects++) {
@@ -168,11 +206,11 @@ export class FileFetcher {
       }
       const length = Number(headers['content-length']);
       const total = Number.isFinite(length) && length >= 0 ? length : undefined;
-      if (total !== undefined && total > this.maxBytes) {
+      if (total !== undefined && total > limit.bytes) {
         body.destroy();
-        throw this.tooLarge(name);
+        throw limit.exceeded(total, name);
       }
-      const data = await this.readBody(body, total, name, target, index, count, options);
+      const data = await this.readBody(body, total, name, target, done, count, options, limit);
       const header = typeof headers['content-type'] === 'string' ? headers['content-type'].split(';')[0]!.trim() : '';
       const extension = /\.([A-Za-z0-9]{1,10})$/.exec(target.pathname)?.[1];
       const detected = detectContentType(data);
@@ -192,24 +230,25 @@ export class FileFetcher {
     total: number | undefined,
     name: string,
     target: URL,
-    index: number,
+    done: number,
     count: number,
     options: DownloadOptions,
+    limit: Limit,
   ): Promise<Buffer> {
     const whole = total !== undefined ? Buffer.allocUnsafe(total) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (received + chunk.length > (total ?? this.maxBytes)) {
+        if (received + chunk.length > (total ?? limit.bytes)) {
           body.destroy();
-          if (total === undefined) throw this.tooLarge(name);
+          if (total === undefined) throw limit.exceeded(received + chunk.length, name);
           throw new Retryable(this.interrupted(name, target, 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'));
         }
         if (whole) chunk.copy(whole, received);
         else chunks.push(chunk);
         received += chunk.length;
-        options.onProgress?.(received, total, index, count);
+        options.onProgress?.(received, total, done, count);
       }
     } catch (err) {
       if (err instanceof ReplicateError || err instanceof Retryable) throw err;
@@ -237,5 +276,31 @@ export class FileFetcher {
       { code: cause.code, retryable: cause.retryable },
     );
     return cause.retryable ? new Retryable(framed) : framed;
+  }
+}
+
+/** The bytes one file may still take: the largest download, less what the prediction's other files took. */
+class Limit {
+  readonly bytes: number;
+
+  constructor(
+    private readonly max: number,
+    allowance: number,
+  ) {
+    this.bytes = Math.min(max, allowance);
+  }
+
+  /** Throws, naming the file, when `size` bytes are more than it may take. */
+  check(size: number, name: string): void {
+    if (size > this.bytes) throw this.exceeded(size, name);
+  }
+
+  /** The error for a file of `size` bytes, more than it may take: past the largest download alone, or past what is left of it. */
+  exceeded(size: number, name: string): ReplicateError {
+    const vars = { name, max: Math.round(this.max / 1_000_000) };
+    return new ReplicateError(size > this.max ? 'files.tooLargeToDownload' : 'files.tooMuchToDownload', vars, {
+      code: 'bad-response',
+      retryable: false,
+    });
   }
 }

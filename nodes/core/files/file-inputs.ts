@@ -1,12 +1,21 @@
 // Files in a model input: every Buffer or Uint8Array, at any depth of the input, is a file. Small
 // ones go inline as data: URLs, larger ones are uploaded with the files API and their URL takes
 // their place. Sizes are checked before anything is sent, and the uploads happen here, once per
-// message, before the create: a create that is retried never uploads again.
-import { InputError, type CallOptions, type ReplicateClient } from '../http';
+// message, before the create: a create that is retried never uploads again. An upload retried
+// after its answer was lost may have been stored twice: each upload carries a tag in its
+// metadata, and the copies the tag finds in GET /files, other than the one kept, are deleted.
+import { randomUUID } from 'crypto';
+import { createMayHaveHappened, cursorFromNext, InputError, type CallOptions, type ReplicateClient, type ReplicateFile } from '../http';
 import { detectContentType, extensionFor } from './content-type';
 
 /** Replicate's files API takes files of up to 100 MiB. */
 export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+/** The metadata key of an upload's tag: one per file uploaded, the same in each attempt of its upload. */
+export const UPLOAD_TAG = 'node_red_upload';
+
+/** Pages of GET /files (newest first) looked through for copies of a retried upload: they are among the newest. */
+const MAX_LOST_COPY_PAGES = 3;
 
 export interface FileInputOptions extends CallOptions {
   /** Files of up to this many bytes go inline as data: URLs; larger ones are uploaded. */
@@ -118,6 +127,29 @@ function refuseTooLarge(files: FoundFile[]): void {
   }
 }
 
+function isTagged(file: ReplicateFile, tag: string): boolean {
+  const metadata = file.metadata;
+  return typeof metadata === 'object' && metadata !== null && (metadata as Record<string, unknown>)[UPLOAD_TAG] === tag;
+}
+
+/**
+ * Deletes the files tagged `tag` except `keep`: copies stored by attempts whose answer was lost, at
+ * most `most` of them (one per such attempt), looked for on the newest pages of GET /files.
+ */
+async function deleteLostCopies(client: ReplicateClient, tag: string, keep: string | undefined, most: number): Promise<void> {
+  let found = 0;
+  let cursor: string | undefined;
+  for (let pages = 0; pages < MAX_LOST_COPY_PAGES && found < most; pages++) {
+    const page = await client.listFiles({ cursor });
+    const copies = page.results.filter((file) => file.id !== keep && isTagged(file, tag));
+    found += copies.length;
+    await Promise.allSettled(copies.map((file) => client.deleteFile(file.id)));
+    const next = cursorFromNext(page.next);
+    if (next === null) return;
+    cursor = next;
+  }
+}
+
 /** Fails, naming the field, when a file of the input is larger than Replicate takes: before any request, even the schema's. */
 export function checkFileSizes(input: Record<string, unknown>): void {
   refuseTooLarge(findFiles(input));
@@ -148,16 +180,30 @@ export async function prepareFileInputs(
     else {
       const filename = `${fieldName(file.path).replace(/[^A-Za-z0-9_-]+/g, '-')}.${extensionFor(contentType)}`;
       const before = done;
+      const tag = randomUUID();
+      let lostAnswers = 0;
       const created = await client
         .uploadFile(
-          { data: file.data, filename, contentType },
-          { signal: options.signal, onRetry: options.onRetry, onProgress: (sent) => options.onProgress?.(before + sent, total) },
+          { data: file.data, filename, contentType, metadata: { [UPLOAD_TAG]: tag } },
+          {
+            signal: options.signal,
+            onRetry: (retry) => {
+              if (createMayHaveHappened(retry.error)) lostAnswers++;
+              options.onRetry?.(retry);
+            },
+            onProgress: (sent) => options.onProgress?.(before + sent, total),
+          },
         )
         .catch(async (err: unknown) => {
-          // the message fails: the files uploaded for it so far will never be read
-          await Promise.allSettled(uploaded.map((id) => client.deleteFile(id)));
+          // the message fails: the files uploaded for it so far, and any copy of this one, will never be read
+          if (createMayHaveHappened(err)) lostAnswers++;
+          await Promise.allSettled([
+            ...uploaded.map((id) => client.deleteFile(id)),
+            lostAnswers > 0 ? deleteLostCopies(client, tag, undefined, lostAnswers) : undefined,
+          ]);
           throw err;
         });
+      if (lostAnswers > 0) await deleteLostCopies(client, tag, created.id, lostAnswers).catch(() => undefined);
       done += file.data.byteLength;
       uploaded.push(created.id);
       url = created.urls.get;

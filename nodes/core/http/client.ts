@@ -24,6 +24,7 @@ import {
   AccountSchema,
   DeploymentPageSchema,
   DeploymentSchema,
+  FilePageSchema,
   FileSchema,
   ModelPageSchema,
   ModelSchema,
@@ -34,6 +35,7 @@ import {
   type Account,
   type Deployment,
   type DeploymentPage,
+  type FilePage,
   type Model,
   type ModelPage,
   type ModelVersion,
@@ -85,6 +87,8 @@ export interface FileUpload {
   data: Uint8Array;
   filename: string;
   contentType: string;
+  /** Kept with the file and shown in GET /files (a JSON object). */
+  metadata?: Record<string, unknown>;
 }
 
 export interface UploadOptions extends CallOptions {
@@ -379,6 +383,21 @@ export class ReplicateClient {
     );
   }
 
+  /** A page of the account's uploaded files, newest first (GET /files). */
+  listFiles(params: { cursor?: string } = {}, options: CallOptions = {}): Promise<FilePage> {
+    return this.request(
+      {
+        method: 'GET',
+        path: '/files',
+        query: { cursor: params.cursor },
+        kind: 'read',
+        schema: FilePageSchema,
+        what: { key: 'what.fileList' },
+      },
+      options,
+    );
+  }
+
   /** Deletes an uploaded file (DELETE /files/{id}). */
   async deleteFile(id: string, options: CallOptions = {}): Promise<void> {
     await this.request(
@@ -514,6 +533,8 @@ function multipartBody(file: FileUpload, onProgress: UploadOptions['onProgress']
   form.set('content', new Blob([file.data], { type: file.contentType }), file.filename);
   form.set('filename', file.filename);
   form.set('type', file.contentType);
+  // a text part, as in Replicate's own curl example (-F 'metadata={...}')
+  if (file.metadata) form.set('metadata', JSON.stringify(file.metadata));
   const encoded = new Response(form);
   const contentType = encoded.headers.get('content-type') ?? 'multipart/form-data';
   const stream = encoded.body!;

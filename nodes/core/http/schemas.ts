@@ -63,6 +63,19 @@ export const ModelSchema = z.looseObject({
 });
 export type Model = z.infer<typeof ModelSchema>;
 
+/**
+ * The cursor of a page's `next` URL. Only the cursor is kept: following the URL itself would send
+ * the token wherever a response pointed.
+ */
+export function cursorFromNext(next: string | null | undefined): string | null {
+  if (!next) return null;
+  try {
+    return new URL(next, 'https://api.replicate.com').searchParams.get('cursor');
+  } catch {
+    return null;
+  }
+}
+
 function pageOf<T extends z.ZodType>(item: T) {
   return z.looseObject({
     next: z.string().nullish(),
@@ -114,6 +127,8 @@ export const FileSchema = z.looseObject({
   expires_at: z.string().nullish(),
 });
 export type ReplicateFile = z.infer<typeof FileSchema>;
+export const FilePageSchema = pageOf(FileSchema);
+export type FilePage = z.infer<typeof FilePageSchema>;
 
 /** Replicate's error bodies: RFC 7807 problem details, sometimes only `detail`. */
 export const ProblemSchema = z.looseObject({

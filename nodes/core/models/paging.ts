@@ -1,16 +1,6 @@
 // The model catalog and its search, page by page. Replicate pages with a `next` URL carrying a
-// `cursor` parameter. Only the cursor is kept: following the URL itself would send the token
-// wherever a response pointed.
-import type { CallOptions, Model, ReplicateClient } from '../http';
-
-export function cursorFromNext(next: string | null | undefined): string | null {
-  if (!next) return null;
-  try {
-    return new URL(next, 'https://api.replicate.com').searchParams.get('cursor');
-  } catch {
-    return null;
-  }
-}
+// `cursor` parameter (cursorFromNext).
+import { cursorFromNext, type CallOptions, type Model, type ReplicateClient } from '../http';
 
 export interface Page<T> {
   results: T[];
