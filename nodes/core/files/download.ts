@@ -88,7 +88,7 @@ export class FileFetcher {
     if (urls.length > MAX_OUTPUT_FILES) {
       throw new ReplicateError(
         'files.tooManyOutputs',
-        { count: urls.length, max: MAX_OUTPUT_FILES },
+        { files: urls.length, max: MAX_OUTPUT_FILES },
         { code: 'bad-response', retryable: false },
       );
     }
