@@ -5,7 +5,7 @@
 // after its answer was lost may have been stored twice: each upload carries a tag in its
 // metadata, and the copies the tag finds in GET /files, other than the one kept, are deleted.
 import { randomUUID } from 'crypto';
-import { createMayHaveHappened, cursorFromNext, InputError, type CallOptions, type ReplicateClient, type ReplicateFile } from '../http';
+import { cursorFromNext, InputError, ReplicateError, type CallOptions, type ReplicateClient, type ReplicateFile } from '../http';
 import { detectContentType, extensionFor } from './content-type';
 
 /** Replicate's files API takes files of up to 100 MiB. */
@@ -127,6 +127,12 @@ function refuseTooLarge(files: FoundFile[]): void {
   }
 }
 
+/** Whether an upload attempt that failed so may have stored the file: all but a refusal (4xx) or a request never sent. */
+function mayHaveStored(err: unknown): boolean {
+  if (!(err instanceof ReplicateError)) return true;
+  return !err.notSent && !(err.status !== undefined && err.status >= 400 && err.status < 500);
+}
+
 function isTagged(file: ReplicateFile, tag: string): boolean {
   const metadata = file.metadata;
   return typeof metadata === 'object' && metadata !== null && (metadata as Record<string, unknown>)[UPLOAD_TAG] === tag;
@@ -188,7 +194,7 @@ export async function prepareFileInputs(
           {
             signal: options.signal,
             onRetry: (retry) => {
-              if (createMayHaveHappened(retry.error)) lostAnswers++;
+              if (mayHaveStored(retry.error)) lostAnswers++;
               options.onRetry?.(retry);
             },
             onProgress: (sent) => options.onProgress?.(before + sent, total),
@@ -196,7 +202,7 @@ export async function prepareFileInputs(
         )
         .catch(async (err: unknown) => {
           // the message fails: the files uploaded for it so far, and any copy of this one, will never be read
-          if (createMayHaveHappened(err)) lostAnswers++;
+          if (mayHaveStored(err)) lostAnswers++;
           await Promise.allSettled([
             ...uploaded.map((id) => client.deleteFile(id)),
             lostAnswers > 0 ? deleteLostCopies(client, tag, undefined, lostAnswers) : undefined,
