@@ -333,6 +333,65 @@ describe('files: against the emulator', function () {
       should(emulator.files.get(prepared.uploaded[0]!)!.bytes.equals(data)).be.true();
     });
 
+    it('looks for a lost copy page by page, on at most 3 pages of a files list that never ends', async () => {
+      // An API whose first answer to an upload is lost, and whose file list pages on forever: the copy sits on page 2.
+      let tag = '';
+      let copyOnPage = 2;
+      const lists: string[] = [];
+      const deleted: string[] = [];
+      const api = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          const url = new URL(req.url ?? '/', 'http://api');
+          const file = (id: string, metadata: unknown) => ({ id, urls: { get: `http://api/v1/files/${id}` }, metadata });
+          const answer = (status: number, body?: unknown) =>
+            res.writeHead(status, { 'content-type': 'application/json' }).end(body === undefined ? undefined : JSON.stringify(body));
+          if (req.method === 'POST' && !tag) {
+            void new Response(Buffer.concat(chunks), { headers: { 'content-type': req.headers['content-type']! } })
+              .formData()
+              .then((form) => {
+                tag = (JSON.parse(form.get('metadata') as string) as Record<string, string>)[UPLOAD_TAG]!;
+                answer(502, { detail: 'bad gateway' });
+              });
+          } else if (req.method === 'POST') answer(201, file('kept', { [UPLOAD_TAG]: tag }));
+          else if (req.method === 'GET') {
+            const page = Number(url.searchParams.get('cursor') ?? 1);
+            lists.push(String(page));
+            const results =
+              page === copyOnPage ? [file('other', {}), file('lost', { [UPLOAD_TAG]: tag }), file('kept', { [UPLOAD_TAG]: tag })] : [];
+            answer(200, { next: `http://api/v1/files?cursor=${page + 1}`, previous: null, results });
+          } else {
+            deleted.push(url.pathname);
+            answer(204);
+          }
+        });
+      });
+      await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+      const stub = new ReplicateClient({
+        baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}/v1`,
+        token: DEFAULT_TOKEN,
+        retry: { baseDelayMs: 10, maxDelayMs: 20 },
+      });
+      try {
+        const prepared = await prepareFileInputs(stub, { image: Buffer.alloc(5000, 4) }, { inlineLimit: 10 });
+        should(prepared.uploaded).eql(['kept']);
+        should(deleted).eql(['/v1/files/lost']);
+        should(lists).eql(['1', '2']); // the one lost copy found: no further page
+
+        tag = '';
+        copyOnPage = 0; // the lost answer stored nothing: the search gives up after 3 pages
+        lists.length = 0;
+        deleted.length = 0;
+        should((await prepareFileInputs(stub, { image: Buffer.alloc(5000, 4) }, { inlineLimit: 10 })).uploaded).eql(['kept']);
+        should(lists).eql(['1', '2', '3']);
+        should(deleted).eql([]);
+      } finally {
+        await stub.close();
+        await new Promise<void>((resolve) => api.close(() => resolve()));
+      }
+    });
+
     it('leaves no copy when every answer to an upload is lost and the message fails', async () => {
       emulator.reset();
       emulator.fault({ match: { method: 'POST', path: '/files' }, type: 'status', status: 502, process: true, times: Infinity });
