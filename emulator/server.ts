@@ -175,11 +175,11 @@ async function afterHandling(deps: ServerDeps, fault: RequestFault, response: Ap
 function send(res: ServerResponse, response: ApiResponse): void {
   const headers: Record<string, string | number> = {
     'content-type': response.contentType,
-    'content-length': Buffer.byteLength(response.body),
+    'content-length': response.bytes?.length ?? Buffer.byteLength(response.body),
   };
   for (const [name, value] of Object.entries(response.headers ?? {})) headers[name.toLowerCase()] = value;
   res.writeHead(response.status, headers);
-  res.end(response.body);
+  res.end(response.bytes ?? response.body);
 }
 
 // Links in responses use the host the client addressed, so they work however it connected.
@@ -224,5 +224,5 @@ async function serveOutputFile(deps: ServerDeps, req: IncomingMessage, res: Serv
   if (fault?.type === 'status') return send(res, statusFaultResponse(fault));
   if (fault?.type === 'drop' && !fault.after) return void req.socket.destroy();
   if (fault?.type === 'delay') await deps.timers.sleep(fault.ms).done;
-  if (!serveOutput(req, res, url, fault?.type === 'drop' ? 'cut' : 'whole')) send(res, notFound());
+  if (!serveOutput(req, res, url, deps.ctx.outputFiles, fault?.type === 'drop' ? 'cut' : 'whole')) send(res, notFound());
 }
