@@ -62,9 +62,9 @@ export class Collections {
   /** GET /search: the matching models (at most `limit`) and the collections whose name or description matches. */
   search(query: string, limit: number): { models: CatalogModel[]; collections: Record<string, unknown>[] } {
     const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
-    const collections = COLLECTIONS.filter((c) => terms.every((term) => `${c.slug} ${c.name} ${c.description}`.toLowerCase().includes(term))).map(
-      (c) => ({ name: c.name, slug: c.slug, description: c.description, models: this.modelsOf(c).slice(0, 5).map(fullName) }),
-    );
+    const collections = COLLECTIONS.filter((c) =>
+      terms.every((term) => `${c.slug} ${c.name} ${c.description}`.toLowerCase().includes(term)),
+    ).map((c) => ({ name: c.name, slug: c.slug, description: c.description, models: this.modelsOf(c).slice(0, 5).map(fullName) }));
     return { models: this.catalog.search(query).slice(0, limit), collections };
   }
 

@@ -124,7 +124,7 @@ export class DeploymentStore {
       },
     };
     owned.set(body.name, deployment);
-    return json(201, view(deployment, account));
+    return json(200, view(deployment, account));
   }
 
   update(account: Account, owner: string, name: string, raw: string): ApiResponse {
@@ -141,7 +141,13 @@ export class DeploymentStore {
     const problemOf =
       model && this.checkRelease(model, version, configuration.hardware, configuration.min_instances, configuration.max_instances);
     if (problemOf) return problemOf;
-    found.release = { number: found.release.number + 1, model: found.release.model, version, createdAt: new Date().toISOString(), configuration };
+    found.release = {
+      number: found.release.number + 1,
+      model: found.release.model,
+      version,
+      createdAt: new Date().toISOString(),
+      configuration,
+    };
     return json(200, view(found, account));
   }
 

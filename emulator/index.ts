@@ -51,7 +51,8 @@ function checkOptions(options: EmulatorOptions): void {
   if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize >= 1))
     throw new Error(`pageSize must be a whole number >= 1 (got ${pageSize})`);
   if (timeScale !== undefined && !(timeScale > 0)) throw new Error(`timeScale must be positive (got ${timeScale})`);
-  if (retentionSeconds !== undefined && !(retentionSeconds >= 0)) throw new Error(`retentionSeconds must be >= 0 (got ${retentionSeconds})`);
+  if (retentionSeconds !== undefined && !(retentionSeconds >= 0))
+    throw new Error(`retentionSeconds must be >= 0 (got ${retentionSeconds})`);
   if (coldStartMs !== undefined && !(coldStartMs >= 0)) throw new Error(`coldStartMs must be >= 0 (got ${coldStartMs})`);
   if (syncWaitScale !== undefined && !(syncWaitScale > 0)) throw new Error(`syncWaitScale must be positive (got ${syncWaitScale})`);
 }
@@ -120,7 +121,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const record = predictions.get(id);
     if (!record) throw new Error(`No prediction ${id}`);
     const now = Date.now();
-    if (!isTerminal(record, now)) throw new Error(`Prediction ${id} is still ${statusAt(record, now)}: Replicate removes data only after the end`);
+    if (!isTerminal(record, now))
+      throw new Error(`Prediction ${id} is still ${statusAt(record, now)}: Replicate removes data only after the end`);
     record.removedAt = Math.min(record.removedAt ?? now, now);
   };
   const stats = (): EmulatorStats => {
@@ -177,6 +179,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     counters,
     control: (request) => handleControl(surface, request),
     log: options.log,
+    recordResponses: options.recordResponses ?? false,
   });
   const host = options.host ?? '127.0.0.1';
   const port = await server.listen(options.port ?? 0, host);

@@ -38,7 +38,8 @@ export function madeOutput(model: CatalogModel, input: Record<string, unknown>, 
     return { output: ['You', ' asked', ':', ' "', ...quoted, '"', '.', ' (emulated answer)', '\n\n', ...(exampleOutput as unknown[])] };
   }
   const scale = inputProperties(model).scale;
-  if (scale?.type === 'number' || scale?.type === 'integer') return upscaled(input, scale, exampleOutput, files) ?? { output: exampleOutput };
+  if (scale?.type === 'number' || scale?.type === 'integer')
+    return upscaled(input, scale, exampleOutput, files) ?? { output: exampleOutput };
   return { output: exampleOutput };
 }
 

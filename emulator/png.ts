@@ -51,7 +51,7 @@ export function decodePng(bytes: Buffer, maxPixels: number): Image | undefined {
   let palette: Buffer = Buffer.alloc(0);
   let transparency: Buffer = Buffer.alloc(0);
   const data: Buffer[] = [];
-  for (let at = 8; at + 12 <= bytes.length; ) {
+  for (let at = 8; at + 12 <= bytes.length;) {
     const length = bytes.readUInt32BE(at);
     const type = bytes.toString('ascii', at + 4, at + 8);
     const body = bytes.subarray(at + 8, at + 8 + length);

@@ -135,7 +135,9 @@ const routes: Route[] = [
   route('PATCH', '/deployments/{owner}/{name}', (ctx, req, account, [owner = '', name = '']) =>
     ctx.deployments.update(account, owner, name, req.body),
   ),
-  route('DELETE', '/deployments/{owner}/{name}', (ctx, _req, account, [owner = '', name = '']) => ctx.deployments.delete(account, owner, name)),
+  route('DELETE', '/deployments/{owner}/{name}', (ctx, _req, account, [owner = '', name = '']) =>
+    ctx.deployments.delete(account, owner, name),
+  ),
   route('POST', '/deployments/{owner}/{name}/predictions', (ctx, req, account, [owner = '', name = '']) => {
     const model = ctx.deployments.modelOf(account, owner, name);
     if (!model) return notFound();

@@ -50,6 +50,8 @@ export interface EmulatorOptions {
   webhookRetryDelaysMs?: number[];
   /** How many recent requests `requests` keeps; default 10000; 0 disables. */
   recordRequests?: number;
+  /** Keep each recorded API request's answer (status, content type, body) with it, for contract tests; default false. */
+  recordResponses?: boolean;
   /** One line per request when given. */
   log?: (line: string) => void;
   /** How long an uploaded file lives; default a day, as on Replicate. */
@@ -92,6 +94,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   at: number;
+  /** The answer, with recordResponses (absent for a dropped connection or an event stream). */
+  response?: { status: number; contentType: string; body: string };
 }
 
 export type WebhookEvent = 'start' | 'output' | 'logs' | 'completed';
