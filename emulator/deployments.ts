@@ -7,6 +7,8 @@ import { badRequest, json, notFound, problem, validationFailed, type ApiResponse
 
 export const DEPLOYMENT_NAME = 'flux-schnell-prod';
 export const DEPLOYMENT_MODEL = { owner: 'black-forest-labs', name: 'flux-schnell' };
+/** Deployments an account may have: a bound on what API calls can make the emulator hold. */
+export const MAX_DEPLOYMENTS = 100;
 /** The hardware SKUs a deployment may name. */
 const HARDWARE = ['cpu', 'gpu-t4', 'gpu-l40s', 'gpu-l40s-2x', 'gpu-a100-large', 'gpu-a100-large-2x', 'gpu-h100'];
 
@@ -112,6 +114,7 @@ export class DeploymentStore {
     if (problemOf) return problemOf;
     const owned = this.of(account.username);
     if (owned.has(body.name)) return problem(409, 'Conflict', `A deployment named ${body.name} already exists.`);
+    if (owned.size >= MAX_DEPLOYMENTS) return problem(409, 'Conflict', `An account can have at most ${MAX_DEPLOYMENTS} deployments.`);
     const deployment: Deployment = {
       owner: account.username,
       name: body.name,

@@ -110,4 +110,19 @@ describe('Replicate emulator: as hard as Replicate', () => {
       ).equal(422);
       should((await fetch(`${emulator.url}/deployments/emulator/nothing`, { method: 'DELETE', headers: auth })).status).equal(404);
     }));
+
+  it('holds at most 100 deployments per account', () =>
+    withEmulator({}, async (emulator) => {
+      const version = (
+        (await (await fetch(`${emulator.url}/models/stability-ai/sdxl`, { headers: auth })).json()) as { latest_version: { id: string } }
+      ).latest_version.id;
+      const make = (name: string) =>
+        fetch(`${emulator.url}/deployments`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ name, model: 'stability-ai/sdxl', version, hardware: 'cpu', min_instances: 0, max_instances: 1 }),
+        });
+      for (let i = 1; i < 100; i++) should((await make(`d${i}`)).status).equal(200);
+      should((await make('one-too-many')).status).equal(409);
+    }));
 });
