@@ -7,8 +7,8 @@ import { sampleKindOf } from './sample-files';
 import { decodePng, encodePng, scaleImage } from './png';
 import { streamsText } from './streams';
 
-/** The largest image an upscaler makes (16 megapixels): more falls back to the sample image. */
-const MAX_OUTPUT_PIXELS = 16 * 1024 * 1024;
+/** The largest image an upscaler makes (4 megapixels, 16 MB of pixels to scale and compress): more falls back to the sample image. */
+const MAX_OUTPUT_PIXELS = 4 * 1024 * 1024;
 /** At most this much of a prompt is quoted. */
 const MAX_QUOTED_CHARS = 200;
 

@@ -44,6 +44,14 @@ function paeth(a: number, b: number, c: number): number {
 
 /** The image a PNG holds, or undefined for what this reader does not take (16-bit, interlaced, broken) or beyond maxPixels. */
 export function decodePng(bytes: Buffer, maxPixels: number): Image | undefined {
+  try {
+    return decode(bytes, maxPixels);
+  } catch {
+    return undefined; // a chunk shorter than its type needs: broken
+  }
+}
+
+function decode(bytes: Buffer, maxPixels: number): Image | undefined {
   if (bytes.length < 8 || !bytes.subarray(0, 8).equals(SIGNATURE)) return undefined;
   let width = 0;
   let height = 0;

@@ -66,6 +66,26 @@ describe('Replicate emulator: as hard as Replicate', () => {
       should((await create(emulator, 'stability-ai/sdxl', { prompt: 'x' })).status).equal(404);
     }));
 
+  it('takes is_official from a catalog entry that says so', async () => {
+    const { Catalog } = await import('../emulator/catalog');
+    const catalog = new Catalog([
+      { owner: 'someone', name: 'official-now', is_official: true },
+      { owner: 'black-forest-labs', name: 'flux-schnell', is_official: false },
+      { owner: 'black-forest-labs', name: 'flux-dev' },
+    ]);
+    should(catalog.models.map((m) => m.is_official)).eql([true, false, true]);
+  });
+
+  it('reads no pixels from a broken PNG, and no more than it allows', async () => {
+    const { decodePng, encodePng } = await import('../emulator/png');
+    const good = encodePng({ width: 4, height: 4, rgba: Buffer.alloc(64, 9) });
+    should(decodePng(good, 16)).match({ width: 4, height: 4 });
+    should(decodePng(good, 15)).be.undefined();
+    const shortHeader = Buffer.concat([good.subarray(0, 8), Buffer.from([0, 0, 0, 2]), Buffer.from('IHDR'), Buffer.alloc(6)]);
+    should(decodePng(shortHeader, 100)).be.undefined();
+    should(decodePng(good.subarray(0, good.length - 30), 100)).be.undefined();
+  });
+
   it("answers a language model's prompt by quoting it", () =>
     withEmulator({}, async (emulator) => {
       const res = await create(emulator, 'meta/meta-llama-3-8b-instruct', { prompt: 'Why is the sky blue?' }, 'wait');
