@@ -22,6 +22,7 @@ export class Accounts {
       type: account.type ?? 'user',
       webhookSecret: account.webhookSecret ?? generateWebhookSecret(),
       billing: account.billing ?? true,
+      lowCredit: account.lowCredit ?? false,
     }));
     for (const account of this.list) {
       if (this.byToken.has(account.token)) throw new Error(`Two accounts have the token ${account.token}`);

@@ -27,17 +27,44 @@ export type CatalogModel = CatalogEntry & { is_official: boolean };
 export type SortBy = 'model_created_at' | 'latest_version_created_at';
 export type SortDirection = 'asc' | 'desc';
 
-// Models Replicate runs as "official" (no version needed); each is checked to exist in the snapshot.
+// Models Replicate runs as "official" (no version needed), from Replicate's official-models
+// collection. The snapshot predates the API's `is_official` field: where an entry carries it, it wins.
 const OFFICIAL_MODELS = new Set([
   'black-forest-labs/flux-schnell',
   'black-forest-labs/flux-dev',
   'black-forest-labs/flux-pro',
   'black-forest-labs/flux-1.1-pro',
+  'black-forest-labs/flux-1.1-pro-ultra',
+  'black-forest-labs/flux-fill-pro',
+  'black-forest-labs/flux-canny-pro',
+  'black-forest-labs/flux-depth-pro',
+  'black-forest-labs/flux-redux-dev',
+  'black-forest-labs/flux-redux-schnell',
+  'black-forest-labs/flux-fill-dev',
+  'black-forest-labs/flux-canny-dev',
+  'black-forest-labs/flux-depth-dev',
   'meta/meta-llama-3-8b-instruct',
   'meta/meta-llama-3-70b-instruct',
+  'meta/meta-llama-3-8b',
+  'meta/meta-llama-3-70b',
+  'meta/meta-llama-3.1-405b-instruct',
   'ideogram-ai/ideogram-v2',
+  'ideogram-ai/ideogram-v2-turbo',
   'minimax/video-01',
+  'minimax/video-01-live',
+  'minimax/music-01',
   'recraft-ai/recraft-v3',
+  'recraft-ai/recraft-v3-svg',
+  'stability-ai/stable-diffusion-3.5-large',
+  'stability-ai/stable-diffusion-3.5-large-turbo',
+  'stability-ai/stable-diffusion-3.5-medium',
+  'luma/photon',
+  'luma/photon-flash',
+  'luma/ray',
+  'ibm-granite/granite-3.0-8b-instruct',
+  'ibm-granite/granite-3.0-2b-instruct',
+  'ibm-granite/granite-3.1-8b-instruct',
+  'ibm-granite/granite-3.1-2b-instruct',
 ]);
 
 export class Catalog {
@@ -49,7 +76,10 @@ export class Catalog {
   private readonly serialized = new WeakMap<CatalogModel, string>();
 
   constructor(entries: readonly CatalogEntry[]) {
-    this.models = entries.map((entry) => ({ ...entry, is_official: OFFICIAL_MODELS.has(`${entry.owner}/${entry.name}`) }));
+    this.models = entries.map((entry) => ({
+      ...entry,
+      is_official: typeof entry.is_official === 'boolean' ? entry.is_official : OFFICIAL_MODELS.has(`${entry.owner}/${entry.name}`),
+    }));
     for (const model of this.models) {
       this.byName.set(`${model.owner}/${model.name}`, model);
       if (model.latest_version) this.byVersion.set(model.latest_version.id, model);

@@ -12,6 +12,16 @@ const USAGE = `Usage: node dist/emulator/cli.js [options]
   --starting-ms N      fixed timing: time spent "starting" (default 100)
   --processing-ms N    fixed timing: time spent "processing" (default 400)
   --page-size N        items per page of lists (default 25)
+  --retention SECONDS  a prediction's input, logs, output and output files are removed this long
+                       after it ends (default 3600, as on Replicate)
+  --sync-data-urls     sync creates (Prefer: wait) send output files inline as data: URLs
+                       (default: URLs on the emulator, as Replicate sends them)
+  --cold-start-ms N    a model stays "starting" N ms longer on its first prediction and after
+                       10 idle minutes (default 0; Replicate's cold starts take minutes)
+  --sync-wait-scale X  multiplier for how long Prefer: wait holds a response (default 1)
+  --rate-limits        Replicate's rate limits: 600 creates/min, 3000 other requests/min
+  --low-credit         the first account has less than $5 of credit: with --rate-limits,
+                       6 creates/min with a burst of 1
   --quiet              no request log
   --help               this text`;
 
@@ -40,6 +50,12 @@ function parseOptions(): { options: EmulatorOptions; quiet: boolean } {
         'starting-ms': { type: 'string' },
         'processing-ms': { type: 'string' },
         'page-size': { type: 'string' },
+        retention: { type: 'string' },
+        'sync-data-urls': { type: 'boolean', default: false },
+        'cold-start-ms': { type: 'string' },
+        'sync-wait-scale': { type: 'string' },
+        'rate-limits': { type: 'boolean', default: false },
+        'low-credit': { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -57,7 +73,7 @@ function parseOptions(): { options: EmulatorOptions; quiet: boolean } {
   const tokens = values.token ?? [DEFAULT_TOKEN];
   const accounts: EmulatorAccount[] = tokens.map((token, index) =>
     index === 0
-      ? { token, username: 'emulator', name: 'Replicate Emulator', type: 'user' }
+      ? { token, username: 'emulator', name: 'Replicate Emulator', type: 'user', lowCredit: values['low-credit'] }
       : { token, username: `emulator-${index + 1}`, name: `Replicate Emulator ${index + 1}`, type: 'user' },
   );
   const options: EmulatorOptions = {
@@ -73,6 +89,11 @@ function parseOptions(): { options: EmulatorOptions; quiet: boolean } {
           },
     timeScale: number('time-scale', values['time-scale'], 0.25),
     pageSize: number('page-size', values['page-size'], 25),
+    retentionSeconds: number('retention', values.retention, 3600),
+    syncOutputs: values['sync-data-urls'] ? 'data-url' : 'url',
+    coldStartMs: number('cold-start-ms', values['cold-start-ms'], 0),
+    syncWaitScale: number('sync-wait-scale', values['sync-wait-scale'], 1),
+    rateLimits: values['rate-limits'],
   };
   return { options, quiet: values.quiet };
 }

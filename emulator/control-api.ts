@@ -13,6 +13,8 @@ export interface ControlSurface {
   recentRequests(limit: number): RecordedRequest[];
   prediction(id: string): Record<string, unknown> | undefined;
   finish(id: string, outcome: PredictionOutcome): void;
+  /** Removes a finished prediction's data now. */
+  expire(id: string): void;
   reset(): void;
   /** The file inputs a prediction received, with their bytes. */
   fileInputs(id: string): ReceivedFile[];
@@ -66,6 +68,17 @@ export function handleControl(surface: ControlSurface, request: ControlRequest):
       200,
       surface.fileInputs(files[1]).map(({ bytes, ...file }) => ({ ...file, size: bytes.length, base64: bytes.toString('base64') })),
     );
+  }
+  const expire = /^\/predictions\/([^/]+)\/expire$/.exec(path);
+  if (expire?.[1] !== undefined && method === 'POST') {
+    const id = expire[1];
+    if (!surface.prediction(id)) return problem(404, 'Not found', `No prediction ${id}.`);
+    try {
+      surface.expire(id);
+    } catch (error) {
+      return problem(409, 'Conflict', (error as Error).message);
+    }
+    return json(200, surface.prediction(id));
   }
   const finish = /^\/predictions\/([^/]+)\/finish$/.exec(path);
   if (finish?.[1] !== undefined && method === 'POST') {

@@ -1,7 +1,9 @@
-// Replicate's files API: POST /files (multipart: content, filename, type, metadata), GET /files,
-// GET and DELETE /files/{id}. A file expires a day after its upload, as Replicate's do; its
-// urls.get is what a prediction input names, and fileInputs() tells tests the bytes that arrived.
-import { createHash, randomBytes } from 'node:crypto';
+// Replicate's files API: POST /files (multipart: content, filename, type, metadata as a field or
+// a file part, as the JS client sends it), GET /files (paginated), GET and DELETE /files/{id}, and
+// GET /files/{id}/download, signed instead of authenticated. A file expires a day after its
+// upload, as Replicate's do; its urls.get is what a prediction input names, and fileInputs() tells
+// tests the bytes that arrived.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Response } from 'undici';
 import { notFound, problem, json, type ApiResponse } from './responses';
 import type { ReceivedFile } from './types';
@@ -15,6 +17,9 @@ export interface StoredFile {
   filename: string;
   contentType: string;
   bytes: Buffer;
+  /** Hex digests, computed once: views repeat them and files reach 100 MB. */
+  sha256: string;
+  md5: string;
   metadata: unknown;
   createdAt: number;
   expiresAt: number;
@@ -24,6 +29,8 @@ export interface StoredFile {
 
 export class FileStore {
   private readonly byId = new Map<string, StoredFile>();
+  /** The files API signing secret that download URLs are signed with. */
+  private readonly signingKey = randomBytes(32);
 
   constructor(private readonly expiryMs = EXPIRY_MS) {}
 
@@ -77,12 +84,14 @@ export class FileStore {
     const typeField = form.get('type');
     const metadataField = form.get('metadata');
     let metadata: unknown = {};
-    if (typeof metadataField === 'string') {
+    if (metadataField !== null) {
       try {
-        metadata = JSON.parse(metadataField);
+        metadata = JSON.parse(typeof metadataField === 'string' ? metadataField : await metadataField.text());
       } catch {
         return problem(400, 'Invalid request', 'The metadata must be valid JSON.');
       }
+      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+        return problem(400, 'Invalid request', 'The metadata must be a JSON object.');
     }
     const file: StoredFile = {
       id: [...randomBytes(26)].map((byte) => 'abcdefghijklmnopqrstuvwxyz0123456789'[byte % 36]).join(''),
@@ -90,6 +99,8 @@ export class FileStore {
       filename,
       contentType: typeof typeField === 'string' && typeField ? typeField : content.type || 'application/octet-stream',
       bytes,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      md5: createHash('md5').update(bytes).digest('hex'),
       metadata,
       createdAt: now,
       expiresAt: now + this.expiryMs,
@@ -97,6 +108,34 @@ export class FileStore {
     };
     this.byId.set(file.id, file);
     return file;
+  }
+
+  /** A download URL for the file, signed as Replicate signs them: HMAC-SHA256 of "{owner} {id} {expiry}". */
+  downloadUrl(file: StoredFile, expiresInSeconds: number, now = Date.now()): string {
+    const expiry = Math.floor(now / 1000) + Math.floor(expiresInSeconds);
+    const url = new URL(`${file.origin}/v1/files/${file.id}/download`);
+    url.searchParams.set('expiry', String(expiry));
+    url.searchParams.set('owner', file.owner);
+    url.searchParams.set('signature', this.sign(file.owner, file.id, expiry));
+    return url.toString();
+  }
+
+  /** GET /files/{id}/download: the bytes, when the owner, expiry and signature hold. */
+  download(id: string, query: URLSearchParams, now = Date.now()): ApiResponse {
+    const owner = query.get('owner');
+    const expiry = Number(query.get('expiry'));
+    const signature = Buffer.from(query.get('signature') ?? '', 'base64');
+    const file = this.get(id, now);
+    if (owner === null || !Number.isInteger(expiry)) return problem(400, 'Invalid request', 'owner, expiry and signature are required.');
+    const expected = Buffer.from(this.sign(owner, id, expiry), 'base64');
+    const valid = signature.length === expected.length && timingSafeEqual(signature, expected);
+    if (!valid || expiry * 1000 < now) return problem(403, 'Forbidden', 'The signature is invalid or has expired.');
+    if (!file || file.owner !== owner) return problem(404, undefined, 'File not found');
+    return { status: 200, body: '', bytes: file.bytes, contentType: file.contentType };
+  }
+
+  private sign(owner: string, id: string, expiry: number): string {
+    return createHmac('sha256', this.signingKey).update(`${owner} ${id} ${expiry}`).digest('base64');
   }
 
   /** The bytes an input URL names: a data: URL, or an uploaded file of this emulator. */
@@ -133,9 +172,11 @@ export class FileStore {
 export function fileView(file: StoredFile): Record<string, unknown> {
   return {
     id: file.id,
+    name: file.filename,
     content_type: file.contentType,
     size: file.bytes.length,
-    checksums: { sha256: createHash('sha256').update(file.bytes).digest('hex') },
+    etag: file.md5,
+    checksums: { sha256: file.sha256 },
     metadata: file.metadata,
     created_at: new Date(file.createdAt).toISOString(),
     expires_at: new Date(file.expiresAt).toISOString(),

@@ -2,11 +2,15 @@
 // written independently of the nodes so it can catch their mistakes.
 import { Accounts } from './accounts';
 import { loadCatalog } from './catalog';
+import { Collections } from './collections';
 import { handleControl, type ControlSurface } from './control-api';
+import { DeploymentStore } from './deployments';
 import { FaultQueue } from './faults';
 import { FileStore, fileView } from './files-api';
 import { PredictionLifecycle } from './prediction-lifecycle';
-import { PredictionStore, snapshot, statusAt } from './predictions';
+import { sampleNamed, type PredictionFiles } from './output-files';
+import { isRemoved, isTerminal, PredictionStore, snapshot, statusAt } from './predictions';
+import { RateLimiter } from './rate-limits';
 import type { EmulatorContext } from './replicate-api';
 import { RequestLog } from './request-log';
 import { createEmulatorServer } from './server';
@@ -25,6 +29,8 @@ export type {
   EmulatorOptions,
   EmulatorStats,
   FaultMatch,
+  RateLimit,
+  RateLimits,
   FaultSpec,
   PredictionOutcome,
   PredictionStatus,
@@ -37,12 +43,18 @@ export type {
 
 const DEFAULT_TIMING = { startingMs: 100, processingMs: 400 };
 const DEFAULT_RETRY_DELAYS_MS = [1000, 5000, 30_000];
+/** Replicate removes an API prediction's data an hour after it ends. */
+const DEFAULT_RETENTION_SECONDS = 3600;
 
 function checkOptions(options: EmulatorOptions): void {
-  const { pageSize, timeScale } = options;
+  const { pageSize, timeScale, retentionSeconds, coldStartMs, syncWaitScale } = options;
   if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize >= 1))
     throw new Error(`pageSize must be a whole number >= 1 (got ${pageSize})`);
   if (timeScale !== undefined && !(timeScale > 0)) throw new Error(`timeScale must be positive (got ${timeScale})`);
+  if (retentionSeconds !== undefined && !(retentionSeconds >= 0))
+    throw new Error(`retentionSeconds must be >= 0 (got ${retentionSeconds})`);
+  if (coldStartMs !== undefined && !(coldStartMs >= 0)) throw new Error(`coldStartMs must be >= 0 (got ${coldStartMs})`);
+  if (syncWaitScale !== undefined && !(syncWaitScale > 0)) throw new Error(`syncWaitScale must be positive (got ${syncWaitScale})`);
 }
 
 // The address clients should use: a wildcard listen address is reached through loopback.
@@ -65,6 +77,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const requestLog = new RequestLog(options.recordRequests ?? 10_000);
   const counters = { requests: 0, byRoute: {} as Record<string, number> };
   const streamHub = new StreamHub();
+  const startedAt = new Date().toISOString();
+  const deployments = new DeploymentStore(catalog, startedAt);
+  const rateLimiter = options.rateLimits ? new RateLimiter(options.rateLimits === true ? {} : options.rateLimits) : undefined;
+  const outputFiles: PredictionFiles = (id, name) => {
+    const record = predictions.get(id);
+    if (!record) return undefined;
+    if (isRemoved(record, Date.now())) return 'removed';
+    return record.madeFiles?.get(name) ?? sampleNamed(name);
+  };
   const ctx: EmulatorContext = {
     accounts,
     catalog,
@@ -75,7 +96,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     pageSize: options.pageSize ?? 25,
     timing: options.timing ?? DEFAULT_TIMING,
     timeScale: options.timeScale ?? 0.25,
-    startedAt: new Date().toISOString(),
+    deployments,
+    collections: new Collections(catalog),
+    rateLimiter,
+    retentionMs: (options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS) * 1000,
+    syncOutputs: options.syncOutputs ?? 'url',
+    syncWaitScale: options.syncWaitScale ?? 1,
+    coldStart: { ms: options.coldStartMs ?? 0, lastCreatedAt: new Map() },
+    outputFiles,
     streams: { hub: streamHub, timers },
   };
 
@@ -88,6 +116,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (!record) throw new Error(`No prediction ${id}`);
     const now = Date.now();
     if (!lifecycle.forceEnd(record, outcome, now)) throw new Error(`Prediction ${id} has already ended (${statusAt(record, now)})`);
+  };
+  const expire = (id: string): void => {
+    const record = predictions.get(id);
+    if (!record) throw new Error(`No prediction ${id}`);
+    const now = Date.now();
+    if (!isTerminal(record, now))
+      throw new Error(`Prediction ${id} is still ${statusAt(record, now)}: Replicate removes data only after the end`);
+    record.removedAt = Math.min(record.removedAt ?? now, now);
   };
   const stats = (): EmulatorStats => {
     const now = Date.now();
@@ -112,6 +148,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     predictions.clear();
     streamHub.clear();
     files.clear();
+    deployments.clear();
+    rateLimiter?.clear();
+    ctx.coldStart.lastCreatedAt.clear();
     webhooks.clear();
     counters.requests = 0;
     counters.byRoute = {};
@@ -128,6 +167,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     recentRequests: (limit) => requestLog.recentMasked(limit),
     prediction,
     finish,
+    expire,
     reset,
   };
 
@@ -139,6 +179,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     counters,
     control: (request) => handleControl(surface, request),
     log: options.log,
+    recordResponses: options.recordResponses ?? false,
   });
   const host = options.host ?? '127.0.0.1';
   const port = await server.listen(options.port ?? 0, host);
@@ -160,11 +201,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     rotateWebhookSecret: (token) => accounts.rotateWebhookSecret(token),
     prediction,
     finish,
+    expire,
     files: {
       list: () => files.all().map(fileView),
       get: (id) => {
         const file = files.get(id);
         return file && { ...fileView(file), id: file.id, filename: file.filename, bytes: file.bytes };
+      },
+      downloadUrl: (id, seconds = 3600) => {
+        const file = files.get(id);
+        if (!file) throw new Error(`No file ${id}`);
+        return files.downloadUrl(file, seconds);
       },
     },
     fileInputs,

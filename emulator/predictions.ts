@@ -40,6 +40,12 @@ export interface PredictionRecord {
   timers: NodeJS.Timeout[];
   /** Prefer: wait responses to release when the end is forced. */
   waiters: Set<() => void>;
+  /** How long after its end its data is kept. */
+  retentionMs: number;
+  /** When its data was removed ahead of time (expire). */
+  removedAt?: number;
+  /** Output files made from its input (an upscaled image), by file name; the others are samples. */
+  madeFiles?: Map<string, { contentType: string; bytes: Buffer }>;
 }
 
 export interface NewPrediction {
@@ -57,13 +63,17 @@ export interface NewPrediction {
   cancelAfterMs?: number;
   eventualOutput: unknown;
   outcome?: PredictionOutcome;
+  retentionMs: number;
+  /** Chosen before the id exists, so the output can name files under it. */
+  id?: string;
+  madeFiles?: Map<string, { contentType: string; bytes: Buffer }>;
 }
 
 const DEFAULT_FAILURE = 'Prediction failed (emulated failure)';
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const LOG_STEPS = 10;
 
-function predictionId(): string {
+export function predictionId(): string {
   return [...randomBytes(26)].map((byte) => ID_ALPHABET[byte % ID_ALPHABET.length]).join('');
 }
 
@@ -106,9 +116,15 @@ export function endNow(p: PredictionRecord, at: number, outcome: PredictionOutco
   return { at, status: outcome.status, startedAt: ran ? Math.min(p.startAt, at) : undefined, output, error };
 }
 
+/** Its input, logs, output and output files are gone (an hour after its end on Replicate). */
+export function isRemoved(p: PredictionRecord, now: number): boolean {
+  return isTerminal(p, now) && now >= (p.removedAt ?? p.end.at + p.retentionMs);
+}
+
 /** The prediction exactly as the API returns it at `now`. */
 export function snapshot(p: PredictionRecord, now: number): Record<string, unknown> {
   const terminal = isTerminal(p, now);
+  const removed = isRemoved(p, now);
   const at = Math.min(now, p.end.at);
   const startedAt = terminal ? p.end.startedAt : now >= p.startAt ? p.startAt : undefined;
   const url = `${p.origin}/v1/predictions/${p.id}`;
@@ -116,10 +132,10 @@ export function snapshot(p: PredictionRecord, now: number): Record<string, unkno
     id: p.id,
     model: p.model,
     version: p.version,
-    input: p.input,
-    logs: startedAt === undefined ? '' : logsAt(p, at),
-    output: terminal ? p.end.output : partialOutput(p, at),
-    data_removed: false,
+    input: removed ? {} : p.input,
+    logs: startedAt === undefined || removed ? '' : logsAt(p, at),
+    output: removed ? null : terminal ? p.end.output : partialOutput(p, at),
+    data_removed: removed,
     error: terminal ? p.end.error : null,
     status: statusAt(p, now),
     created_at: iso(p.createdAt),
@@ -160,7 +176,7 @@ export class PredictionStore {
 
   create(spec: NewPrediction, now: number): PredictionRecord {
     const record: PredictionRecord = {
-      id: predictionId(),
+      id: spec.id ?? predictionId(),
       seq: ++this.seq,
       owner: spec.owner,
       model: spec.model,
@@ -179,6 +195,8 @@ export class PredictionStore {
       end: { at: Infinity, status: 'succeeded', output: null, error: null },
       timers: [],
       waiters: new Set(),
+      retentionMs: spec.retentionMs,
+      madeFiles: spec.madeFiles,
     };
     record.end = planEnd(record, spec.outcome);
     this.byId.set(record.id, record);

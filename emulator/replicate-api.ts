@@ -3,14 +3,17 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { accountView, type Account, type Accounts } from './accounts';
 import { fullName, type Catalog, type CatalogModel, type SortBy, type SortDirection } from './catalog';
 import { parseCancelAfter, parseCreateBody, parsePrefer } from './create-request';
-import { deploymentOf, DEPLOYMENT_MODEL, DEPLOYMENT_NAME } from './deployments';
+import type { Collections } from './collections';
+import type { DeploymentStore } from './deployments';
 import type { FaultQueue } from './faults';
 import { fileAnswer, fileView, type FileStore } from './files-api';
-import { inlineOutput, localOutput } from './output-files';
+import { madeOutput } from './made-outputs';
+import { inlineOutput, localOutput, type PredictionFiles } from './output-files';
 import { validateInput } from './input-validation';
 import { offsetPage, pageBody, pageLink, readCursor } from './pagination';
 import type { PredictionLifecycle } from './prediction-lifecycle';
-import { isTerminal, snapshot, type PredictionRecord, type PredictionStore } from './predictions';
+import { isTerminal, predictionId, snapshot, type PredictionRecord, type PredictionStore } from './predictions';
+import type { RateLimiter } from './rate-limits';
 import {
   badRequest,
   insufficientCredit,
@@ -35,10 +38,22 @@ export interface EmulatorContext {
   pageSize: number;
   timing: FixedTiming | 'catalog';
   timeScale: number;
-  /** When the emulator started: the deployments' release date. */
-  startedAt: string;
+  deployments: DeploymentStore;
+  collections: Collections;
+  /** Off unless asked for. */
+  rateLimiter?: RateLimiter;
+  retentionMs: number;
+  syncOutputs: 'url' | 'data-url';
+  syncWaitScale: number;
+  /** Extra "starting" time of a cold model, and when each model last got a prediction. */
+  coldStart: { ms: number; lastCreatedAt: Map<string, number> };
+  /** The files a prediction's output names, for GET /outputs/<id>/<name>. */
+  outputFiles: PredictionFiles;
   streams: { hub: StreamHub; timers: Timers };
 }
+
+/** A model idle this long is cold again. */
+const COLD_AFTER_MS = 10 * 60 * 1000;
 
 export interface ApiRequest {
   method: string;
@@ -79,13 +94,28 @@ const routes: Route[] = [
     const model = ctx.catalog.model(owner, name);
     return model ? { status: 200, body: ctx.catalog.json(model), contentType: 'application/json' } : notFound();
   }),
-  route('GET', '/models/{owner}/{name}/versions', (ctx, _req, _account, [owner = '', name = '']) => {
-    const version = ctx.catalog.model(owner, name)?.latest_version;
-    return version ? json(200, { next: null, previous: null, results: [version] }) : notFound();
+  route('GET', '/models/{owner}/{name}/versions', (ctx, req, _account, [owner = '', name = '']) => {
+    const model = ctx.catalog.model(owner, name);
+    if (!model) return notFound();
+    const cursor = readCursor(req.url.searchParams);
+    if ('response' in cursor) return cursor.response;
+    return json(200, offsetPage(model.latest_version ? [model.latest_version] : [], cursor.position, ctx.pageSize, req.url));
   }),
   route('GET', '/models/{owner}/{name}/versions/{id}', (ctx, _req, _account, [owner = '', name = '', id = '']) => {
     const version = ctx.catalog.model(owner, name)?.latest_version;
     return version?.id === id ? json(200, version) : notFound();
+  }),
+  route('GET', '/models/{owner}/{name}/examples', (ctx, req, _account, [owner = '', name = '']) => {
+    const model = ctx.catalog.model(owner, name);
+    if (!model) return notFound();
+    const cursor = readCursor(req.url.searchParams);
+    if ('response' in cursor) return cursor.response;
+    return json(200, offsetPage(model.default_example ? [exampleView(model)] : [], cursor.position, ctx.pageSize, req.url));
+  }),
+  route('GET', '/models/{owner}/{name}/readme', (ctx, _req, _account, [owner = '', name = '']) => {
+    const model = ctx.catalog.model(owner, name);
+    if (!model) return notFound();
+    return { status: 200, body: readmeOf(model), contentType: 'text/plain; charset=utf-8' };
   }),
   route('POST', '/models/{owner}/{name}/predictions', (ctx, req, account, [owner = '', name = '']) => {
     const model = ctx.catalog.model(owner, name);
@@ -93,17 +123,39 @@ const routes: Route[] = [
     return createPrediction(ctx, req, account, { model, hidden: true });
   }),
   route('GET', '/deployments', (ctx, req, account) => {
-    const page = offsetPage([deploymentOf(account, ctx.catalog, ctx.startedAt)], {}, ctx.pageSize, req.url);
-    return json(200, page);
+    const cursor = readCursor(req.url.searchParams);
+    if ('response' in cursor) return cursor.response;
+    return json(200, offsetPage(ctx.deployments.list(account), cursor.position, ctx.pageSize, req.url));
   }),
-  route('GET', '/deployments/{owner}/{name}', (ctx, _req, account, [owner, name]) =>
-    owner === account.username && name === DEPLOYMENT_NAME ? json(200, deploymentOf(account, ctx.catalog, ctx.startedAt)) : notFound(),
+  route('POST', '/deployments', (ctx, req, account) => ctx.deployments.create(account, req.body)),
+  route('GET', '/deployments/{owner}/{name}', (ctx, _req, account, [owner = '', name = '']) => {
+    const deployment = ctx.deployments.get(account, owner, name);
+    return deployment ? json(200, deployment) : notFound();
+  }),
+  route('PATCH', '/deployments/{owner}/{name}', (ctx, req, account, [owner = '', name = '']) =>
+    ctx.deployments.update(account, owner, name, req.body),
   ),
-  route('POST', '/deployments/{owner}/{name}/predictions', (ctx, req, account, [owner, name]) => {
-    const model = ctx.catalog.model(DEPLOYMENT_MODEL.owner, DEPLOYMENT_MODEL.name);
-    if (owner !== account.username || name !== DEPLOYMENT_NAME || !model) return notFound();
+  route('DELETE', '/deployments/{owner}/{name}', (ctx, _req, account, [owner = '', name = '']) =>
+    ctx.deployments.delete(account, owner, name),
+  ),
+  route('POST', '/deployments/{owner}/{name}/predictions', (ctx, req, account, [owner = '', name = '']) => {
+    const model = ctx.deployments.modelOf(account, owner, name);
+    if (!model) return notFound();
     return createPrediction(ctx, req, account, { model, hidden: false, deployment: `${owner}/${name}` });
   }),
+  route('GET', '/collections', (ctx, req) => {
+    const cursor = readCursor(req.url.searchParams);
+    if ('response' in cursor) return cursor.response;
+    return json(200, offsetPage(ctx.collections.list(), cursor.position, ctx.pageSize, req.url));
+  }),
+  route('GET', '/collections/{slug}', (ctx, _req, _account, [slug = '']) => {
+    const collection = ctx.collections.get(slug);
+    if (!collection) return notFound();
+    const head = JSON.stringify(collection.head).slice(0, -1);
+    const models = collection.models.map((model) => ctx.catalog.json(model)).join(',');
+    return { status: 200, body: `${head},"models":[${models}]}`, contentType: 'application/json' };
+  }),
+  route('GET', '/search', searchAll),
   route('POST', '/files', async (ctx, req, account) => {
     const created = await ctx.files.create(
       account.username,
@@ -113,9 +165,11 @@ const routes: Route[] = [
     );
     return 'id' in created ? fileAnswer(created, 201) : created;
   }),
-  route('GET', '/files', (ctx, _req, account) =>
-    json(200, { next: null, previous: null, results: ctx.files.list(account.username).map(fileView) }),
-  ),
+  route('GET', '/files', (ctx, req, account) => {
+    const cursor = readCursor(req.url.searchParams);
+    if ('response' in cursor) return cursor.response;
+    return json(200, offsetPage(ctx.files.list(account.username).map(fileView), cursor.position, ctx.pageSize, req.url));
+  }),
   route('GET', '/files/{id}', (ctx, _req, account, [id = '']) => {
     const file = ctx.files.get(id);
     return fileAnswer(file?.owner === account.username ? file : undefined);
@@ -175,10 +229,18 @@ export function routeName(method: string, path: string): string {
   return findRoute(method, path)?.route.name ?? 'unmatched';
 }
 
+const SIGNED_DOWNLOAD = /^\/files\/([^/]+)\/download$/;
+
 export async function handleApi(ctx: EmulatorContext, req: ApiRequest): Promise<ApiResponse> {
+  // a download URL carries its own signature instead of a token
+  const download = req.method === 'GET' ? SIGNED_DOWNLOAD.exec(req.path) : null;
+  if (download) return ctx.files.download(decodeSegment(download[1]!), req.url.searchParams);
   const account = ctx.accounts.authenticate(req.headers.authorization);
   if (!account) return unauthenticated();
   const found = findRoute(req.method, req.path);
+  const isCreate = req.method === 'POST' && req.path.endsWith('/predictions');
+  const throttled = ctx.rateLimiter?.take(account.username, isCreate, account.lowCredit);
+  if (throttled) return throttled;
   if (!found) return notFound();
   return found.route.handle(ctx, req, account, found.params);
 }
@@ -203,7 +265,59 @@ function listModels(ctx: EmulatorContext, req: ApiRequest): ApiResponse {
 
 // QUERY /models: the body is the search text; the client sends the same body again with `next`.
 function searchModels(ctx: EmulatorContext, req: ApiRequest): ApiResponse {
-  return modelPage(ctx, req, ctx.catalog.search(req.body));
+  return modelPage(ctx, req, ctx.catalog.search(searchText(req.body)));
+}
+
+/** The official JS client sends its query JSON-encoded ("flux" with the quotes): Replicate takes it as the text. */
+function searchText(body: string): string {
+  if (!body.startsWith('"')) return body;
+  try {
+    const text: unknown = JSON.parse(body);
+    return typeof text === 'string' ? text : body;
+  } catch {
+    return body;
+  }
+}
+
+const SEARCH_LIMIT = { default: 20, max: 50 };
+
+function searchAll(ctx: EmulatorContext, req: ApiRequest): ApiResponse {
+  const query = req.url.searchParams.get('query');
+  if (query === null || query.trim() === '') return badRequest('Invalid query', 'query is required.');
+  const limitText = req.url.searchParams.get('limit');
+  const limit = limitText === null ? SEARCH_LIMIT.default : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_LIMIT.max)
+    return badRequest('Invalid limit', `limit must be a whole number from 1 to ${SEARCH_LIMIT.max}.`);
+  const found = ctx.collections.search(query, limit);
+  const models = found.models.map((model, i) => {
+    const metadata = JSON.stringify({ generated_description: model.description ?? null, score: 1 - i / (limit + 1), tags: [] });
+    return `{"model":${ctx.catalog.json(model)},"metadata":${metadata}}`;
+  });
+  const rest = JSON.stringify({ collections: found.collections, pages: [] }).slice(1);
+  return { status: 200, body: `{"query":${JSON.stringify(query)},"models":[${models.join(',')}],${rest}`, contentType: 'application/json' };
+}
+
+/** A model's example prediction, as GET /models/{owner}/{name}/examples lists it. */
+function exampleView(model: CatalogModel): Record<string, unknown> {
+  const example = model.default_example as Record<string, unknown>;
+  const id = typeof example.id === 'string' ? example.id : 'example';
+  const url = `https://api.replicate.com/v1/predictions/${id}`;
+  return {
+    logs: '',
+    data_removed: false,
+    error: null,
+    input: {},
+    output: null,
+    ...example,
+    model: fullName(model),
+    source: 'web',
+    urls: { get: url, cancel: `${url}/cancel`, web: `https://replicate.com/p/${id}` },
+  };
+}
+
+function readmeOf(model: CatalogModel): string {
+  const links = [model.github_url, model.paper_url, model.license_url].filter((link): link is string => typeof link === 'string');
+  return [`# ${fullName(model)}`, '', model.description ?? '', '', ...links.map((link) => `- ${link}`), ''].join('\n');
 }
 
 function modelPage(ctx: EmulatorContext, req: ApiRequest, models: readonly CatalogModel[]): ApiResponse {
@@ -275,8 +389,12 @@ async function createPrediction(
   const outcome = ctx.faults.takeCreationFault('outcome', req.method, req.path);
   const timing = ctx.faults.takeCreationFault('timing', req.method, req.path) ?? durations(ctx, target.model);
   const now = Date.now();
+  const id = predictionId();
+  const example = localOutput(target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`, req.url.origin, id);
+  const made = madeOutput(target.model, body.value.input, example, ctx.files);
   const prediction = ctx.predictions.create(
     {
+      id,
       owner: account.username,
       model: fullName(target.model),
       version: target.hidden ? 'hidden' : version.id,
@@ -286,22 +404,33 @@ async function createPrediction(
       deployment: target.deployment,
       origin: req.url.origin,
       streams: streamsText(target.model),
-      startingMs: timing.startingMs,
+      startingMs: timing.startingMs + coldStartOf(ctx, target.model, now),
       processingMs: timing.processingMs,
       cancelAfterMs: cancelAfter.value,
-      eventualOutput: localOutput(target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`, req.url.origin),
+      eventualOutput: made.output,
+      madeFiles: made.files,
+      retentionMs: ctx.retentionMs,
       outcome: outcome && { status: outcome.status, output: outcome.output, error: outcome.error },
     },
     now,
   );
   ctx.lifecycle.created(prediction);
   if (prefer.value === undefined) return json(201, snapshot(prediction, now));
-  await ctx.lifecycle.waitForEnd(prediction, prefer.value * 1000);
+  await ctx.lifecycle.waitForEnd(prediction, prefer.value * 1000 * ctx.syncWaitScale);
   const later = Date.now();
   if (!isTerminal(prediction, later)) return json(202, snapshot(prediction, later));
   const done = snapshot(prediction, later);
-  done.output = inlineOutput(done.output, req.url.origin);
+  if (ctx.syncOutputs === 'data-url') done.output = inlineOutput(done.output, req.url.origin, ctx.outputFiles);
   return json(201, done);
+}
+
+/** The extra "starting" time of a model that has had no prediction for a while (or ever). */
+function coldStartOf(ctx: EmulatorContext, model: CatalogModel, now: number): number {
+  if (ctx.coldStart.ms <= 0) return 0;
+  const name = fullName(model);
+  const last = ctx.coldStart.lastCreatedAt.get(name);
+  ctx.coldStart.lastCreatedAt.set(name, now);
+  return last === undefined || now - last > COLD_AFTER_MS ? ctx.coldStart.ms : 0;
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {

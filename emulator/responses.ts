@@ -5,6 +5,8 @@ export interface ApiResponse {
   status: number;
   /** Already serialized: list pages splice in cached model JSON. */
   body: string;
+  /** A binary body, sent instead of `body` (a file download). */
+  bytes?: Buffer;
   contentType: string;
   headers?: Record<string, string>;
   /** A streamed answer (server-sent events): writes its own head and body instead of `body`. */

@@ -14,6 +14,7 @@ import { MAX_FILE_BYTES } from './files-api';
 import { OUTPUTS_PREFIX, serveOutput } from './output-files';
 import { handleApi, routeName, type ApiRequest, type EmulatorContext } from './replicate-api';
 import type { RequestLog } from './request-log';
+import type { RecordedRequest } from './types';
 import { notFound, problem, type ApiResponse } from './responses';
 import type { Timers } from './timers';
 
@@ -37,6 +38,7 @@ export interface ServerDeps {
   counters: { requests: number; byRoute: Record<string, number> };
   control(request: ControlRequest): ApiResponse;
   log?: (line: string) => void;
+  recordResponses: boolean;
 }
 
 type Answer = ApiResponse | 'drop';
@@ -103,15 +105,18 @@ async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
   else if (url.pathname === CONTROL_PREFIX || url.pathname.startsWith(`${CONTROL_PREFIX}/`))
     answer = deps.control({ method, path: url.pathname.slice(CONTROL_PREFIX.length), query: url.searchParams, body });
   else {
-    deps.requestLog.record({
+    const recorded: RecordedRequest = {
       method,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: { ...req.headers },
       body,
       at: started,
-    });
+    };
+    deps.requestLog.record(recorded);
     answer = await serveApi(deps, { method, path: url.pathname, url, headers: req.headers, body, raw: upload ? raw : undefined });
+    if (deps.recordResponses && answer !== 'drop' && !answer.stream && !answer.bytes)
+      recorded.response = { status: answer.status, contentType: answer.contentType, body: answer.body };
   }
   if (answer === 'drop') req.socket.destroy();
   else if (answer.stream && !res.destroyed) await answer.stream(res);
@@ -175,11 +180,11 @@ async function afterHandling(deps: ServerDeps, fault: RequestFault, response: Ap
 function send(res: ServerResponse, response: ApiResponse): void {
   const headers: Record<string, string | number> = {
     'content-type': response.contentType,
-    'content-length': Buffer.byteLength(response.body),
+    'content-length': response.bytes?.length ?? Buffer.byteLength(response.body),
   };
   for (const [name, value] of Object.entries(response.headers ?? {})) headers[name.toLowerCase()] = value;
   res.writeHead(response.status, headers);
-  res.end(response.body);
+  res.end(response.bytes ?? response.body);
 }
 
 // Links in responses use the host the client addressed, so they work however it connected.
@@ -224,5 +229,5 @@ async function serveOutputFile(deps: ServerDeps, req: IncomingMessage, res: Serv
   if (fault?.type === 'status') return send(res, statusFaultResponse(fault));
   if (fault?.type === 'drop' && !fault.after) return void req.socket.destroy();
   if (fault?.type === 'delay') await deps.timers.sleep(fault.ms).done;
-  if (!serveOutput(req, res, url, fault?.type === 'drop' ? 'cut' : 'whole')) send(res, notFound());
+  if (!serveOutput(req, res, url, deps.ctx.outputFiles, fault?.type === 'drop' ? 'cut' : 'whole')) send(res, notFound());
 }

@@ -9,6 +9,24 @@ export interface EmulatorAccount {
   webhookSecret?: string;
   /** false => prediction creation answers 402. */
   billing?: boolean;
+  /** Less than $5 of credit: with rate limits on, creates are limited to 6 a minute with a burst of 1. */
+  lowCredit?: boolean;
+}
+
+/** A token bucket: `perMinute` requests a minute on average, at most `burst` at once. */
+export interface RateLimit {
+  perMinute: number;
+  burst: number;
+}
+
+/** Replicate's limits per account; each defaults to Replicate's figure. */
+export interface RateLimits {
+  /** Default 600 a minute, burst 600. */
+  create?: RateLimit;
+  /** Every other API request; default 3000 a minute, burst 3000. */
+  other?: RateLimit;
+  /** Creates of an account with little credit (lowCredit); default 6 a minute, burst 1. */
+  lowCreditCreate?: RateLimit;
 }
 
 export interface FixedTiming {
@@ -32,10 +50,22 @@ export interface EmulatorOptions {
   webhookRetryDelaysMs?: number[];
   /** How many recent requests `requests` keeps; default 10000; 0 disables. */
   recordRequests?: number;
+  /** Keep each recorded API request's answer (status, content type, body) with it, for contract tests; default false. */
+  recordResponses?: boolean;
   /** One line per request when given. */
   log?: (line: string) => void;
   /** How long an uploaded file lives; default a day, as on Replicate. */
   fileExpiryMs?: number;
+  /** Seconds after its end until a prediction's input, logs, output and output files are removed; default 3600, as on Replicate. */
+  retentionSeconds?: number;
+  /** Sync creates (Prefer: wait) name output files by URL (default, as Replicate does) or inline as data: URLs. */
+  syncOutputs?: 'url' | 'data-url';
+  /** Milliseconds a model stays "starting" on its first prediction (and after 10 idle minutes); default 0. */
+  coldStartMs?: number;
+  /** Multiplier for how long Prefer: wait holds a response (wait=60 holds 0.6 s at 0.01); default 1. */
+  syncWaitScale?: number;
+  /** Replicate's rate limits per account (true: Replicate's figures); off by default. */
+  rateLimits?: boolean | RateLimits;
 }
 
 /** A file uploaded to the emulator's files API, as GET /files/{id} shows it, with its name and bytes. */
@@ -64,6 +94,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   at: number;
+  /** The answer, with recordResponses (absent for a dropped connection or an event stream). */
+  response?: { status: number; contentType: string; body: string };
 }
 
 export type WebhookEvent = 'start' | 'output' | 'logs' | 'completed';
@@ -138,8 +170,15 @@ export interface Emulator {
   prediction(id: string): Record<string, unknown> | undefined;
   /** Force a running prediction to end now (fires webhooks). */
   finish(id: string, outcome: PredictionOutcome): void;
+  /** Removes a finished prediction's input, logs, output and output files now, as Replicate does an hour after its end. */
+  expire(id: string): void;
   /** The files API's files: every one not deleted (expired ones too), and one by id while it lives. */
-  files: { list(): Record<string, unknown>[]; get(id: string): EmulatorFile | undefined };
+  files: {
+    list(): Record<string, unknown>[];
+    get(id: string): EmulatorFile | undefined;
+    /** A signed GET /files/{id}/download URL, valid for `seconds` (default an hour). */
+    downloadUrl(id: string, seconds?: number): string;
+  };
   /** The file inputs that reached a prediction (its echo), with their bytes. */
   fileInputs(predictionId: string): ReceivedFile[];
   webhooks: {

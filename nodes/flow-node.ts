@@ -63,6 +63,7 @@ const ERROR_STATUS: Record<string, string> = {
   timeout: 'timedOut',
   network: 'unreachable',
   'bad-response': 'badResponse',
+  'data-removed': 'dataRemoved',
   'no-config': 'noConfig',
   'no-token': 'noToken',
   'bad-base-url': 'badBaseUrl',

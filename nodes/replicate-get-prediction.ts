@@ -53,6 +53,11 @@ export = (RED: NodeAPI) => {
         flow.progress('fetching');
         prediction = await client.getPrediction(id, { signal: flow.signal, onRetry: flow.retrying });
       }
+      // Its output is gone: say why, rather than send an empty output as if the model made nothing.
+      if (prediction.data_removed === true) {
+        withPrediction(msg, prediction);
+        throw new c.DataRemovedError(prediction);
+      }
       const out = await finishedMessages(flow, s.outputFiles, msg, prediction);
       flow.showPrediction(prediction);
       if (!s.splitOutputs) return send([out]);

@@ -180,7 +180,7 @@ describe('Replicate emulator', function () {
       });
       // the catalog's out-0.webp on replicate.delivery, as an image the emulator serves itself
       should(model.default_example?.output).match([/^https:\/\/replicate\.delivery\/.*\/out-0\.webp$/]);
-      should(done.output).eql([`${emulator.origin}/outputs/image/out-0.png`]);
+      should(done.output).eql([`${emulator.origin}/outputs/${id}/out-0.png`]);
       should(done.logs).match(/100% done\n$/);
       should(Date.parse(done.completed_at!) - Date.parse(done.created_at)).be.approximately(TIMING.startingMs + TIMING.processingMs, 5);
       should(done.metrics?.predict_time).be.approximately(TIMING.processingMs / 1000, 0.005);

@@ -279,7 +279,9 @@ describe('files through the nodes', function () {
       should(Buffer.isBuffer(msg.files[0]!.data)).be.true();
     });
 
-    it('buffer: a sync create decodes the data: outputs Replicate may send', async () => {
+    it('buffer: a sync create decodes data: outputs, as Replicate sent them for a while', async () => {
+      const pixel = png(100);
+      nr.emulator.fault({ type: 'outcome', status: 'succeeded', output: [`data:image/png;base64,${pixel.toString('base64')}`] });
       const flow = await create({ model: OFFICIAL, wait: 'sync', outputFiles: 'buffer' });
       const out = flow.next<FilesMsg>();
       flow.send({ payload: { prompt: 'a cat' } });
@@ -287,6 +289,7 @@ describe('files through the nodes', function () {
       should((msg.payload.output as string[])[0]).startWith('data:image/png;base64,');
       should(msg.files).have.length(1);
       should(msg.files[0]).match({ filename: 'output-0.png', contentType: 'image/png' });
+      should(msg.files[0]!.data.equals(pixel)).be.true();
       should(nr.emulator.requests.filter((r) => r.path.startsWith('/outputs/'))).have.length(0);
     });
 

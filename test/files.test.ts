@@ -485,7 +485,7 @@ describe('files: against the emulator', function () {
       const f = fetcher();
       const err = await rejected(f.outputFilesOf(succeeded(`${emulator.origin}/outputs/nothing/here.png`)));
       await f.close();
-      should(err.message).equal('The output file here.png could not be downloaded: its host answered HTTP 404');
+      should(err.message).match(/^The output file here\.png is gone \(HTTP 404\): Replicate removes output files about an hour after/);
       should(emulator.requests).have.length(1);
     });
 

@@ -195,6 +195,15 @@ export class FileFetcher {
         target = this.hosts.check(new URL(headers.location, target).toString());
         continue;
       }
+      if (statusCode === 404 || statusCode === 410) {
+        body.resume();
+        // what an output file answers once Replicate has removed it, about an hour after the prediction ended
+        throw new ReplicateError(
+          'removed.file',
+          { name, status: statusCode },
+          { code: 'data-removed', status: statusCode, retryable: false },
+        );
+      }
       if (statusCode < 200 || statusCode >= 300) {
         body.resume();
         const err = new ReplicateError(

@@ -17,7 +17,9 @@ export type ReplicateErrorCode =
   | 'timeout'
   | 'network'
   | 'bad-response'
-  | 'aborted';
+  | 'aborted'
+  /** Replicate removed the prediction's data or output file (about an hour after its end). */
+  | 'data-removed';
 
 export interface ReplicateErrorFields {
   code: ReplicateErrorCode;

@@ -40,6 +40,8 @@ export const PredictionSchema = z.looseObject({
   completed_at: z.string().nullish(),
   urls: jsonObject({ are: (value): value is string => typeof value === 'string', expected: 'strings' }).optional(),
   metrics: jsonObject().nullish(),
+  /** Replicate removed its input, output and logs (about an hour after it ended). */
+  data_removed: z.boolean().optional(),
 });
 export type Prediction = z.infer<typeof PredictionSchema>;
 

@@ -2,3 +2,4 @@
 export * from './run';
 export * from './poller';
 export * from './progress';
+export * from './removed';
