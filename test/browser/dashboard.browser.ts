@@ -137,7 +137,7 @@ describe('the dashboard example, in a browser', function () {
       const text = (await answer.textContent().catch(() => null)) ?? '';
       if (text !== (seen.at(-1) ?? '')) {
         seen.push(text);
-        if (seen.length === 2) await shot('2-dashboard-answer-streaming');
+        if (seen.length === 4) await shot('2-dashboard-answer-streaming'); // a few lines in
       }
       if (text !== '' && text === whole()) return seen;
       await page.waitForTimeout(100);
