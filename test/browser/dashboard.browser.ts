@@ -120,9 +120,9 @@ describe('the dashboard example, in a browser', function () {
     should(pageErrors).eql([]);
     // the flow as the example lays it out, once the notices are gone and nothing is selected
     await page.locator('.red-ui-notification').last().waitFor({ state: 'hidden' });
-    await page.mouse.click(chart.x + chart.width - 40, chart.y + chart.height - 40);
     const right = Math.max(...placed.map((n) => n.x! + 100));
     const bottom = Math.max(...placed.map((n) => n.y! + 40));
+    await page.mouse.click(chart.x + 40, chart.y + bottom + 60); // the empty workspace below the flow
     await page.screenshot({
       path: path.join(ARTIFACTS, '1-example-flow.png'),
       clip: { x: chart.x, y: chart.y, width: Math.min(right, chart.width), height: bottom },
