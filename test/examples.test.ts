@@ -1,5 +1,9 @@
 // Every example flow, loaded as a user would import it and run against the emulator. Debug
-// nodes become helper nodes so the test can read what the user would see in the sidebar.
+// nodes become helper nodes so the test can read what the user would see in the sidebar. So do
+// FlowFuse Dashboard widgets (the dashboard needs a browser at the other end of its websocket):
+// a text box sends what a user types, a template receives what the page shows; the dashboard's
+// config nodes are left out. test/browser/dashboard.browser.ts runs that example with the real
+// dashboard in Chromium.
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -18,6 +22,7 @@ const CORE_NODES = [
   'common/90-comment.js',
   'function/15-change.js',
   'function/10-switch.js',
+  'function/10-function.js',
   'function/89-delay.js',
   'storage/10-file.js',
   'sequence/17-split.js',
@@ -66,7 +71,13 @@ describe('example flows', () => {
     const flow = readExample(file);
     patch(flow);
     const tab = flow[0]!.z as string;
-    const nodes = flow.map((n) => (n.type === 'debug' ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper', name: n.name, wires: [] } : n));
+    const nodes = flow
+      .filter((n) => !n.type.startsWith('ui-') || n.z)
+      .map((n) =>
+        n.type === 'debug' || n.type.startsWith('ui-')
+          ? { id: n.id, z: n.z, x: n.x, y: n.y, type: 'helper', name: n.name, wires: n.type === 'debug' ? [] : n.wires }
+          : n,
+      );
     await helper.load(
       [...CORE_NODES, ...nodeModules()],
       [{ id: tab, type: 'tab' }, configNode(CONFIG_ID, emulator.url, config), ...nodes],
@@ -85,6 +96,8 @@ describe('example flows', () => {
       /** The next message at the debug node of that name (T: what the test expects there). */
       seen: <T extends Msg = PredictionMsg>(name: string, timeoutMs = 15_000) => message<T>(byName(name), timeoutMs),
       click: (name: string) => byName(name).receive({}),
+      /** What a dashboard text box sends when a user types this and presses Enter. */
+      type: (name: string, text: string) => byName(name).send({ payload: text }),
     };
   }
 
@@ -321,6 +334,76 @@ describe('example flows', () => {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('09 Dashboard with a streamed answer and an image', () => {
+    const file = '09 Dashboard with a streamed answer and an image.json';
+
+    /** The answers the page shows, each time it changes, until the last part of the answer has arrived. */
+    function answersShown(ex: Awaited<ReturnType<typeof run>>, timeoutMs = 15_000): Promise<Msg[]> {
+      const shown: Msg[] = [];
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the answer did not finish within ${timeoutMs} ms`)), timeoutMs);
+        ex.byName('answer').on('input', (msg: Msg) => {
+          shown.push(msg);
+          if (msg.complete) {
+            clearTimeout(timer);
+            resolve(shown);
+          }
+        });
+      });
+    }
+
+    it('shows the answer growing as the model writes it, combined into a few updates, and a new question starts afresh', async () => {
+      emulator.fault({ type: 'timing', startingMs: 50, processingMs: 1500 });
+      const ex = await run(file);
+      let answers = answersShown(ex);
+      ex.type('question', 'Why is the sky blue?');
+      const shown = await answers;
+      const tokens = emulator.prediction(shown[0]!.predictionId as string)!.output as string[];
+      const texts = shown.map((msg) => msg.payload as string);
+      should(texts.at(-1)).equal(tokens.join(''));
+      texts.slice(1).forEach((text, i) => should(text.startsWith(texts[i]!)).be.true()); // each shows more of the same answer
+      should(new Set(texts).size).be.aboveOrEqual(3); // it grew while the model was writing
+      should(shown.length).be.below(tokens.length / 4); // combined: not one update per token
+      should(sentCreate(emulator.requests.find((r) => r.method === 'POST')!).input).eql({
+        max_tokens: 512,
+        prompt: 'Why is the sky blue?',
+      });
+
+      answers = answersShown(ex);
+      ex.type('question', 'And at sunset?');
+      const second = await answers;
+      should(second[0]!.predictionId).not.equal(shown[0]!.predictionId);
+      should(second.at(-1)!.payload).equal((emulator.prediction(second[0]!.predictionId as string)!.output as string[]).join(''));
+    });
+
+    it('shows the generated image: the prediction with the URL of a PNG the browser can load', async () => {
+      const ex = await run(file);
+      const image = ex.seen('image');
+      ex.type('image prompt', 'a lighthouse at dawn');
+      const msg = await image;
+      should(msg.status).equal('succeeded');
+      const url = (msg.payload.output as string[])[0]!;
+      should(url.startsWith(`${emulator.origin}/outputs/`)).be.true();
+      const res = await fetch(url); // no token: the page loads it as it is
+      should(res.status).equal(200);
+      should(detectContentType(Buffer.from(await res.arrayBuffer()))).equal('image/png');
+      should(sentCreate(emulator.requests.find((r) => r.method === 'POST')!).input).eql({ num_outputs: 1, prompt: 'a lighthouse at dawn' });
+    });
+
+    it('shows an error such as a rejected token in the answer box', async () => {
+      emulator.fault({
+        match: { method: 'POST' },
+        type: 'status',
+        status: 401,
+        body: { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 },
+      });
+      const ex = await run(file);
+      const shown = ex.seen<Msg>('answer');
+      ex.type('image prompt', 'a lighthouse at dawn');
+      should((await shown).payload).match(/^Replicate rejected the token \(401\)/);
     });
   });
 });

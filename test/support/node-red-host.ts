@@ -23,6 +23,9 @@ export const NODE_RED_MAIN = process.env.NODE_RED_PATH
 /** Resolves a module (e.g. `@node-red/nodes/core/...`) as the Node-RED the tests run on sees it. */
 export const resolveNodeRed = (request: string): string => require.resolve(request, { paths: [path.dirname(NODE_RED_MAIN)] });
 
+/** The dashboard package directory: loaded from here on any Node-RED, also one outside this package's node_modules. */
+const dashboardDir = (): string => path.dirname(require.resolve('@flowfuse/node-red-dashboard/package.json', { paths: [PACKAGE_ROOT] }));
+
 const START_TIMEOUT_MS = 45_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -34,6 +37,8 @@ export interface NodeRedOptions {
   settings?: Record<string, unknown>;
   /** Node files (file name to source) for <userDir>/nodes, where Node-RED finds nodes of its own. */
   nodeFiles?: Record<string, string>;
+  /** FlowFuse Dashboard 2.0 (a dev dependency) installed; without it, Node-RED runs as for a user who has not installed it. */
+  dashboard?: boolean;
 }
 
 export interface NodeRedProcess {
@@ -70,7 +75,9 @@ function prepareUserDir(
     userDir,
     flowFile: 'flows.json',
     credentialSecret: false,
-    nodesDir: [PACKAGE_ROOT],
+    nodesDir: options.dashboard ? [PACKAGE_ROOT, dashboardDir()] : [PACKAGE_ROOT],
+    // Node-RED also loads the node packages it finds beside itself in node_modules, where the dashboard is
+    ...(options.dashboard ? {} : { nodesExcludes: ['node-red-dashboard'] }),
     telemetry: { enabled: false, updateNotification: false },
     editorTheme: { tours: false },
     ...defaults,
