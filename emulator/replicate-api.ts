@@ -21,7 +21,7 @@ import {
   validationFailed,
   type ApiResponse,
 } from './responses';
-import { serveStream, streamsText, type StreamHub } from './streams';
+import { streamKindOf, type StreamHub } from './streams';
 import type { Timers } from './timers';
 import type { FixedTiming } from './types';
 
@@ -131,18 +131,6 @@ const routes: Route[] = [
   route('GET', '/predictions/{id}', (ctx, _req, account, [id = '']) => {
     const prediction = ownPrediction(ctx, account, id);
     return prediction ? json(200, snapshot(prediction, Date.now())) : notFound();
-  }),
-  route('GET', '/predictions/{id}/stream', (ctx, req, account, [id = '']) => {
-    const prediction = ownPrediction(ctx, account, id);
-    if (!prediction?.streams) return notFound();
-    const fault = ctx.faults.takeStreamFault(req.method, req.path);
-    const lastEventId = header(req.headers, 'last-event-id');
-    return {
-      status: 200,
-      body: '',
-      contentType: 'text/event-stream',
-      stream: (res) => serveStream(res, prediction, ctx.streams.hub, ctx.streams.timers, lastEventId, fault),
-    };
   }),
   route('POST', '/predictions/{id}/cancel', (ctx, _req, account, [id = '']) => {
     const prediction = ownPrediction(ctx, account, id);
@@ -275,6 +263,8 @@ async function createPrediction(
   const outcome = ctx.faults.takeCreationFault('outcome', req.method, req.path);
   const timing = ctx.faults.takeCreationFault('timing', req.method, req.path) ?? durations(ctx, target.model);
   const now = Date.now();
+  const eventualOutput = localOutput(target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`, req.url.origin);
+  const streamKind = streamKindOf(outcome?.output !== undefined ? outcome.output : eventualOutput);
   const prediction = ctx.predictions.create(
     {
       owner: account.username,
@@ -285,16 +275,17 @@ async function createPrediction(
       webhookEventsFilter: body.value.webhookEventsFilter,
       deployment: target.deployment,
       origin: req.url.origin,
-      streams: streamsText(target.model),
+      streamUrl: streamKind && ctx.streams.hub.newStreamUrl(req.url, streamKind),
       startingMs: timing.startingMs,
       processingMs: timing.processingMs,
       cancelAfterMs: cancelAfter.value,
-      eventualOutput: localOutput(target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`, req.url.origin),
+      eventualOutput,
       outcome: outcome && { status: outcome.status, output: outcome.output, error: outcome.error },
     },
     now,
   );
   ctx.lifecycle.created(prediction);
+  ctx.streams.hub.register(prediction);
   if (prefer.value === undefined) return json(201, snapshot(prediction, now));
   await ctx.lifecycle.waitForEnd(prediction, prefer.value * 1000);
   const later = Date.now();

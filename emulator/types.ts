@@ -19,6 +19,8 @@ export interface FixedTiming {
 export interface EmulatorOptions {
   /** 0 (default) = random free port. */
   port?: number;
+  /** The stream origin's port (Replicate's streaming host stands in here); 0 (default) = random free port. */
+  streamPort?: number;
   /** Default '127.0.0.1'. */
   host?: string;
   accounts?: EmulatorAccount[];
@@ -124,6 +126,8 @@ export interface Emulator {
   /** http://127.0.0.1:PORT */
   origin: string;
   port: number;
+  /** Where predictions' event streams are read, without a token: http://127.0.0.1:STREAM_PORT */
+  streamOrigin: string;
   requests: RecordedRequest[];
   clearRequests(): void;
   fault(spec: FaultSpec): void;
@@ -150,7 +154,7 @@ export interface Emulator {
     idle(): Promise<void>;
   };
   stats(): EmulatorStats;
-  /** The event streams of text models. */
+  /** The predictions' event streams. */
   streams: {
     /** Streams open right now. */
     readonly open: number;

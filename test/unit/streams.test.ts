@@ -1,16 +1,50 @@
 // The pure parts of streaming and text output: what is left to send after a drop, the message
 // sequence a join node reads, when an output is text, and which input a plain string prompt fills.
 import should from 'should';
-import { outputText, PartsSequence, promptFieldOf, restOf } from '../../nodes/core';
+import { ChunkCombiner, Delivered, FilesSequence, MAX_HELD_CHARS, outputText, PartsSequence, promptFieldOf } from '../../nodes/core';
+
+/** What was delivered of a stream, as follow keeps it: a length and a digest, no copy of the text. */
+function delivered(...chunks: string[]): Delivered {
+  const kept = new Delivered(1_000_000);
+  for (const chunk of chunks) kept.text(chunk);
+  return kept;
+}
 
 describe('streams and output text', () => {
   it('sends after a drop exactly what the final output holds beyond the text delivered, never what was sent', () => {
-    should(restOf(['Hel', 'lo', ' ', 'world'], 'Hello')).equal(' world');
-    should(restOf(['Hel', 'lo'], 'Hello')).equal('');
-    should(restOf('a whole string', 'a whole')).equal(' string');
+    should(delivered('Hel', 'lo').restOf(['Hel', 'lo', ' ', 'world'])).equal(' world');
+    should(delivered('Hello').restOf(['Hel', 'lo'])).equal('');
+    should(delivered('a who', 'le').restOf('a whole string')).equal(' string');
     // an output that does not continue the text delivered: nothing rather than a duplicate
-    should(restOf(['Goodbye'], 'Hello')).equal('');
-    should(restOf(null, '')).equal('');
+    should(delivered('Hello').restOf(['Goodbye'])).equal('');
+    should(delivered('Hello').restOf(['Jello world'])).equal('');
+    should(delivered().restOf(null)).equal('');
+  });
+
+  it('fails a stream that sends more than the largest download, counting its bytes', () => {
+    const kept = new Delivered(10);
+    kept.text('12345');
+    should(() => kept.text('äöü')).throw({ key: 'streams.textTooLarge' }); // 6 bytes: 11 in all
+  });
+
+  it('sends what the combiner holds once it passes 64 KiB, whatever the window', () => {
+    const sent: string[] = [];
+    const combiner = new ChunkCombiner(60_000, (text) => sent.push(text));
+    const chunk = 'x'.repeat(1000);
+    for (let i = 0; i * 1000 <= MAX_HELD_CHARS; i++) combiner.push(chunk);
+    should(sent).have.length(1);
+    should(sent[0]!.length).be.above(MAX_HELD_CHARS);
+    combiner.push('tail');
+    combiner.close(); // the node closed: what is held is dropped, the timer with it
+    should(sent).have.length(1);
+  });
+
+  it('numbers the files of a files stream as a split node numbers an array, and closes without an index', () => {
+    const sequence = new FilesSequence('p1');
+    should(sequence.next('https://replicate.delivery/a.png')).eql({ url: 'https://replicate.delivery/a.png', parts: { id: 'p1', index: 0, type: 'array' } });
+    should(sequence.next('https://replicate.delivery/b.png').parts.index).equal(1);
+    should(sequence.close()).eql({ parts: { id: 'p1', type: 'array', count: 2 }, complete: true });
+    should(sequence.close()).be.undefined();
   });
 
   it('numbers parts as a split node does, and closes with the count and complete, once', () => {
