@@ -185,6 +185,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return streamHub.open.size;
       },
       firstOutputAt: (id, connection) => streamHub.firstOutputAt(id, connection),
+      predictionOf: (path) => streamHub.find(path)?.id,
     },
     close: () => {
       closing ??= (async () => {

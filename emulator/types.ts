@@ -163,6 +163,8 @@ export interface Emulator {
      * to its nth stream connection (0, the default: the first to connect; each has its own timer).
      */
     firstOutputAt(predictionId: string, connection?: number): number | undefined;
+    /** The prediction whose stream is at this path of the stream origin (/v1/streams/...). */
+    predictionOf(path: string): string | undefined;
   };
   /** Closes the server and every socket, cancels every timer, pending wait and webhook retry. */
   close(): Promise<void>;
