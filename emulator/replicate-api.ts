@@ -263,7 +263,10 @@ async function createPrediction(
   const outcome = ctx.faults.takeCreationFault('outcome', req.method, req.path);
   const timing = ctx.faults.takeCreationFault('timing', req.method, req.path) ?? durations(ctx, target.model);
   const now = Date.now();
-  const eventualOutput = localOutput(target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`, req.url.origin);
+  const eventualOutput = localOutput(
+    target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`,
+    req.url.origin,
+  );
   const streamKind = streamKindOf(outcome?.output !== undefined ? outcome.output : eventualOutput);
   const prediction = ctx.predictions.create(
     {

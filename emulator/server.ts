@@ -50,12 +50,12 @@ export interface EmulatorServer {
 }
 
 export function createEmulatorServer(deps: ServerDeps): EmulatorServer {
-  return closableServer((req, res) => serve(deps, req, res).catch((error: unknown) => answerBug(res, error)));
+  return closableServer((req, res) => void serve(deps, req, res).catch((error: unknown) => answerBug(res, error)));
 }
 
 /** The stream origin: predictions' event streams, on a port of their own, read without a token. */
 export function createStreamServer(deps: ServerDeps): EmulatorServer {
-  return closableServer((req, res) => serveStreamOrigin(deps, req, res).catch((error: unknown) => answerBug(res, error)));
+  return closableServer((req, res) => void serveStreamOrigin(deps, req, res).catch((error: unknown) => answerBug(res, error)));
 }
 
 // A bug in the emulator answers 500 rather than taking the process down.
@@ -223,7 +223,14 @@ async function serveStreamOrigin(deps: ServerDeps, req: IncomingMessage, res: Se
   for await (const chunk of req) void chunk; // a GET has no body to speak of
   const method = req.method ?? 'GET';
   const url = new URL(req.url ?? '/', `http://${hostOf(req)}`);
-  deps.requestLog.record({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: { ...req.headers }, body: '', at: started });
+  deps.requestLog.record({
+    method,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers: { ...req.headers },
+    body: '',
+    at: started,
+  });
   deps.counters.requests++;
   deps.counters.byRoute['GET /streams'] = (deps.counters.byRoute['GET /streams'] ?? 0) + 1;
   const path = url.pathname.slice(API_PREFIX.length);
@@ -247,7 +254,9 @@ async function serveStreamOrigin(deps: ServerDeps, req: IncomingMessage, res: Se
   if (answer === 'drop') req.socket.destroy();
   else if (answer.stream && !res.destroyed) await answer.stream(res);
   else if (!res.destroyed) send(res, answer);
-  deps.log?.(`${new Date(started).toISOString()} ${method} ${url.pathname} ${answer === 'drop' ? 'dropped' : answer.status} ${Date.now() - started}ms`);
+  deps.log?.(
+    `${new Date(started).toISOString()} ${method} ${url.pathname} ${answer === 'drop' ? 'dropped' : answer.status} ${Date.now() - started}ms`,
+  );
 }
 
 /** GET /outputs/...: recorded like API requests, with the status and drop faults queued for its path. */

@@ -77,7 +77,17 @@ describe('replicate-create-prediction, stream mode, a model whose output is file
       [
         { id: 'tab', type: 'tab' },
         configNode('cfg', nr.emulator.url),
-        { id: 'n', z: 'tab', x: 100, y: 100, type: 'replicate-create-prediction', replicate: 'cfg', model: FLUX, wait: 'stream', wires: [['join'], []] },
+        {
+          id: 'n',
+          z: 'tab',
+          x: 100,
+          y: 100,
+          type: 'replicate-create-prediction',
+          replicate: 'cfg',
+          model: FLUX,
+          wait: 'stream',
+          wires: [['join'], []],
+        },
         { id: 'join', z: 'tab', x: 300, y: 100, type: 'join', mode: 'auto', wires: [['whole']] },
         { id: 'whole', z: 'tab', x: 500, y: 100, type: 'helper' },
       ],

@@ -194,7 +194,10 @@ describe('replicate-create-prediction, stream mode: streams that misbehave', () 
     const recorder = await startRecorder();
     try {
       const cases = [
-        [`http://localhost:${recorder.port}/admin/reboot?confirm=1`, "The prediction's stream is on localhost, which is not Replicate's host"],
+        [
+          `http://localhost:${recorder.port}/admin/reboot?confirm=1`,
+          "The prediction's stream is on localhost, which is not Replicate's host",
+        ],
         ['https://evil.example.com/v1/streams/x', "The prediction's stream is on evil.example.com, which is not Replicate's host"],
         ['ftp://127.0.0.1/v1/streams/x', "The prediction's stream is on 127.0.0.1 without https, so it was not read"],
       ];

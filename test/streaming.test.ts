@@ -284,7 +284,9 @@ describe('replicate-create-prediction, stream mode', () => {
         'event: output\ndata: a\n\nevent: output\ndata: b\ndata: c\n\nevent: output\ndata:  \n\n' +
         'event: done\ndata: {}\n\n',
     );
-    should(await read({ 'last-event-id': ids[2]! })).equal(`id: ${ids[3]}\nevent: output\ndata:  \n\nid: ${ids[4]}\nevent: done\ndata: {}\n\n`);
+    should(await read({ 'last-event-id': ids[2]! })).equal(
+      `id: ${ids[3]}\nevent: output\ndata:  \n\nid: ${ids[4]}\nevent: done\ndata: {}\n\n`,
+    );
     // a token sent anyway is not looked at, a wrong one neither
     should(await read({ authorization: 'Bearer r8_not_a_token' })).equal(whole);
     should(await read({ authorization: AUTH.authorization })).equal(whole);

@@ -41,7 +41,10 @@ describe('streams and output text', () => {
 
   it('numbers the files of a files stream as a split node numbers an array, and closes without an index', () => {
     const sequence = new FilesSequence('p1');
-    should(sequence.next('https://replicate.delivery/a.png')).eql({ url: 'https://replicate.delivery/a.png', parts: { id: 'p1', index: 0, type: 'array' } });
+    should(sequence.next('https://replicate.delivery/a.png')).eql({
+      url: 'https://replicate.delivery/a.png',
+      parts: { id: 'p1', index: 0, type: 'array' },
+    });
     should(sequence.next('https://replicate.delivery/b.png').parts.index).equal(1);
     should(sequence.close()).eql({ parts: { id: 'p1', type: 'array', count: 2 }, complete: true });
     should(sequence.close()).be.undefined();

@@ -72,7 +72,7 @@ export async function readEventStream(dispatcher: Dispatcher, url: string, optio
     return { kind: 'refused', status: statusCode, retryable };
   }
   let done = false;
-  let failure: unknown;
+  let failure: Error | undefined;
   const parser = createParser({
     maxBufferSize: MAX_EVENT_CHARS,
     onEvent(message: EventSourceMessage) {
@@ -93,7 +93,7 @@ export async function readEventStream(dispatcher: Dispatcher, url: string, optio
   return new Promise<StreamEnd>((resolve, reject) => {
     const end = () => {
       if (options.signal.aborted) reject(options.signal.reason as Error);
-      else if (failure !== undefined) reject(failure as Error);
+      else if (failure !== undefined) reject(failure);
       else resolve(done ? { kind: 'done' } : { kind: 'dropped' });
     };
     body.on('data', (chunk: Buffer) => {
@@ -101,7 +101,7 @@ export async function readEventStream(dispatcher: Dispatcher, url: string, optio
         try {
           parser.feed(decoder.decode(chunk, { stream: true }));
         } catch (err) {
-          failure = err;
+          failure = err instanceof Error ? err : new Error(String(err));
         }
       }
       // The stream is over once `done` came (the server closing it is not waited for), or once it failed.

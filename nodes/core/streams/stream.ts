@@ -55,15 +55,15 @@ export async function streamPrediction(
   const failed = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
   let queue = Promise.resolve();
-  let fileError: unknown;
+  let fileError: Error | undefined;
   const sendFile = (part: FilePart) => {
     queue = queue.then(async () => {
       if (fileError !== undefined && !part.complete) return; // the closing part still goes out
       try {
         await options.onFile(part, signal);
       } catch (err) {
-        fileError = err;
-        failed.abort(err);
+        fileError = err instanceof Error ? err : new Error(String(err));
+        failed.abort(fileError);
       }
     });
   };
