@@ -1,7 +1,17 @@
 // The pure parts of streaming and text output: what is left to send after a drop, the message
 // sequence a join node reads, when an output is text, and which input a plain string prompt fills.
 import should from 'should';
-import { ChunkCombiner, Delivered, FilesSequence, MAX_HELD_CHARS, outputText, PartsSequence, promptFieldOf } from '../../nodes/core';
+import {
+  ChunkCombiner,
+  Delivered,
+  FilesSequence,
+  isFileStream,
+  MAX_HELD_CHARS,
+  outputText,
+  PartsSequence,
+  promptFieldOf,
+  StreamHosts,
+} from '../../nodes/core';
 
 /** What was delivered of a stream, as follow keeps it: a length and a digest, no copy of the text. */
 function delivered(...chunks: string[]): Delivered {
@@ -84,5 +94,44 @@ describe('streams and output text', () => {
     should(promptFieldOf([field('transcript', 1), field('audio_file', 0, { format: 'uri' })])).equal('transcript');
     should(promptFieldOf([field('text', 2), field('seed', 0, { type: 'integer' }), field('style', 1, { required: false })])).equal('text');
     should(promptFieldOf([field('image', 0, { format: 'uri' })])).be.undefined();
+  });
+
+  it("reads a stream over https from Replicate's hosts, the API's and the listed ones only; plain http only on a local plain-http API's host, any port", () => {
+    const real = new StreamHosts(new URL('https://api.replicate.com/v1'), ['cdn.example.com', '*.example.org']);
+    for (const url of [
+      'https://streaming-api.svc.us.c.replicate.net/v1/streams/abc',
+      'https://stream.replicate.com/v1/files/abc',
+      'https://api.replicate.com/v1/predictions/x/stream',
+      'https://replicate.delivery/x',
+      'https://cdn.example.com/s',
+      'https://a.example.org/s',
+    ])
+      should(real.check(url).href).equal(url);
+    const refused = (hosts: StreamHosts, url: string) => {
+      try {
+        hosts.check(url);
+      } catch (err) {
+        return err as { key: string; vars: { host: string } };
+      }
+      throw new Error(`${url} was allowed`);
+    };
+    should(refused(real, 'https://replicate.com.evil.net/s')).match({
+      key: 'streams.hostNotAllowed',
+      vars: { host: 'replicate.com.evil.net' },
+    });
+    should(refused(real, 'https://127.0.0.1:8788/s')).match({ key: 'streams.hostNotAllowed', vars: { host: '127.0.0.1' } });
+    should(refused(real, 'http://stream.replicate.com/s')).match({ key: 'streams.notHttps', vars: { host: 'stream.replicate.com' } });
+    should(refused(real, 'not a url')).match({ key: 'streams.hostNotAllowed' });
+
+    const local = new StreamHosts(new URL('http://127.0.0.1:8788/v1'));
+    should(local.check('http://127.0.0.1:9999/v1/streams/abc').port).equal('9999'); // the emulator's stream origin: any port
+    should(refused(local, 'http://localhost:8788/s')).match({ key: 'streams.hostNotAllowed', vars: { host: 'localhost' } });
+    should(refused(local, 'http://stream.replicate.com/s')).match({ key: 'streams.notHttps' });
+  });
+
+  it('tells a files stream by its path, as the official clients do', () => {
+    should(isFileStream('https://stream.replicate.com/v1/files/abc')).be.true();
+    should(isFileStream('https://streaming-api.svc.us.c.replicate.net/v1/streams/abc')).be.false();
+    should(isFileStream('not a url')).be.false();
   });
 });
