@@ -69,6 +69,18 @@ describe('replicate-create-prediction, stream mode, a model whose output is file
     });
   });
 
+  it('message: a file that cannot be downloaded fails the message; the files before it went out, then the closing part', async () => {
+    const [first, , third] = threeFiles();
+    nr.emulator.fault({ type: 'outcome', status: 'succeeded', output: [first, 'https://evil.example.com/b.png', third] });
+    const flow = await streaming({ outputFiles: 'message' });
+    const files = received<FileMsg>(flow.outputs[0]);
+    const caught = flow.error();
+    flow.send({ payload: 'a cat', topic: 'cats' });
+    should((await caught).error.message).startWith('The output names a file on evil.example.com');
+    should(files.map((msg) => msg.url ?? 'closing')).eql([first, 'closing']);
+    should(files.at(-1)).match({ complete: true });
+  });
+
   it('has a join node in automatic mode put the files back together as a list', async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own join node, from the Node-RED under test
     const sequence = require(resolveNodeRed('@node-red/nodes/core/sequence/17-split.js')) as (RED: NodeAPI) => void;

@@ -58,7 +58,8 @@ export async function streamPrediction(
   let fileError: Error | undefined;
   const sendFile = (part: FilePart) => {
     queue = queue.then(async () => {
-      if (fileError !== undefined && !part.complete) return; // the closing part still goes out
+      if (options.signal?.aborted) return; // the node closed: nothing more goes out
+      if (failed.signal.aborted && !part.complete) return; // after a failure only the closing part
       try {
         await options.onFile(part, signal);
       } catch (err) {
