@@ -3,9 +3,12 @@
 //    connection (each has its own timer, so each reader is timed from its own write) to the
 //    first message on output 1 (as the node sends it, seen by an `onSend` hook; its arrival at the
 //    next node, after Node-RED's own delivery, is reported beside it), against raw undici (with
-//    eventsource-parser) reading the same prediction's stream in the same process at the same time. Each round, the node creates a
-//    prediction that starts after STARTING_MS; the bench learns its id from the emulator as soon
-//    as the node asks for its stream and opens its own connection to it, well before the first token.
+//    eventsource-parser) reading the same prediction's stream in the same process at the same time,
+//    both timed the same way. What is reported is the milliseconds the node adds, median and p95
+//    over the rounds: a ratio of two sub-millisecond times swung with the scheduling between the
+//    processes (rounds of ~0.3 or ~1.2 ms), not with our code. Each round, the node creates a
+//    prediction that starts after STARTING_MS; the bench learns its stream from the emulator as soon
+//    as the node asks for it and opens its own connection to it, well before the first token.
 // 2. Throughput: 100 streams at once of 1,000 chunks each (quick: 200), every chunk delivered
 //    once and in order, and the CPU time of the Node-RED process per chunk.
 import { performance } from 'node:perf_hooks';
@@ -14,7 +17,7 @@ import { Agent } from 'undici';
 import { DEFAULT_TOKEN } from '../emulator';
 import type { Bench, BenchContext, PlannedLine } from './context';
 import { BENCH_CONFIG_NOTE, benchConfig, onTab } from './node-red-host';
-import { median, round, sleep, Tally } from './util';
+import { median, percentile, round, sleep, Tally } from './util';
 
 const LLAMA = 'meta/meta-llama-3-8b-instruct';
 const STARTING_MS = 400;
@@ -27,8 +30,8 @@ function sizes(quick: boolean) {
 function lines(quick: boolean) {
   const { streams, chunks } = sizes(quick);
   return {
-    ratio: { name: 'stream.first_chunk_ours_vs_undici', target: { op: '<=', value: 1.2 }, unit: 'ratio' },
-    added: { name: 'stream.first_chunk_added_ms', target: { op: '<', value: 5 }, unit: 'ms' },
+    added: { name: 'stream.first_chunk_added_ms', target: { op: '<', value: 1 }, unit: 'ms' },
+    addedP95: { name: 'stream.first_chunk_added_ms_p95', target: { op: '<', value: 3 }, unit: 'ms' },
     inOrder: { name: 'stream.chunks_in_order', target: { op: '==', value: streams * chunks }, unit: 'chunks' },
     cpu: { name: 'stream.cpu_us_per_chunk', target: { op: '<', value: 200 }, unit: 'µs' },
   } satisfies Record<string, PlannedLine>;
@@ -48,7 +51,7 @@ async function rawFirstOutput(agent: Agent, url: string, signal: AbortSignal): P
     origin: target.origin,
     path: target.pathname,
     method: 'GET',
-    headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, accept: 'text/event-stream' },
+    headers: { accept: 'text/event-stream' }, // the stream origin wants no token, as Replicate's
     signal,
   });
   const decoder = new TextDecoder();
@@ -121,7 +124,6 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
   });
   red.onSink('stream.final', () => finals.add());
   const agent = new Agent();
-  const ratios: number[] = [];
   const added: number[] = [];
   const oursMs: number[] = [];
   const rawMs: number[] = [];
@@ -132,15 +134,16 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
       const before = (await worker.call('streamed')).length;
       node.receive({ payload: { prompt: 'Why is the sky blue?' } });
       let id = '';
+      let url = '';
       const started = performance.now();
       while (!id && performance.now() - started < 5000) {
-        const ids = await worker.call('streamed');
-        if (ids.length > before) id = ids.at(-1)!;
+        const opened = await worker.call('streamed');
+        if (opened.length > before) ({ id, url } = opened.at(-1)!);
         else await sleep(2);
       }
       if (!id) throw new Error('the node did not open a stream');
       const abort = new AbortController();
-      const raw = await rawFirstOutput(agent, `${emulator.url}/predictions/${id}/stream`, abort.signal);
+      const raw = await rawFirstOutput(agent, url, abort.signal);
       await finals.reached(round_ + 1, 30_000, 'finished predictions');
       // each connection gets its first token on its own timer: the node's connected first, raw undici's second
       const [writtenOurs, writtenRaw] = (await worker.call('firstOutputs', [id]))[id] ?? [null, null];
@@ -153,7 +156,6 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
       deliveredMs.push((firstDelivered.get(id) ?? NaN) - writtenOurs);
       rawMs.push(rawLatency);
       added.push(oursLatency - rawLatency);
-      ratios.push(oursLatency / rawLatency);
     }
   } finally {
     removeHook();
@@ -163,8 +165,8 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
     `stream: first chunk after the emulator wrote it, median of ${rounds} rounds: ours ${round(median(oursMs), 2)} ms, ` +
       `raw undici ${round(median(rawMs), 2)} ms, ours at the next node (after Node-RED's delivery) ${round(median(deliveredMs), 2)} ms; rounds (ours/raw ms): ${oursMs.map((o, i) => `${round(o, 2)}/${round(rawMs[i]!, 2)}`).join(' ')}`,
   );
-  report.measured(line.ratio, round(median(ratios), 2));
   report.measured(line.added, round(median(added), 2));
+  report.measured(line.addedP95, round(percentile(added, 95), 2));
 
   // 2. 100 streams of `chunks` tokens each, at once.
   await worker.call('faults', [
@@ -201,7 +203,6 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
     rawMs,
     deliveredMs,
     added,
-    ratios,
     elapsedMs: elapsed,
     cpuMs: (cpu.user + cpu.system) / 1000,
     outOfOrder,

@@ -13,6 +13,13 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The value below which `p` percent of the values lie (nearest rank): p95 of 21 rounds is the 20th smallest. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 /** Resolves once `check()` is true; rejects after timeoutMs naming what was awaited. */
 export async function until(check: () => boolean, timeoutMs: number, what: string | (() => string), everyMs = 5): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;

@@ -127,14 +127,15 @@ const handlers = {
     return Object.fromEntries(ids.map((id) => [id, [streams.firstOutputAt(id, 0) ?? null, streams.firstOutputAt(id, 1) ?? null]]));
   },
 
-  /** The predictions whose event stream has been asked for, oldest first (the request log must be on). */
-  streamed(): string[] {
-    const ids: string[] = [];
-    for (const request of running().requests) {
-      const match = /^\/v1\/predictions\/([^/]+)\/stream$/.exec(request.path);
-      if (match && !ids.includes(match[1]!)) ids.push(match[1]!);
+  /** The predictions whose event stream has been asked for, oldest first, with the stream's URL (the request log must be on). */
+  streamed(): Array<{ id: string; url: string }> {
+    const { requests, streams, streamOrigin } = running();
+    const seen = new Map<string, { id: string; url: string }>();
+    for (const request of requests) {
+      const id = seen.has(request.path) ? undefined : streams.predictionOf(request.path);
+      if (id) seen.set(request.path, { id, url: `${streamOrigin}${request.path}` });
     }
-    return ids;
+    return [...seen.values()];
   },
 
   /** GET /v1/predictions/{id} requests per prediction id, from the emulator's request log. */

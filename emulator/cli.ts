@@ -5,6 +5,7 @@ import { DEFAULT_TOKEN, startEmulator, type EmulatorAccount, type EmulatorOption
 
 const USAGE = `Usage: node dist/emulator/cli.js [options]
   --port N             port to listen on (default 8788)
+  --stream-port N      port of the stream origin, where event streams are read (default: any free port)
   --host HOST          address to listen on (default 127.0.0.1)
   --token TOKEN        an API token to accept; repeat for more accounts (default ${DEFAULT_TOKEN})
   --timing MODE        catalog (durations from each model's example run) or fixed (default catalog)
@@ -43,6 +44,7 @@ function parseOptions(): { options: EmulatorOptions; quiet: boolean } {
     parsed = parseArgs({
       options: {
         port: { type: 'string', default: '8788' },
+        'stream-port': { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
         token: { type: 'string', multiple: true },
         timing: { type: 'string', default: 'catalog' },
@@ -78,6 +80,7 @@ function parseOptions(): { options: EmulatorOptions; quiet: boolean } {
   );
   const options: EmulatorOptions = {
     port: number('port', values.port, 8788),
+    streamPort: number('stream-port', values['stream-port'], 0),
     host: values.host,
     accounts,
     timing:
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
     const { token, username, webhookSecret } = emulator.account(account.token);
     lines.push(`  API token:      ${token}  (account "${username}")`, `  webhook secret: ${webhookSecret}`);
   }
+  lines.push(`  streams:        ${emulator.streamOrigin}/v1/streams/... (no token)`);
   lines.push(`  control API:    ${emulator.origin}/_emulator (faults, stats, requests, reset)`, 'Press Ctrl+C to stop.');
   console.log(lines.join('\n'));
 

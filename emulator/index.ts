@@ -13,7 +13,7 @@ import { isRemoved, isTerminal, PredictionStore, snapshot, statusAt } from './pr
 import { RateLimiter } from './rate-limits';
 import type { EmulatorContext } from './replicate-api';
 import { RequestLog } from './request-log';
-import { createEmulatorServer } from './server';
+import { createEmulatorServer, createStreamServer } from './server';
 import { StreamHub } from './streams';
 import { Timers } from './timers';
 import type { Emulator, EmulatorOptions, EmulatorStats, PredictionOutcome } from './types';
@@ -171,18 +171,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     reset,
   };
 
-  const server = createEmulatorServer({
+  const deps = {
     ctx,
     faults,
     requestLog,
     timers,
     counters,
-    control: (request) => handleControl(surface, request),
+    control: (request: Parameters<typeof handleControl>[1]) => handleControl(surface, request),
     log: options.log,
     recordResponses: options.recordResponses ?? false,
-  });
+  };
+  const server = createEmulatorServer(deps);
+  const streamServer = createStreamServer(deps);
   const host = options.host ?? '127.0.0.1';
   const port = await server.listen(options.port ?? 0, host);
+  streamHub.port = await streamServer.listen(options.streamPort ?? 0, host);
   const origin = `http://${urlHost(host)}:${port}`;
 
   let closing: Promise<void> | undefined;
@@ -190,6 +193,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url: `${origin}/v1`,
     origin,
     port,
+    streamOrigin: `http://${urlHost(host)}:${streamHub.port}`,
     get requests() {
       return requestLog.list();
     },
@@ -228,11 +232,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return streamHub.open.size;
       },
       firstOutputAt: (id, connection) => streamHub.firstOutputAt(id, connection),
+      predictionOf: (path) => streamHub.find(path)?.id,
     },
     close: () => {
       closing ??= (async () => {
         timers.stop();
-        await Promise.all([server.close(), webhooks.close()]);
+        await Promise.all([server.close(), streamServer.close(), webhooks.close()]);
         // libuv releases closed handles after the check phase: two turns and they are gone.
         for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
       })();

@@ -27,8 +27,8 @@ export interface PredictionRecord {
   deployment?: string;
   /** Scheme and host the creating client used, for the prediction's urls. */
   origin: string;
-  /** A text model: its urls carry `stream`. */
-  streams?: boolean;
+  /** Its event stream on the emulator's stream origin (urls.stream), when it has output. */
+  streamUrl?: string;
   createdAt: number;
   startAt: number;
   processingMs: number;
@@ -57,7 +57,7 @@ export interface NewPrediction {
   webhookEventsFilter?: WebhookEvent[];
   deployment?: string;
   origin: string;
-  streams?: boolean;
+  streamUrl?: string;
   startingMs: number;
   processingMs: number;
   cancelAfterMs?: number;
@@ -142,9 +142,10 @@ export function snapshot(p: PredictionRecord, now: number): Record<string, unkno
   };
   if (startedAt !== undefined) view.started_at = iso(startedAt);
   if (terminal) view.completed_at = iso(p.end.at);
-  view.urls = p.streams
-    ? { cancel: `${url}/cancel`, get: url, stream: `${url}/stream`, web: `https://replicate.com/p/${p.id}` }
-    : { cancel: `${url}/cancel`, get: url, web: `https://replicate.com/p/${p.id}` };
+  view.urls =
+    p.streamUrl !== undefined
+      ? { cancel: `${url}/cancel`, get: url, stream: p.streamUrl, web: `https://replicate.com/p/${p.id}` }
+      : { cancel: `${url}/cancel`, get: url, web: `https://replicate.com/p/${p.id}` };
   if (terminal) {
     const metrics: Record<string, number> = {};
     if (startedAt !== undefined) metrics.predict_time = (p.end.at - startedAt) / 1000;
@@ -186,7 +187,7 @@ export class PredictionStore {
       webhookEventsFilter: spec.webhookEventsFilter,
       deployment: spec.deployment,
       origin: spec.origin,
-      streams: spec.streams,
+      streamUrl: spec.streamUrl,
       createdAt: now,
       startAt: now + spec.startingMs,
       processingMs: spec.processingMs,

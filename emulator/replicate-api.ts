@@ -24,7 +24,7 @@ import {
   validationFailed,
   type ApiResponse,
 } from './responses';
-import { serveStream, streamsText, type StreamHub } from './streams';
+import { streamKindOf, type StreamHub } from './streams';
 import type { Timers } from './timers';
 import type { FixedTiming } from './types';
 
@@ -185,18 +185,6 @@ const routes: Route[] = [
   route('GET', '/predictions/{id}', (ctx, _req, account, [id = '']) => {
     const prediction = ownPrediction(ctx, account, id);
     return prediction ? json(200, snapshot(prediction, Date.now())) : notFound();
-  }),
-  route('GET', '/predictions/{id}/stream', (ctx, req, account, [id = '']) => {
-    const prediction = ownPrediction(ctx, account, id);
-    if (!prediction?.streams) return notFound();
-    const fault = ctx.faults.takeStreamFault(req.method, req.path);
-    const lastEventId = header(req.headers, 'last-event-id');
-    return {
-      status: 200,
-      body: '',
-      contentType: 'text/event-stream',
-      stream: (res) => serveStream(res, prediction, ctx.streams.hub, ctx.streams.timers, lastEventId, fault),
-    };
   }),
   route('POST', '/predictions/{id}/cancel', (ctx, _req, account, [id = '']) => {
     const prediction = ownPrediction(ctx, account, id);
@@ -392,6 +380,7 @@ async function createPrediction(
   const id = predictionId();
   const example = localOutput(target.model.default_example?.output ?? `Emulated output of ${fullName(target.model)}`, req.url.origin, id);
   const made = madeOutput(target.model, body.value.input, example, ctx.files);
+  const streamKind = streamKindOf(outcome?.output !== undefined ? outcome.output : made.output);
   const prediction = ctx.predictions.create(
     {
       id,
@@ -403,7 +392,7 @@ async function createPrediction(
       webhookEventsFilter: body.value.webhookEventsFilter,
       deployment: target.deployment,
       origin: req.url.origin,
-      streams: streamsText(target.model),
+      streamUrl: streamKind && ctx.streams.hub.newStreamUrl(req.url, streamKind),
       startingMs: timing.startingMs + coldStartOf(ctx, target.model, now),
       processingMs: timing.processingMs,
       cancelAfterMs: cancelAfter.value,
@@ -415,6 +404,7 @@ async function createPrediction(
     now,
   );
   ctx.lifecycle.created(prediction);
+  ctx.streams.hub.register(prediction);
   if (prefer.value === undefined) return json(201, snapshot(prediction, now));
   await ctx.lifecycle.waitForEnd(prediction, prefer.value * 1000 * ctx.syncWaitScale);
   const later = Date.now();

@@ -16,6 +16,7 @@ import { handleApi, routeName, type ApiRequest, type EmulatorContext } from './r
 import type { RequestLog } from './request-log';
 import type { RecordedRequest } from './types';
 import { notFound, problem, type ApiResponse } from './responses';
+import { serveStream, STREAM_PATH } from './streams';
 import type { Timers } from './timers';
 
 const API_PREFIX = '/v1';
@@ -51,14 +52,19 @@ export interface EmulatorServer {
 }
 
 export function createEmulatorServer(deps: ServerDeps): EmulatorServer {
-  return closableServer((req, res) => {
-    serve(deps, req, res).catch((error: unknown) => {
-      // A bug in the emulator answers 500 rather than taking the process down.
-      const message = error instanceof Error ? error.message : String(error);
-      if (!res.headersSent && !res.destroyed) send(res, problem(500, 'Internal emulator error', message));
-      else res.destroy();
-    });
-  });
+  return closableServer((req, res) => void serve(deps, req, res).catch((error: unknown) => answerBug(res, error)));
+}
+
+/** The stream origin: predictions' event streams, on a port of their own, read without a token. */
+export function createStreamServer(deps: ServerDeps): EmulatorServer {
+  return closableServer((req, res) => void serveStreamOrigin(deps, req, res).catch((error: unknown) => answerBug(res, error)));
+}
+
+// A bug in the emulator answers 500 rather than taking the process down.
+function answerBug(res: ServerResponse, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!res.headersSent && !res.destroyed) send(res, problem(500, 'Internal emulator error', message));
+  else res.destroy();
 }
 
 /** An HTTP server whose close() ends its open connections too, keep-alive ones included. */
@@ -210,6 +216,52 @@ async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer | 
     if (size <= limit) chunks.push(buffer);
   }
   return size > limit ? undefined : Buffer.concat(chunks, size);
+}
+
+/**
+ * GET /v1/streams/<id> or /v1/files/<id> on the stream origin: recorded like API requests, with
+ * the request and stream faults queued for its path (after /v1, as for the API). No token is
+ * asked for, and one sent is not looked at.
+ */
+async function serveStreamOrigin(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = Date.now();
+  for await (const chunk of req) void chunk; // a GET has no body to speak of
+  const method = req.method ?? 'GET';
+  const url = new URL(req.url ?? '/', `http://${hostOf(req)}`);
+  deps.requestLog.record({
+    method,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers: { ...req.headers },
+    body: '',
+    at: started,
+  });
+  deps.counters.requests++;
+  deps.counters.byRoute['GET /streams'] = (deps.counters.byRoute['GET /streams'] ?? 0) + 1;
+  const path = url.pathname.slice(API_PREFIX.length);
+  const fault = deps.faults.takeRequestFault(method, path);
+  const early = fault && (await beforeHandling(deps, fault));
+  const prediction = STREAM_PATH.test(url.pathname) ? deps.ctx.streams.hub.find(url.pathname) : undefined;
+  let answer: Answer;
+  if (early) answer = early;
+  else if (method !== 'GET' || !prediction) answer = notFound();
+  else {
+    const streamFault = deps.faults.takeStreamFault(method, path);
+    const lastEventId = typeof req.headers['last-event-id'] === 'string' ? req.headers['last-event-id'] : undefined;
+    answer = {
+      status: 200,
+      body: '',
+      contentType: 'text/event-stream',
+      stream: (out) => serveStream(out, prediction, deps.ctx.streams.hub, deps.ctx.streams.timers, lastEventId, streamFault),
+    };
+    if (fault) answer = await afterHandling(deps, fault, answer);
+  }
+  if (answer === 'drop') req.socket.destroy();
+  else if (answer.stream && !res.destroyed) await answer.stream(res);
+  else if (!res.destroyed) send(res, answer);
+  deps.log?.(
+    `${new Date(started).toISOString()} ${method} ${url.pathname} ${answer === 'drop' ? 'dropped' : answer.status} ${Date.now() - started}ms`,
+  );
 }
 
 /** GET /outputs/...: recorded like API requests, with the status and drop faults queued for its path. */

@@ -1,12 +1,16 @@
-// Server-sent events for the emulator's text models, as Replicate streams them: `urls.stream` on
-// the emulator's own address, `output` events (one token each, spread over the run), `logs`,
-// `error` when it fails and `done` at the end, each with an id; a reconnect with Last-Event-ID
-// resumes after that event. Faults drop a stream after N output events or frame events in the
-// other legal ways (CRLF line ends, one write per line).
+// Server-sent events, as Replicate streams them: `urls.stream` on a second origin of the
+// emulator's own (another port of its host, standing in for Replicate's streaming host), read
+// without a token (one sent anyway is ignored: the URL's random id is what gives access), for
+// every prediction with output. A text output streams one `output` event per token (a string
+// whole), a file output one per file URL on a `/v1/files/` stream (where the official clients look
+// for files); then `logs`, `error` when it fails and `done` at the end. Event ids are opaque; a
+// reconnect with Last-Event-ID resumes after that event. Faults drop a stream after N output
+// events or frame events in the other legal ways (CRLF line ends, one write per line).
+import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { CatalogModel } from './catalog';
 import { isTerminal, type PredictionRecord } from './predictions';
+import type { CatalogModel } from './catalog';
 import type { Timers } from './timers';
 
 export interface StreamFault {
@@ -16,14 +20,41 @@ export interface StreamFault {
   multiline?: boolean;
 }
 
-/**
- * Open streams, and when each connection to a prediction's stream was first written an `output`
- * event (performance.timeOrigin + now, ms), in the order the connections came: each connection
- * runs on its own timer, so two readers of one prediction get its first token at different times.
- */
+/** Paths of the stream origin: /v1/streams/<id> (text) and /v1/files/<id> (files). */
+export const STREAM_PATH = /^\/v1\/(streams|files)\/([A-Za-z0-9_-]{20,64})$/;
+
+/** Whether a value is a file as an output names one: an http(s) or data: URL. */
+const isFileUrl = (value: unknown): boolean => typeof value === 'string' && /^(https?:\/\/\S+$|data:[^,]*,)/i.test(value);
+
+/** How an output streams: text, files, or (no output) not at all. */
+export function streamKindOf(output: unknown): 'text' | 'files' | undefined {
+  if (output === null || output === undefined) return undefined;
+  if (Array.isArray(output) ? output.length > 0 && output.every(isFileUrl) : isFileUrl(output)) return 'files';
+  return 'text';
+}
+
 export class StreamHub {
   readonly open = new Set<ServerResponse>();
+  /** The stream origin's port, once it listens. */
+  port = 0;
   private readonly firstOutputs = new Map<string, number[]>();
+  private readonly byStreamId = new Map<string, PredictionRecord>();
+
+  /** A new stream's URL on the stream origin, as reached from `apiUrl` (the same host name, the stream port). */
+  newStreamUrl(apiUrl: URL, kind: 'text' | 'files'): string {
+    const id = randomBytes(24).toString('base64url');
+    return `${apiUrl.protocol}//${apiUrl.hostname}:${this.port}/v1/${kind === 'files' ? 'files' : 'streams'}/${id}`;
+  }
+
+  /** The prediction a stream URL was made for, once it exists. */
+  register(p: PredictionRecord): void {
+    if (p.streamUrl !== undefined) this.byStreamId.set(new URL(p.streamUrl).pathname, p);
+  }
+
+  /** The prediction whose stream is at this path. */
+  find(path: string): PredictionRecord | undefined {
+    return this.byStreamId.get(path);
+  }
 
   /** The first output event's time on a prediction's nth connection (0: the first to connect). */
   firstOutputAt(id: string, connection = 0): number | undefined {
@@ -45,19 +76,8 @@ export class StreamHub {
 
   clear(): void {
     this.firstOutputs.clear();
+    this.byStreamId.clear();
   }
-}
-
-/** Models whose output is a list of strings generated one by one: Replicate's language models. */
-export function streamsText(model: CatalogModel): boolean {
-  const schemas = (model.latest_version?.openapi_schema as { components?: { schemas?: Record<string, unknown> } } | undefined)?.components
-    ?.schemas;
-  const output = schemas?.Output as Record<string, unknown> | undefined;
-  return (
-    output?.type === 'array' &&
-    (output.items as { type?: unknown } | undefined)?.type === 'string' &&
-    (output['x-cog-array-type'] === 'iterator' || output['x-cog-array-display'] === 'concatenate')
-  );
 }
 
 interface Event {
@@ -66,18 +86,18 @@ interface Event {
   at: number;
 }
 
-const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+const asData = (item: unknown): string => (typeof item === 'string' ? item : JSON.stringify(item));
 
-/** The tokens of a run: its final output when it succeeds, else what it would have generated. */
+/** The output events of a run (its final output when it succeeds, else what it would have generated): one per element. */
 function tokensOf(p: PredictionRecord): string[] {
   const output = p.end.status === 'succeeded' ? p.end.output : p.eventualOutput;
-  if (isStrings(output)) return output;
-  return typeof output === 'string' ? [output] : [];
+  if (output === null || output === undefined) return [];
+  return Array.isArray(output) ? output.map(asData) : [asData(output)];
 }
 
 /**
- * Event `seq` of the prediction's stream, or undefined past the end. Ids: 0 the first logs
- * line, 1..n the tokens, then `error` (failed only) and `done`. Tokens due after the end
+ * Event `seq` of the prediction's stream, or undefined past the end. In sequence: 0 the first
+ * logs line, 1..n the tokens, then `error` (failed only) and `done`. Tokens due after the end
  * (a cancel, an early finish) are never sent.
  */
 function eventAt(p: PredictionRecord, tokens: string[], seq: number): Event | undefined {
@@ -103,8 +123,17 @@ function seqOf(p: PredictionRecord, tokens: string[], seq: number, event: Event)
   return seq;
 }
 
-function frame(seq: number, event: Event, multiline: boolean): string[] {
-  const lines = [`id: ${seq}`, `event: ${event.name}`, ...event.data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`)];
+/** An event's id as the client sees it: opaque (the prediction's start and the sequence number, as a stream store writes ids). */
+const eventId = (p: PredictionRecord, seq: number): string => `${p.startAt}-${seq}`;
+
+/** The sequence number to go on from after the event a Last-Event-ID names; 0 for one this stream never sent. */
+function resumeAfter(p: PredictionRecord, lastEventId: string | undefined): number {
+  const match = /^(\d+)-(\d+)$/.exec(lastEventId ?? '');
+  return match && Number(match[1]) === p.startAt ? Number(match[2]) + 1 : 0;
+}
+
+function frame(id: string, event: Event, multiline: boolean): string[] {
+  const lines = [`id: ${id}`, `event: ${event.name}`, ...event.data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`)];
   if (!multiline) return [`${lines.join('\n')}\n\n`];
   return [...lines.map((line) => `${line}\r\n`), '\r\n'];
 }
@@ -123,8 +152,7 @@ export async function serveStream(
   hub.open.add(res);
   res.on('close', () => hub.open.delete(res));
   const connection = hub.connected(p.id);
-  const resumeFrom = Number(lastEventId);
-  let seq = lastEventId !== undefined && Number.isInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom + 1 : 0;
+  let seq = resumeAfter(p, lastEventId);
   let outputs = 0;
   while (!res.destroyed && !timers.stopped) {
     const now = Date.now();
@@ -134,7 +162,7 @@ export async function serveStream(
     let dropped = false;
     for (let event = eventAt(p, tokens, seq); event && event.at <= now && (event.name !== 'done' || isTerminal(p, now));) {
       seq = seqOf(p, tokens, seq, event);
-      writes.push(...frame(seq, event, fault?.multiline === true));
+      writes.push(...frame(eventId(p, seq), event, fault?.multiline === true));
       seq++;
       if (event.name === 'output') {
         outputs++;
@@ -173,4 +201,16 @@ export async function serveStream(
     res.off('close', wake);
     p.waiters.delete(sleep.wake);
   }
+}
+
+/** Models whose output is a list of strings generated one by one: Replicate's language models. */
+export function streamsText(model: CatalogModel): boolean {
+  const schemas = (model.latest_version?.openapi_schema as { components?: { schemas?: Record<string, unknown> } } | undefined)?.components
+    ?.schemas;
+  const output = schemas?.Output as Record<string, unknown> | undefined;
+  return (
+    output?.type === 'array' &&
+    (output.items as { type?: unknown } | undefined)?.type === 'string' &&
+    (output['x-cog-array-type'] === 'iterator' || output['x-cog-array-display'] === 'concatenate')
+  );
 }

@@ -37,6 +37,8 @@ export interface FixedTiming {
 export interface EmulatorOptions {
   /** 0 (default) = random free port. */
   port?: number;
+  /** The stream origin's port (Replicate's streaming host stands in here); 0 (default) = random free port. */
+  streamPort?: number;
   /** Default '127.0.0.1'. */
   host?: string;
   accounts?: EmulatorAccount[];
@@ -156,6 +158,8 @@ export interface Emulator {
   /** http://127.0.0.1:PORT */
   origin: string;
   port: number;
+  /** Where predictions' event streams are read, without a token: http://127.0.0.1:STREAM_PORT */
+  streamOrigin: string;
   requests: RecordedRequest[];
   clearRequests(): void;
   fault(spec: FaultSpec): void;
@@ -189,7 +193,7 @@ export interface Emulator {
     idle(): Promise<void>;
   };
   stats(): EmulatorStats;
-  /** The event streams of text models. */
+  /** The predictions' event streams. */
   streams: {
     /** Streams open right now. */
     readonly open: number;
@@ -198,6 +202,8 @@ export interface Emulator {
      * to its nth stream connection (0, the default: the first to connect; each has its own timer).
      */
     firstOutputAt(predictionId: string, connection?: number): number | undefined;
+    /** The prediction whose stream is at this path of the stream origin (/v1/streams/...). */
+    predictionOf(path: string): string | undefined;
   };
   /** Closes the server and every socket, cancels every timer, pending wait and webhook retry. */
   close(): Promise<void>;

@@ -24,6 +24,8 @@ export interface FlowNode {
   client(): Core.ReplicateClient;
   /** The selected config node's downloads of output files; throws like client(). */
   files(): Core.FileFetcher;
+  /** Where the selected config node's streams may be read from, and how much one may send; throws like client(). */
+  streamLimits(): Core.StreamLimits;
   /** Bytes up to which the config node sends a file in a model input inline. */
   inlineFileLimit(): number;
   t(key: string, vars?: Record<string, unknown>): string;
@@ -197,6 +199,7 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     },
     client: () => account().client(),
     files: () => account().files(),
+    streamLimits: () => account().streamLimits(),
     inlineFileLimit: () => config?.inlineFileLimit ?? 0,
     t,
     say: (what) => say(RED, what),

@@ -1,6 +1,6 @@
 // Types shared by the node files (erased at build: nothing here is loaded at run time).
 import type { Node, NodeMessage } from 'node-red';
-import type { FileFetcher, ReplicateClient, WebhookSecretSource } from './core';
+import type { FileFetcher, ReplicateClient, StreamLimits, WebhookSecretSource } from './core';
 
 export interface ReplicateCredentials {
   token?: string;
@@ -16,6 +16,8 @@ export interface ReplicateConfigNode extends Node<ReplicateCredentials> {
   inlineFileLimit: number;
   /** Downloads output files from the allowed hosts, up to the largest download; never with the token. */
   files(): FileFetcher;
+  /** The hosts a prediction's stream may be read from, and the most one stream may send. */
+  streamLimits(): StreamLimits;
   /** The whsec_... signing secret: typed into the config node, else fetched with the token. */
   signingSecret(): WebhookSecretSource;
 }

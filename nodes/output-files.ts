@@ -73,3 +73,36 @@ export async function finishedMessages(
     onPercent: (percent) => flow.progress('downloading', { percent }),
   });
 }
+
+/**
+ * One message of a files stream on the create node's output 1, by its Output files mode: the URL
+ * (url), or the file downloaded (buffer, message), with msg.parts for a join; the closing part
+ * carries no file. Every other property of the incoming message is kept.
+ */
+export async function streamedFileMessage(
+  flow: FlowNode,
+  mode: Core.OutputFilesMode,
+  msg: Msg,
+  part: Core.FilePart,
+  signal: AbortSignal,
+): Promise<Msg> {
+  // Node-RED's type wants an index on every part; the closing one has none on purpose (see FileParts)
+  const out: Msg = { ...msg, parts: part.parts as Msg['parts'], predictionId: part.parts.id };
+  delete out.complete; // an incoming msg.complete would end a join early
+  if (part.url === undefined) {
+    delete out.payload;
+    out.complete = true;
+    return out;
+  }
+  if (mode === 'url') return { ...out, payload: part.url };
+  const index = part.parts.index ?? 0;
+  const file = await flow.files().download(part.url, index, index, index + 1, {
+    signal,
+    onRetry: flow.retrying,
+    onProgress: (received, total) => {
+      const percent = transferPercent(received, total);
+      if (percent !== undefined) flow.progress('downloading', { percent });
+    },
+  });
+  return { ...out, payload: file.data, filename: file.filename, contentType: file.contentType, url: file.url };
+}

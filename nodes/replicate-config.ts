@@ -34,6 +34,7 @@ export = (RED: NodeAPI) => {
     if (problem) this.error(say(RED, problem));
     let client: Core.ReplicateClient | undefined;
     let files: Core.FileFetcher | undefined;
+    let streamLimits: Core.StreamLimits | undefined;
 
     this.baseUrl = settings?.baseUrl ?? '';
     this.webhookBaseUrl = settings?.webhookBaseUrl ?? '';
@@ -48,6 +49,14 @@ export = (RED: NodeAPI) => {
         maxRetries: settings.maxRetries,
       });
       return files;
+    };
+    this.streamLimits = () => {
+      if (!settings) throw problem;
+      streamLimits ??= {
+        hosts: new (core().StreamHosts)(core().checkBaseUrl(settings.baseUrl), settings.downloadHosts),
+        maxBytes: Math.round(settings.maxDownload * 1_000_000),
+      };
+      return streamLimits;
     };
     this.client = () => {
       if (!settings) throw problem;

@@ -1,12 +1,12 @@
 // Create prediction: runs a model (official model, version or deployment) with msg.payload as
 // input (a plain string is its prompt), and sends the prediction on as created, after a sync
-// wait, once it has finished, or its text as it is generated (stream: two outputs).
+// wait, once it has finished, or its output as it is generated (stream: two outputs).
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
 import { completedNodeLinks } from './completed-node-link';
 import { flowNode, readSettings, withFinishedPrediction, withPrediction, type Msg } from './flow-node';
-import { finishedMessages, transferPercent } from './output-files';
+import { finishedMessages, streamedFileMessage, transferPercent } from './output-files';
 import { readTypedSettings } from './typed-settings';
 
 /** One part of the text on output 1: the incoming message's properties, the part's payload and parts. */
@@ -135,10 +135,12 @@ export = (RED: NodeAPI) => {
           connections ??= c.streamConnections();
           const prediction = await c.streamPrediction(client, poller, request, {
             ...progress,
+            ...flow.streamLimits(),
             connections,
             combineMs: s.combineMs,
             outerParts: msg.parts,
             onPart: (part) => send([textMessage(msg, part), null]),
+            onFile: async (part, signal) => send([await streamedFileMessage(flow, s.outputFiles, msg, part, signal), null]),
             onLogs: s.sendLogs ? (text) => send([null, { ...msg, topic: 'logs', payload: text, predictionId: createdId }]) : undefined,
             onReconnect: (_attempt, polling) => flow.show('yellow', polling ? 'streamPolling' : 'resuming', undefined, 'ring'),
           });

@@ -114,12 +114,14 @@ describe('Replicate emulator', function () {
       should(byId.status).equal(201);
       should(byId.json).match({ model: SDXL, version: sdxlVersion, status: 'starting', output: null, error: null, source: 'api' });
       should(byId.json.id).match(/^[a-z0-9]{26}$/);
-      // an image model: no stream (only the text models stream)
-      should(byId.json.urls).eql({
+      // an image model streams its files too, from the stream origin (test/streaming.test.ts reads it)
+      const { stream, ...urls } = byId.json.urls;
+      should(urls).eql({
         cancel: `${emulator.url}/predictions/${byId.json.id}/cancel`,
         get: `${emulator.url}/predictions/${byId.json.id}`,
         web: `https://replicate.com/p/${byId.json.id}`,
       });
+      should(stream).startWith(`${emulator.streamOrigin}/v1/files/`);
 
       const pinned = await client.call('POST', '/predictions', { body: { version: `${SDXL}:${sdxlVersion}`, input: {} } });
       should(pinned.json).match({ status: 'starting', model: SDXL, version: sdxlVersion });

@@ -29,7 +29,7 @@ const joined = (output: unknown) => (Array.isArray(output) ? output.join('') : S
 
 describe('replicate-create-prediction, stream mode', () => {
   const nr = nodeRedWithEmulator({ timing: { startingMs: 20, processingMs: 250 } });
-  const streamRequests = () => nr.emulator.requests.filter((r) => r.path.endsWith('/stream'));
+  const streamRequests = () => nr.emulator.requests.filter((r) => r.path.startsWith('/v1/streams/'));
 
   const streaming = (props: Record<string, unknown> = {}, options: Parameters<typeof nr.load>[1] = {}) =>
     nr.load(
@@ -93,7 +93,7 @@ describe('replicate-create-prediction, stream mode', () => {
     assertSequence(texts, final);
     const [first, second] = streamRequests();
     should(first!.headers).not.have.property('last-event-id');
-    should(second!.headers['last-event-id']).equal('3'); // the logs line, then three tokens
+    should(second!.headers['last-event-id']).match(/-3$/); // the logs line, then three tokens
     should(streamRequests()).have.length(2);
   });
 
@@ -102,7 +102,7 @@ describe('replicate-create-prediction, stream mode', () => {
     nr.emulator.fault({ type: 'outcome', status: 'succeeded', output: TRICKY });
     nr.emulator.fault({ type: 'stream', dropAfter: 4 });
     // once the first stream is open: its resumes are refused (410 Gone)
-    onFirstText(flow, () => nr.emulator.fault({ type: 'status', status: 410, match: { path: /\/stream$/ }, times: 5 }));
+    onFirstText(flow, () => nr.emulator.fault({ type: 'status', status: 410, match: { path: /^\/streams\// }, times: 5 }));
     const { texts, final } = await run(flow, { payload: { prompt: 'hi' } });
     assertSequence(texts, final);
     should(texts.slice(0, 4).map((msg) => msg.payload)).eql(TRICKY.slice(0, 4));
@@ -115,7 +115,7 @@ describe('replicate-create-prediction, stream mode', () => {
     const flow = await streaming();
     nr.emulator.fault({ type: 'outcome', status: 'succeeded', output: TRICKY });
     nr.emulator.fault({ type: 'stream', dropAfter: 2 });
-    onFirstText(flow, () => nr.emulator.fault({ type: 'status', status: 503, match: { path: /\/stream$/ }, times: 10 }));
+    onFirstText(flow, () => nr.emulator.fault({ type: 'status', status: 503, match: { path: /^\/streams\// }, times: 10 }));
     const { texts, final } = await run(flow, { payload: { prompt: 'hi' } });
     assertSequence(texts, final);
     should(streamRequests()).have.length(1 + 3); // the first, then three tries
@@ -125,9 +125,14 @@ describe('replicate-create-prediction, stream mode', () => {
 
   it('waits for a model that cannot stream, then sends its output as a sequence, then the prediction', async () => {
     const version = await latestVersion(STRING_MODEL);
+    // models on old cog versions have no stream: urls without one
+    const created = await createDirectly(STRING_MODEL, 'capital', version);
+    const { stream, ...urls } = created.urls;
+    should(stream).be.a.String();
+    nr.emulator.fault({ type: 'status', status: 201, body: { ...created, urls }, match: { method: 'POST' } });
+    nr.emulator.clearRequests();
     const flow = await streaming({ model: `${STRING_MODEL}:${version}`, validateInput: false });
     const { texts, final } = await run(flow, { payload: { text: 'Paris is the [MASK] of France.' } });
-    should(final.payload.urls).not.have.property('stream');
     should(streamRequests()).have.length(0);
     assertSequence(texts, final);
     should(texts).have.length(2); // the string, then the closing part
@@ -257,30 +262,55 @@ describe('replicate-create-prediction, stream mode', () => {
     should((await final).text).equal(TRICKY.join(''));
   });
 
-  it('the emulator streams its text models: events with ids, multi-line data, done, and Last-Event-ID resumes', async () => {
+  it('the emulator streams on an origin of its own, without a token: opaque ids, multi-line data, done, Last-Event-ID resumes', async () => {
     const created = await createDirectly(LLAMA, ['a', 'b\nc', ' ']);
-    const read = async (lastEventId?: string) => {
-      const headers: Record<string, string> = { authorization: AUTH.authorization, accept: 'text/event-stream' };
-      if (lastEventId) headers['last-event-id'] = lastEventId;
-      const res = await fetch(created.urls.stream!, { headers });
+    const stream = new URL(created.urls.stream!);
+    should(stream.origin).equal(nr.emulator.streamOrigin);
+    should(stream.origin).not.equal(nr.emulator.origin);
+    should(stream.pathname).match(/^\/v1\/streams\/[\w-]{20,}$/);
+    should(stream.pathname).not.containEql(created.id);
+    const read = async (headers: Record<string, string> = {}) => {
+      const res = await fetch(stream, { headers: { accept: 'text/event-stream', ...headers } });
+      should(res.status).equal(200);
       should(res.headers.get('content-type')).equal('text/event-stream');
       return res.text();
     };
-    should(await read()).equal(
-      `id: 0\nevent: logs\ndata: Running ${LLAMA} (emulated)\n\n` +
-        'id: 1\nevent: output\ndata: a\n\nid: 2\nevent: output\ndata: b\ndata: c\n\nid: 3\nevent: output\ndata:  \n\n' +
-        'id: 4\nevent: done\ndata: {}\n\n',
+    const whole = await read();
+    const ids = [...whole.matchAll(/^id: (.*)$/gm)].map((m) => m[1]!);
+    should(new Set(ids).size).equal(5);
+    for (const id of ids) should(id).not.match(/^\d{1,2}$/); // opaque strings, not a count from 0
+    should(whole.replace(/^id: .*\n/gm, '')).equal(
+      `event: logs\ndata: Running ${LLAMA} (emulated)\n\n` +
+        'event: output\ndata: a\n\nevent: output\ndata: b\ndata: c\n\nevent: output\ndata:  \n\n' +
+        'event: done\ndata: {}\n\n',
     );
-    should(await read('2')).equal('id: 3\nevent: output\ndata:  \n\nid: 4\nevent: done\ndata: {}\n\n');
-    // an image model has no stream
+    should(await read({ 'last-event-id': ids[2]! })).equal(
+      `id: ${ids[3]}\nevent: output\ndata:  \n\nid: ${ids[4]}\nevent: done\ndata: {}\n\n`,
+    );
+    // a token sent anyway is not looked at, a wrong one neither
+    should(await read({ authorization: 'Bearer r8_not_a_token' })).equal(whole);
+    should(await read({ authorization: AUTH.authorization })).equal(whole);
+    // a stream id never issued, and the API's own address, have no stream
+    should((await fetch(`${nr.emulator.streamOrigin}/v1/streams/${'x'.repeat(32)}`)).status).equal(404);
+    should((await fetch(`${nr.emulator.url}/predictions/${created.id}/stream`, { headers: AUTH })).status).equal(404);
+  });
+
+  it('the emulator streams an image model too: one file URL per output event, on a /v1/files/ stream', async () => {
     const res = await fetch(`${nr.emulator.url}/models/black-forest-labs/flux-schnell/predictions`, {
       method: 'POST',
       headers: AUTH,
-      body: '{"input":{"prompt":"a cat"}}',
+      body: '{"input":{"prompt":"a cat","num_outputs":2}}',
     });
     const image = (await res.json()) as WirePrediction;
-    should(image.urls).not.have.property('stream');
-    should((await fetch(`${nr.emulator.url}/predictions/${image.id}/stream`, { headers: AUTH })).status).equal(404);
+    const stream = new URL(image.urls.stream!);
+    should(stream.origin).equal(nr.emulator.streamOrigin);
+    should(stream.pathname).match(/^\/v1\/files\/[\w-]{20,}$/);
+    const events = await (await fetch(stream)).text();
+    const outputs = [...events.matchAll(/event: output\ndata: (.*)\n/g)].map((m) => m[1]);
+    const finished = (await (await fetch(`${nr.emulator.url}/predictions/${image.id}`, { headers: AUTH })).json()) as WirePrediction;
+    should(outputs.length).be.above(0);
+    should(outputs).eql(finished.output);
+    for (const url of outputs) should((await fetch(url!)).headers.get('content-type')).match(/^image\//);
   });
 
   function onFirstText(flow: Loaded, then: () => void) {
@@ -296,12 +326,13 @@ describe('replicate-create-prediction, stream mode', () => {
     return ((await res.json()) as { latest_version: { id: string } }).latest_version.id;
   }
 
-  async function createDirectly(model: string, output: unknown): Promise<WirePrediction> {
+  /** A prediction of an official model, or of a version when given, that will output `output`. */
+  async function createDirectly(model: string, output: unknown, version?: string): Promise<WirePrediction> {
     nr.emulator.fault({ type: 'outcome', status: 'succeeded', output });
-    const res = await fetch(`${nr.emulator.url}/models/${model}/predictions`, {
+    const res = await fetch(version ? `${nr.emulator.url}/predictions` : `${nr.emulator.url}/models/${model}/predictions`, {
       method: 'POST',
       headers: AUTH,
-      body: JSON.stringify({ input: {} }),
+      body: JSON.stringify(version ? { version, input: {} } : { input: {} }),
     });
     return (await res.json()) as WirePrediction;
   }

@@ -9,6 +9,8 @@ declare module 'node-red-node-test-helper' {
   interface Spy {
     args: unknown[][];
     getCalls(): Array<{ thisValue: unknown; args: unknown[] }>;
+    /** Forgets the calls (and the messages they hold). */
+    resetHistory(): void;
   }
   interface Helper {
     init(runtimePath: string, userSettings?: Record<string, unknown>): void;
@@ -23,7 +25,7 @@ declare module 'node-red-node-test-helper' {
     startServer(): Promise<void>;
     stopServer(): Promise<void>;
     url(): string;
-    log(): { args: unknown[][] };
+    log(): { args: unknown[][]; resetHistory(): void };
     _httpAdmin: Express;
     /** The runtime's flows API, for a deploy as the editor makes it. */
     _redNodes: {
@@ -34,8 +36,8 @@ declare module 'node-red-node-test-helper' {
     credentials: { getDefinition(type: string): Record<string, { type: string }> | undefined };
     /** The runtime's event bus (RED.events). */
     _events: EventEmitter;
-    /** Node.prototype, its status/error/warn wrapped in sinon spies while a flow is loaded. */
-    _NodePrototype: Partial<Record<'status' | 'error' | 'warn', Spy>>;
+    /** Node.prototype, its status/error/warn/send wrapped in sinon spies while a flow is loaded. */
+    _NodePrototype: Partial<Record<'status' | 'error' | 'warn' | 'send', Spy>>;
   }
   const helper: Helper;
   export = helper;

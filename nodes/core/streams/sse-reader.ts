@@ -1,7 +1,10 @@
 // One connection to a prediction's event stream (text/event-stream), read with undici and parsed
-// with eventsource-parser: each event is handed on as it completes, nothing is buffered beyond it.
+// with eventsource-parser: each event is handed on as it completes, nothing is buffered beyond it,
+// and one event (or one unfinished line) is held up to MAX_EVENT_CHARS only: a stream that sends
+// more is closed and fails the message, whatever it would have sent next.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
+import { ReplicateError } from '../http';
 
 export interface StreamEvent {
   /** `output`, `logs`, `error`, `done` (the parser leaves a nameless event undefined: `message`). */
@@ -19,6 +22,7 @@ export interface ReadOptions {
   /** Resumes after this event (`Last-Event-ID`). */
   lastEventId?: string;
   signal: AbortSignal;
+  /** An event; what it throws fails the read (the message), the connection is closed. */
   onEvent: (event: StreamEvent) => void;
   /** The server's `retry:` hint, in ms. */
   onRetryHint?: (ms: number) => void;
@@ -27,6 +31,18 @@ export interface ReadOptions {
 /** An idle stream longer than this is taken for a dead connection, and resumed. */
 const IDLE_MS = 120_000;
 
+/** The most one event, or one line not ended yet, may hold (1 MiB of characters); a token is a few. */
+export const MAX_EVENT_CHARS = 1024 * 1024;
+
+export function eventTooLarge(): ReplicateError {
+  return new ReplicateError('streams.eventTooLarge', undefined, { code: 'bad-response', retryable: false });
+}
+
+/**
+ * Reads the stream until `done`, a drop or a refusal. Rejects, with the connection closed, when
+ * the signal aborts, an event is too large, or onEvent throws: those are the message's errors, not
+ * a connection to resume.
+ */
 export async function readEventStream(dispatcher: Dispatcher, url: string, options: ReadOptions): Promise<StreamEnd> {
   const target = new URL(url);
   const headers = options.lastEventId === undefined ? options.headers : { ...options.headers, 'last-event-id': options.lastEventId };
@@ -48,18 +64,27 @@ export async function readEventStream(dispatcher: Dispatcher, url: string, optio
   const { statusCode, body } = response;
   const type = String(response.headers['content-type'] ?? '');
   if (statusCode !== 200 || !type.startsWith('text/event-stream')) {
-    body.resume(); // read to the end so the connection can be reused
     body.on('error', () => undefined);
+    // a short answer is read to its end so the connection can be reused; a long one is not read at all
+    if (Number(response.headers['content-length'] ?? Infinity) <= 64 * 1024) body.resume();
+    else body.destroy();
     const retryable = statusCode === 429 || statusCode >= 500;
     return { kind: 'refused', status: statusCode, retryable };
   }
   let done = false;
+  let failure: Error | undefined;
   const parser = createParser({
+    maxBufferSize: MAX_EVENT_CHARS,
     onEvent(message: EventSourceMessage) {
-      if (done) return;
+      if (done || failure !== undefined) return;
+      // the parser bounds what it buffers; an event completed within one chunk is checked here
+      if (message.data.length > MAX_EVENT_CHARS) throw eventTooLarge();
       const event = message.event ?? 'message';
       if (event === 'done') done = true;
       options.onEvent({ event, data: message.data, id: message.id });
+    },
+    onError(error) {
+      if (error.type === 'max-buffer-size-exceeded') failure ??= eventTooLarge();
     },
     onRetry: options.onRetryHint,
   });
@@ -68,12 +93,19 @@ export async function readEventStream(dispatcher: Dispatcher, url: string, optio
   return new Promise<StreamEnd>((resolve, reject) => {
     const end = () => {
       if (options.signal.aborted) reject(options.signal.reason as Error);
+      else if (failure !== undefined) reject(failure);
       else resolve(done ? { kind: 'done' } : { kind: 'dropped' });
     };
     body.on('data', (chunk: Buffer) => {
-      parser.feed(decoder.decode(chunk, { stream: true }));
-      // The stream is over once `done` came; the server closing it is not waited for.
-      if (done) body.destroy();
+      if (failure === undefined) {
+        try {
+          parser.feed(decoder.decode(chunk, { stream: true }));
+        } catch (err) {
+          failure = err instanceof Error ? err : new Error(String(err));
+        }
+      }
+      // The stream is over once `done` came (the server closing it is not waited for), or once it failed.
+      if (done || failure !== undefined) body.destroy();
     });
     body.on('end', end);
     body.on('close', end);
