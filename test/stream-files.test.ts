@@ -148,7 +148,7 @@ describe("the official JS client's replicate.stream() against the emulator", () 
     should(outputs).have.length(1);
     const blob = await outputs[0]!.blob();
     should(blob.size).be.above(0);
-    should(outputs[0]!.url().pathname).startWith('/outputs/image/');
+    should(outputs[0]!.url().pathname).match(/^\/outputs\/[a-z0-9]+\/out-0\.png$/);
     should(events.at(-1)!.event).equal('done');
   });
 });
