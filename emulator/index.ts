@@ -1,6 +1,7 @@
 // A local Replicate API for tests, the dev Node-RED, benchmarks and offline flow building. It is
 // written independently of the nodes so it can catch their mistakes.
 import { Accounts } from './accounts';
+import { AccountModels } from './account-models';
 import { loadCatalog } from './catalog';
 import { handleControl, type ControlSurface } from './control-api';
 import { FaultQueue } from './faults';
@@ -12,6 +13,7 @@ import { RequestLog } from './request-log';
 import { createEmulatorServer } from './server';
 import { StreamHub } from './streams';
 import { Timers } from './timers';
+import { trainingView } from './trainings';
 import type { Emulator, EmulatorOptions, EmulatorStats, PredictionOutcome } from './types';
 import { WebhookSender } from './webhooks';
 
@@ -65,6 +67,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const requestLog = new RequestLog(options.recordRequests ?? 10_000);
   const counters = { requests: 0, byRoute: {} as Record<string, number> };
   const streamHub = new StreamHub();
+  const trainings = {
+    store: new PredictionStore(),
+    lifecycle: new PredictionLifecycle(timers, webhooks, (owner) => accounts.webhookSecretOf(owner), trainingView),
+    models: new AccountModels(),
+  };
   const ctx: EmulatorContext = {
     accounts,
     catalog,
@@ -77,6 +84,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     timeScale: options.timeScale ?? 0.25,
     startedAt: new Date().toISOString(),
     streams: { hub: streamHub, timers },
+    trainings,
   };
 
   const prediction = (id: string): Record<string, unknown> | undefined => {
@@ -110,6 +118,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     requestLog.clear();
     for (const record of predictions.all()) lifecycle.release(record);
     predictions.clear();
+    for (const record of trainings.store.all()) trainings.lifecycle.release(record);
+    trainings.store.clear();
+    trainings.models.clear();
     streamHub.clear();
     files.clear();
     webhooks.clear();
