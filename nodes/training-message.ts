@@ -5,12 +5,6 @@ import type * as Core from './core';
 import { core } from './lazy-core';
 import type { Msg } from './flow-node';
 
-/** Whether Replicate's object is a training: its URLs point at /trainings/. */
-export function isTraining(value: unknown): value is Core.Training {
-  const get = (value as { urls?: { get?: unknown } } | null)?.urls?.get;
-  return typeof get === 'string' && /\/trainings\/[^/]+$/.test(get);
-}
-
 export function withTraining(msg: Msg, training: Core.Training, destination?: string): Msg {
   const c = core();
   const { webhook } = training as { webhook?: unknown };

@@ -2,6 +2,7 @@
 // (files zipped, inline or uploaded with the files room's uploads), the destination made sure
 // of, the create, and, when asked, the wait until it has ended, with the predictions' poller.
 import {
+  checkPredictionId,
   createMayHaveHappened,
   InputError,
   isTerminal,
@@ -15,7 +16,7 @@ import {
 } from '../http';
 import { checkInput } from '../models';
 import { prepareFileInputs } from '../files';
-import type { PollPlan, PredictionPoller } from '../predictions';
+import { PollsExhaustedError, type PollPlan, type PredictionPoller } from '../predictions';
 import { ensureDestination } from './destination';
 import { placeTrainingPayload, trainingInputOf, type TrainerRef } from './training-input';
 
@@ -130,4 +131,47 @@ export function trainedVersion(training: Training, destination?: string): string
 export function trainedWeights(training: Training): string | undefined {
   const output = training.output as { weights?: unknown } | null | undefined;
   return typeof output?.weights === 'string' ? output.weights : undefined;
+}
+
+/**
+ * Polls a training until it has ended. When the budget runs out it throws PollsExhaustedError,
+ * after cancelling the training if the plan says so.
+ */
+export async function awaitTraining(
+  client: ReplicateClient,
+  poller: PredictionPoller,
+  id: string,
+  plan: PollPlan & { cancelOnTimeout?: boolean },
+  progress: Pick<TrainingProgress, 'signal' | 'onRetry' | 'onPoll'> = {},
+): Promise<Training> {
+  try {
+    const { prediction } = await poller.wait(id, plan, {
+      onPoll: progress.onPoll,
+      onRetry: progress.onRetry,
+      read: (trainingId, options) => client.getTraining(trainingId, options),
+    });
+    return prediction;
+  } catch (err) {
+    if (!(err instanceof PollsExhaustedError) || !plan.cancelOnTimeout) throw err;
+    const afterCancel = await client.cancelTraining(id, { signal: progress.signal, onRetry: progress.onRetry });
+    if (afterCancel.status === 'succeeded' || afterCancel.status === 'failed') return afterCancel;
+    throw new PollsExhaustedError(afterCancel, err.polls, err.prediction.status, true);
+  }
+}
+
+/**
+ * The training a get or cancel node acts on, when the message names one: no id in the node's
+ * setting and no msg.predictionId, but msg.trainingId, or a training (its `urls`) in msg.payload.
+ */
+export function trainingIdOf(fromSetting: unknown, msg: Record<string, unknown>): string | undefined {
+  const given = (value: unknown) => value !== undefined && value !== null && value !== '';
+  if (given(fromSetting) || given(msg.predictionId)) return undefined;
+  if (given(msg.trainingId)) return checkPredictionId(msg.trainingId, 'msg.trainingId');
+  return isTraining(msg.payload) ? checkPredictionId(msg.payload.id, 'msg.payload.id') : undefined;
+}
+
+/** Whether Replicate's object is a training: its URLs point at /trainings/. */
+export function isTraining(value: unknown): value is Training {
+  const get = (value as { urls?: { get?: unknown } } | null | undefined)?.urls?.get;
+  return typeof get === 'string' && /\/trainings\/[^/]+$/.test(get);
 }
