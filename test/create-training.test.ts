@@ -176,6 +176,14 @@ describe('create training node', function () {
     should((await failed).error.message).equal('msg.filenames must be a list of file names, one for each file in msg.payload');
   });
 
+  it('refuses more files than a training takes, before anything is sent', async () => {
+    const flow = await train();
+    const failed = flow.error();
+    flow.send({ payload: Array.from({ length: 1001 }, () => fileOf('png', 16)) });
+    should((await failed).error.message).equal('msg.payload holds 1001 files: a training takes at most 1000 in one zip');
+    should(requests('POST', /^\/v1\/(models|files)$|\/trainings$/)).be.empty();
+  });
+
   it('runs the trained version from a create prediction node given msg.version', async () => {
     const flow = await train();
     const out = flow.next<TrainingMsg>();
