@@ -175,7 +175,7 @@ describe('the editor, in a browser', function () {
     await glide(out.x + out.width / 2, out.y + out.height / 2, into.x + into.width / 2, into.y + into.height / 2);
   }
 
-  it('shows all six nodes, the five flow nodes in the Replicate palette category with their own icons', async () => {
+  it('shows all seven nodes, the six flow nodes in the Replicate palette category with their own icons', async () => {
     const types = await page.evaluate(
       (types) => types.map((type) => [type, (window as unknown as EditorGlobals).RED.nodes.getType(type)?.category ?? null]),
       ['replicate-config', ...FLOW_NODES],
