@@ -184,6 +184,18 @@ describe('create training node', function () {
     should(requests('POST', /^\/v1\/(models|files)$|\/trainings$/)).be.empty();
   });
 
+  it('fails as a training still running when its polls run out, with the training in msg.payload', async () => {
+    nr.emulator.fault({ type: 'timing', startingMs: 10, processingMs: 60_000 });
+    const flow = await train({ maxPolls: 2 });
+    const failed = flow.error();
+    flow.send({ payload: [fileOf('png')] });
+    const caught = await failed;
+    const payload = caught.payload as TrainingMsg['payload'];
+    should(caught.error.message).equal(`Training ${payload.id} is still running after 2 polls (status: processing)`);
+    should(caught).match({ trainingId: payload.id, status: 'processing' });
+    should(statusesOf(flow.node).at(-1)).match({ fill: 'red', text: 'still running' });
+  });
+
   it('runs the trained version from a create prediction node given msg.version', async () => {
     const flow = await train();
     const out = flow.next<TrainingMsg>();

@@ -32,8 +32,17 @@ export class PollsExhaustedError extends SentenceError {
     readonly polls: number,
     readonly status: string = prediction.status,
     readonly cancelled = false,
+    /** It is a training (read from /trainings/{id}): the sentence says so. */
+    readonly training = false,
   ) {
-    super(cancelled ? 'poll.exhaustedCancelled' : 'poll.exhausted', { id: prediction.id, polls, status });
+    const key = training
+      ? cancelled
+        ? 'poll.trainingExhaustedCancelled'
+        : 'poll.trainingExhausted'
+      : cancelled
+        ? 'poll.exhaustedCancelled'
+        : 'poll.exhausted';
+    super(key, { id: prediction.id, polls, status });
   }
 }
 

@@ -107,12 +107,16 @@ export async function runTraining(
   }
   progress.onCreated?.(created);
   if (request.wait !== 'complete') return created;
-  const { prediction: ended } = await poller.wait(created.id, request.plan, {
-    initial: created,
-    onPoll: progress.onPoll,
-    onRetry: progress.onRetry,
-    read: (id, options) => client.getTraining(id, options),
-  });
+  const { prediction: ended } = await poller
+    .wait(created.id, request.plan, {
+      initial: created,
+      onPoll: progress.onPoll,
+      onRetry: progress.onRetry,
+      read: (id, options) => client.getTraining(id, options),
+    })
+    .catch((err: unknown) => {
+      throw err instanceof PollsExhaustedError ? new PollsExhaustedError(err.prediction, err.polls, err.status, false, true) : err;
+    });
   // Replicate has read them when the training ran; failing to delete them is no reason to fail (they expire)
   if (isTerminal(ended.status)) await deleteUploads();
   return ended;
@@ -152,10 +156,11 @@ export async function awaitTraining(
     });
     return prediction;
   } catch (err) {
-    if (!(err instanceof PollsExhaustedError) || !plan.cancelOnTimeout) throw err;
+    if (!(err instanceof PollsExhaustedError)) throw err;
+    if (!plan.cancelOnTimeout) throw new PollsExhaustedError(err.prediction, err.polls, err.status, false, true);
     const afterCancel = await client.cancelTraining(id, { signal: progress.signal, onRetry: progress.onRetry });
     if (afterCancel.status === 'succeeded' || afterCancel.status === 'failed') return afterCancel;
-    throw new PollsExhaustedError(afterCancel, err.polls, err.prediction.status, true);
+    throw new PollsExhaustedError(afterCancel, err.polls, err.prediction.status, true, true);
   }
 }
 
