@@ -67,7 +67,7 @@ export = (RED: NodeAPI) => {
           {
             ...call,
             onStep: (step, percent) => flow.progress(step, percent === undefined ? undefined : { percent }),
-            onCreated: (training) => (release = flow.waitingFor(training.id)),
+            onCreated: (training) => (release = flow.waitingFor(training.id, true)),
             onPoll: (training, polls) => flow.polled(training, polls, s.maxPolls),
           },
         );

@@ -83,7 +83,7 @@ export = (RED: NodeAPI) => {
         const plan = c.waitPlan(s);
         poller ??= new c.PredictionPoller(client);
         flow.progress('pollStart', { max: plan.maxPolls });
-        const release = flow.waitingFor(trainingId);
+        const release = flow.waitingFor(trainingId, true);
         try {
           return await c.awaitTraining(client, poller, trainingId, plan, {
             signal: flow.signal,

@@ -5,7 +5,7 @@
 import should from 'should';
 import { unzipSync } from 'fflate';
 import { nodeRedWithEmulator, type CaughtMsg, type Msg, type PredictionMsg } from './support/harness';
-import { helper, statusesOf } from './support/node-red';
+import { helper, loggedBy, statusesOf } from './support/node-red';
 
 const TRAINER = 'ostris/flux-dev-lora-trainer';
 
@@ -194,6 +194,24 @@ describe('create training node', function () {
     should(caught.error.message).equal(`Training ${payload.id} is still running after 2 polls (status: processing)`);
     should(caught).match({ trainingId: payload.id, status: 'processing' });
     should(statusesOf(flow.node).at(-1)).match({ fill: 'red', text: 'still running' });
+  });
+
+  it('warns on redeploy that the training it waits on keeps running, and sends nothing after', async () => {
+    nr.emulator.fault({ type: 'timing', startingMs: 10, processingMs: 60_000 });
+    const flow = await train();
+    let sent = 0;
+    flow.outputs[0].on('input', () => sent++);
+    flow.send({ payload: [fileOf('png')] });
+    await new Promise((r) => setTimeout(r, 400));
+    const created = requests('GET', /^\/v1\/trainings\//);
+    should(created.length).be.above(0);
+    const id = created[0]!.path.split('/').at(-1)!;
+    await helper.clearFlows();
+    should(loggedBy(flow.node, 'warn')).eql([
+      `Training ${id} keeps running on Replicate: this node was closed (redeploy or stop) while waiting for it, so it will send no message for it. To stop it, send msg.trainingId "${id}" to a cancel prediction node.`,
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    should(sent).equal(0);
   });
 
   it('runs the trained version from a create prediction node given msg.version', async () => {
