@@ -31,9 +31,10 @@ export = (RED: NodeAPI) => {
       const s = settings();
       const client = flow.client();
       const fromSetting = await evaluate(RED, node, def.predictionId, def.predictionIdType, msg);
-      const sendTraining = (out: NodeMessage, status: Core.PredictionStatus) => {
+      /** Sends on the output its status goes to (one output, or one per outcome). */
+      const sendOn = (out: NodeMessage | NodeMessage[], status: Core.PredictionStatus) => {
         if (!s.splitOutputs) return send([out]);
-        const outputs: Array<NodeMessage | null> = [null, null, null, null];
+        const outputs: Array<NodeMessage | NodeMessage[] | null> = [null, null, null, null];
         outputs[OUTPUT_OF[status]] = out;
         send(s.waitForCompletion ? outputs.slice(0, 3) : outputs);
       };
@@ -42,7 +43,7 @@ export = (RED: NodeAPI) => {
         // a training's output is {version, weights}: no output files to fetch, msg.version instead
         const training = await readTraining(trainingId);
         flow.showPrediction(training);
-        return sendTraining(withTraining(msg, training), training.status);
+        return sendOn(withTraining(msg, training), training.status);
       }
       const id = c.resolvePredictionId(fromSetting, msg);
       let prediction: Core.Prediction;
@@ -70,10 +71,7 @@ export = (RED: NodeAPI) => {
       }
       const out = await finishedMessages(flow, s.outputFiles, msg, prediction);
       flow.showPrediction(prediction);
-      if (!s.splitOutputs) return send([out]);
-      const outputs: Array<NodeMessage[] | null> = [null, null, null, null];
-      outputs[OUTPUT_OF[prediction.status]] = out;
-      send(s.waitForCompletion ? outputs.slice(0, 3) : outputs);
+      sendOn(out, prediction.status);
 
       async function readTraining(trainingId: string): Promise<Core.Training> {
         if (!s.waitForCompletion) {
