@@ -1,6 +1,7 @@
 // A local Replicate API for tests, the dev Node-RED, benchmarks and offline flow building. It is
 // written independently of the nodes so it can catch their mistakes.
 import { Accounts } from './accounts';
+import { AccountModels } from './account-models';
 import { loadCatalog } from './catalog';
 import { Collections } from './collections';
 import { handleControl, type ControlSurface } from './control-api';
@@ -16,6 +17,7 @@ import { RequestLog } from './request-log';
 import { createEmulatorServer, createStreamServer } from './server';
 import { StreamHub } from './streams';
 import { Timers } from './timers';
+import { trainingView } from './trainings';
 import type { Emulator, EmulatorOptions, EmulatorStats, PredictionOutcome } from './types';
 import { WebhookSender } from './webhooks';
 
@@ -86,6 +88,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (isRemoved(record, Date.now())) return 'removed';
     return record.madeFiles?.get(name) ?? sampleNamed(name);
   };
+  const trainings = {
+    store: new PredictionStore(),
+    lifecycle: new PredictionLifecycle(timers, webhooks, (owner) => accounts.webhookSecretOf(owner), trainingView),
+    models: new AccountModels(),
+  };
   const ctx: EmulatorContext = {
     accounts,
     catalog,
@@ -105,6 +112,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     coldStart: { ms: options.coldStartMs ?? 0, lastCreatedAt: new Map() },
     outputFiles,
     streams: { hub: streamHub, timers },
+    trainings,
   };
 
   const prediction = (id: string): Record<string, unknown> | undefined => {
@@ -146,6 +154,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     requestLog.clear();
     for (const record of predictions.all()) lifecycle.release(record);
     predictions.clear();
+    for (const record of trainings.store.all()) trainings.lifecycle.release(record);
+    trainings.store.clear();
+    trainings.models.clear();
     streamHub.clear();
     files.clear();
     deployments.clear();

@@ -11,6 +11,8 @@ export class PredictionLifecycle {
     private readonly timers: Timers,
     private readonly webhooks: WebhookSender,
     private readonly webhookSecretOf: (owner: string) => string,
+    /** The body of its webhooks (a training's view for trainings). */
+    private readonly view: (p: PredictionRecord, at: number) => Record<string, unknown> = snapshot,
   ) {}
 
   /** Sends `start` and schedules the other webhooks of a new prediction. */
@@ -65,7 +67,7 @@ export class PredictionLifecycle {
       event,
       predictionId: p.id,
       url: p.webhook,
-      body: JSON.stringify(snapshot(p, at)),
+      body: JSON.stringify(this.view(p, at)),
       secret: this.webhookSecretOf(p.owner),
     });
   }

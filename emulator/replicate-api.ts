@@ -26,6 +26,8 @@ import {
 } from './responses';
 import { streamKindOf, type StreamHub } from './streams';
 import type { Timers } from './timers';
+import { HARDWARE } from './account-models';
+import { cancelTraining, createTraining, getTraining, listTrainings, type TrainingContext } from './trainings';
 import type { FixedTiming } from './types';
 
 export interface EmulatorContext {
@@ -50,6 +52,8 @@ export interface EmulatorContext {
   /** The files a prediction's output names, for GET /outputs/<id>/<name>. */
   outputFiles: PredictionFiles;
   streams: { hub: StreamHub; timers: Timers };
+  /** Trainings, and the models accounts create for them. */
+  trainings: TrainingContext;
 }
 
 /** A model idle this long is cold again. */
@@ -90,18 +94,26 @@ const routes: Route[] = [
   route('GET', '/webhooks/default/secret', (_ctx, _req, account) => json(200, { key: account.webhookSecret })),
   route('GET', '/models', listModels),
   route('QUERY', '/models', searchModels),
-  route('GET', '/models/{owner}/{name}', (ctx, _req, _account, [owner = '', name = '']) => {
+  route('POST', '/models', (ctx, req, account) => ctx.trainings.models.create(ctx.catalog, account, req.body)),
+  route('GET', '/hardware', () => json(200, HARDWARE)),
+  route('GET', '/models/{owner}/{name}', (ctx, _req, account, [owner = '', name = '']) => {
+    const own = ctx.trainings.models.get(owner, name, account);
+    if (own) return json(200, ctx.trainings.models.view(own, Date.now()));
     const model = ctx.catalog.model(owner, name);
     return model ? { status: 200, body: ctx.catalog.json(model), contentType: 'application/json' } : notFound();
   }),
-  route('GET', '/models/{owner}/{name}/versions', (ctx, req, _account, [owner = '', name = '']) => {
-    const model = ctx.catalog.model(owner, name);
-    if (!model) return notFound();
+  route('GET', '/models/{owner}/{name}/versions', (ctx, req, account, [owner = '', name = '']) => {
     const cursor = readCursor(req.url.searchParams);
     if ('response' in cursor) return cursor.response;
+    const own = ctx.trainings.models.get(owner, name, account);
+    if (own) return json(200, offsetPage(ctx.trainings.models.versionList(own, Date.now()), cursor.position, ctx.pageSize, req.url));
+    const model = ctx.catalog.model(owner, name);
+    if (!model) return notFound();
     return json(200, offsetPage(model.latest_version ? [model.latest_version] : [], cursor.position, ctx.pageSize, req.url));
   }),
-  route('GET', '/models/{owner}/{name}/versions/{id}', (ctx, _req, _account, [owner = '', name = '', id = '']) => {
+  route('GET', '/models/{owner}/{name}/versions/{id}', (ctx, _req, account, [owner = '', name = '', id = '']) => {
+    const trained = ctx.trainings.models.runnable(account, owner, name, id, Date.now())?.latest_version;
+    if (trained) return json(200, trained);
     const version = ctx.catalog.model(owner, name)?.latest_version;
     return version?.id === id ? json(200, version) : notFound();
   }),
@@ -180,6 +192,10 @@ const routes: Route[] = [
     ctx.files.delete(id);
     return { status: 204, body: '', contentType: 'text/plain' };
   }),
+  route('POST', '/models/{owner}/{name}/versions/{id}/trainings', createTraining),
+  route('GET', '/trainings', listTrainings),
+  route('GET', '/trainings/{id}', getTraining),
+  route('POST', '/trainings/{id}/cancel', cancelTraining),
   route('GET', '/predictions', listPredictions),
   route('POST', '/predictions', (ctx, req, account) => createPrediction(ctx, req, account, undefined)),
   route('GET', '/predictions/{id}', (ctx, _req, account, [id = '']) => {
@@ -355,6 +371,18 @@ function resolveVersion(catalog: Catalog, version: string): Target | undefined {
   return model?.is_official ? { model, hidden: true } : undefined;
 }
 
+/** A version a training pushed to one of the account's models (by id, or owner/name:id). */
+function trainedVersion(ctx: EmulatorContext, account: Account, version: string): Target | undefined {
+  const now = Date.now();
+  const pinned = MODEL_VERSION.exec(version);
+  const model = pinned
+    ? ctx.trainings.models.runnable(account, pinned[1] ?? '', pinned[2] ?? '', pinned[3] ?? '', now)
+    : VERSION_ID.test(version)
+      ? ctx.trainings.models.runnableById(account, version, now)
+      : undefined;
+  return model && { model, hidden: false };
+}
+
 async function createPrediction(
   ctx: EmulatorContext,
   req: ApiRequest,
@@ -367,7 +395,8 @@ async function createPrediction(
   if (!cancelAfter.ok) return cancelAfter.response;
   const body = parseCreateBody(req.body, pathTarget === undefined);
   if (!body.ok) return body.response;
-  const target = pathTarget ?? resolveVersion(ctx.catalog, body.value.version ?? '');
+  const target =
+    pathTarget ?? resolveVersion(ctx.catalog, body.value.version ?? '') ?? trainedVersion(ctx, account, body.value.version ?? '');
   const version = target?.model.latest_version;
   if (!target || !version) return invalidVersion();
   if (!account.billing) return insufficientCredit();

@@ -135,7 +135,7 @@ export function registerEditorEndpoints(RED: NodeAPI): void {
   });
 
   endpoint(RED, 'models', 'replicate-config.read', async (client, body) => {
-    const { cursorFromNext } = core();
+    const { cursorFromNext, trainingFields } = core();
     const query = text(body.query);
     const cursor = text(body.cursor) || undefined;
     const page = query ? await client.searchModels(query, { cursor }) : await client.listModels({ cursor });
@@ -146,6 +146,8 @@ export function registerEditorEndpoints(RED: NodeAPI): void {
         official: m.is_official ?? false,
         runs: m.run_count ?? null,
         latestVersion: m.latest_version?.id ?? null,
+        // its latest version takes training inputs: a trainer for the create training node
+        trainable: trainingFields(m.latest_version?.openapi_schema) !== undefined,
       })),
       next: cursorFromNext(page.next) ?? null,
     };
@@ -172,5 +174,22 @@ export function registerEditorEndpoints(RED: NodeAPI): void {
     const target = text(body.deployment) ? parseDeploymentRef(text(body.deployment)) : parseModelRef(text(body.model));
     const input = await modelInput(client, target);
     return input ? { model: input.model, version: input.version ?? null, fields: input.fields } : { fields: null };
+  });
+
+  endpoint(RED, 'training-schema', 'replicate-config.read', async (client, body) => {
+    const { resolveTrainer, trainingInputOf, trainingFileField, InputError } = core();
+    const trainer = await resolveTrainer(client, text(body.trainer), { key: 'field.trainerSetting' });
+    try {
+      const schema = await trainingInputOf(client, trainer);
+      return { model: schema.model, version: trainer.version, fields: schema.fields, fileField: trainingFileField(schema.fields) ?? null };
+    } catch (err) {
+      if (err instanceof InputError) return { fields: null }; // a version that cannot train
+      throw err;
+    }
+  });
+
+  endpoint(RED, 'hardware', 'replicate-config.read', async (client) => {
+    const hardware = await client.listHardware();
+    return { hardware: hardware.map((h) => ({ sku: h.sku, name: h.name })) };
   });
 }

@@ -51,7 +51,7 @@ export interface FlowNode {
    * Marks a prediction as waited on until the returned release is called. Closing the node ends
    * the wait, not the prediction: for each one still waited on, the node warns that it keeps running.
    */
-  waitingFor(predictionId: string): () => void;
+  waitingFor(predictionId: string, training?: boolean): () => void;
 }
 
 const ERROR_STATUS: Record<string, string> = {
@@ -166,7 +166,8 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per message in flight: hundreds is normal, not a leak
   const cleanups: Array<() => void> = [];
-  const waitedOn = new Map<symbol, string>();
+  /** What is waited on: its id, and whether it is a training (the warning on close names it so). */
+  const waitedOn = new Map<symbol, { id: string; training: boolean }>();
   let closed = false;
   let active = 0;
 
@@ -242,9 +243,9 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     onClose(cleanup) {
       cleanups.push(cleanup);
     },
-    waitingFor(predictionId) {
+    waitingFor(predictionId, training = false) {
       const key = Symbol(predictionId);
-      waitedOn.set(key, predictionId);
+      waitedOn.set(key, { id: predictionId, training });
       return () => waitedOn.delete(key);
     },
   };
@@ -252,7 +253,12 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
   node.on('close', (done: () => void) => {
     closed = true;
     // what a node says when it closes while a prediction it waits on is still running
-    for (const id of new Set(waitedOn.values())) node.warn(say(RED, { key: 'node.keepsRunning', vars: { id } }));
+    const warned = new Set<string>();
+    for (const { id, training } of waitedOn.values()) {
+      if (warned.has(id)) continue;
+      warned.add(id);
+      node.warn(say(RED, { key: training ? 'node.trainingKeepsRunning' : 'node.keepsRunning', vars: { id } }));
+    }
     waitedOn.clear();
     abort.abort();
     for (const cleanup of cleanups) cleanup();

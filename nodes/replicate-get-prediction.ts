@@ -1,10 +1,11 @@
-// Get prediction: fetches a prediction by id, or polls it until it succeeds, fails or is
-// canceled (the predict-and-poll workflow). Finished predictions are results, failed ones too.
+// Get prediction: fetches a prediction (or a training) by id, or polls it until it succeeds, fails
+// or is canceled (the predict-and-poll workflow). Finished predictions are results, failed ones too.
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
 import { evaluate, flowNode, readSettings, withPrediction } from './flow-node';
 import { finishedMessages } from './output-files';
+import { withTraining } from './training-message';
 
 /** With split outputs: succeeded, failed, canceled or aborted, still running. */
 const OUTPUT_OF: Record<Core.PredictionStatus, number> = {
@@ -29,7 +30,22 @@ export = (RED: NodeAPI) => {
       const c = core();
       const s = settings();
       const client = flow.client();
-      const id = c.resolvePredictionId(await evaluate(RED, node, def.predictionId, def.predictionIdType, msg), msg);
+      const fromSetting = await evaluate(RED, node, def.predictionId, def.predictionIdType, msg);
+      /** Sends on the output its status goes to (one output, or one per outcome). */
+      const sendOn = (out: NodeMessage | NodeMessage[], status: Core.PredictionStatus) => {
+        if (!s.splitOutputs) return send([out]);
+        const outputs: Array<NodeMessage | NodeMessage[] | null> = [null, null, null, null];
+        outputs[OUTPUT_OF[status]] = out;
+        send(s.waitForCompletion ? outputs.slice(0, 3) : outputs);
+      };
+      const trainingId = c.trainingIdOf(fromSetting, msg);
+      if (trainingId) {
+        // a training's output is {version, weights}: no output files to fetch, msg.version instead
+        const training = await readTraining(trainingId);
+        flow.showPrediction(training);
+        return sendOn(withTraining(msg, training), training.status);
+      }
+      const id = c.resolvePredictionId(fromSetting, msg);
       let prediction: Core.Prediction;
       if (s.waitForCompletion) {
         const plan = c.waitPlan(s);
@@ -60,10 +76,30 @@ export = (RED: NodeAPI) => {
       }
       const out = await finishedMessages(flow, s.outputFiles, msg, prediction);
       flow.showPrediction(prediction);
-      if (!s.splitOutputs) return send([out]);
-      const outputs: Array<NodeMessage[] | null> = [null, null, null, null];
-      outputs[OUTPUT_OF[prediction.status]] = out;
-      send(s.waitForCompletion ? outputs.slice(0, 3) : outputs);
+      sendOn(out, prediction.status);
+
+      async function readTraining(trainingId: string): Promise<Core.Training> {
+        if (!s.waitForCompletion) {
+          flow.progress('fetching');
+          return client.getTraining(trainingId, { signal: flow.signal, onRetry: flow.retrying });
+        }
+        const plan = c.waitPlan(s);
+        poller ??= new c.PredictionPoller(client);
+        flow.progress('pollStart', { max: plan.maxPolls });
+        const release = flow.waitingFor(trainingId, true);
+        try {
+          return await c.awaitTraining(client, poller, trainingId, plan, {
+            signal: flow.signal,
+            onRetry: flow.retrying,
+            onPoll: (t, polls) => flow.polled(t, polls, plan.maxPolls),
+          });
+        } catch (err) {
+          if (err instanceof c.PollsExhaustedError) withTraining(msg, err.prediction);
+          throw err;
+        } finally {
+          release();
+        }
+      }
     });
   }
 

@@ -7,6 +7,7 @@ import type * as Core from './core';
 import { configNodeOf } from './account-client';
 import { core } from './lazy-core';
 import { localized, say, statusLine, withFinishedPrediction, type Msg } from './flow-node';
+import { withTraining } from './training-message';
 import { outputMessages } from './output-files';
 import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
 import type { PredictionCompletedNode } from './node-types';
@@ -101,7 +102,11 @@ export = (RED: NodeAPI) => {
     const emit = async (verdict: Core.AcceptedDelivery) => {
       const route = c.routeDelivery(verdict.prediction, filter);
       if (route === 'skip' || (route === 'progress' && !s.progress)) return;
-      const msg = await withFinishedPrediction({ _msgid: RED.util.generateId() }, verdict.prediction, textClient());
+      // a training's delivery: msg.trainingId and msg.version, and no output files (its weights are no result to fetch)
+      const training = c.isTraining(verdict.prediction);
+      const msg = training
+        ? withTraining({ _msgid: RED.util.generateId() }, verdict.prediction)
+        : await withFinishedPrediction({ _msgid: RED.util.generateId() }, verdict.prediction, textClient());
       msg.webhook = verdict.webhook;
       if (route === 'result' && verdict.correlation) {
         const kept = await correlations.recall(verdict.correlation).catch((err: Error) => {
@@ -111,7 +116,7 @@ export = (RED: NodeAPI) => {
         if (kept) c.restoreFields(msg, kept);
       }
       let out: Msg[] = [msg];
-      if (route === 'result' && s.outputFiles !== 'url' && !closed) {
+      if (route === 'result' && s.outputFiles !== 'url' && !training && !closed) {
         try {
           out = await outputMessages(s.outputFiles, () => filesOf(), msg, verdict.prediction, {
             signal: abort.signal,

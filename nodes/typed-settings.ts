@@ -27,14 +27,8 @@ function sourceLabel(type: Source, value: string): string {
   return type === 'jsonata' ? `JSONata ${value.length > 40 ? `${value.slice(0, 37)}...` : value}` : `${type}.${value}`;
 }
 
-/** Everything for this message; the webhook setting only when neither msg.webhook nor a prediction completed node decides it. */
-export async function readTypedSettings(
-  RED: NodeAPI,
-  node: Node,
-  s: Core.CreateSettings,
-  msg: Msg,
-  readWebhook: boolean,
-): Promise<MessageSettings> {
+/** Reads TypedInput settings for one message: a text setting, and the default input with the form's fields. */
+export function typedReader(RED: NodeAPI, node: Node, msg: Msg) {
   const c = core();
   const read = async (value: string, type: Source): Promise<{ value: unknown; label: string }> => {
     const label = sourceLabel(type, value);
@@ -52,20 +46,7 @@ export async function readTypedSettings(
     return text ? { text, field: label } : undefined;
   };
 
-  async function target(): Promise<Core.PredictionTarget> {
-    // a setting left empty (or empty where it points) keeps the older fallback on msg.deployment and msg.model
-    const deployment = await text(s.deployment, s.deploymentType, { key: 'field.deploymentSetting' }, 200);
-    if (deployment) return c.parseDeploymentRef(deployment.text, deployment.field);
-    const model = await text(s.model, s.modelType, { key: 'field.modelSetting' }, 300);
-    if (model) return c.parseModelRef(model.text, model.field);
-    const fromMsg = c.readText(msg, 'deployment', 200);
-    if (fromMsg) return c.parseDeploymentRef(fromMsg, 'msg.deployment');
-    const modelFromMsg = c.readText(msg, 'model', 300);
-    if (modelFromMsg) return c.parseModelRef(modelFromMsg, 'msg.model');
-    throw new c.InputError('message.noModel');
-  }
-
-  async function defaults(): Promise<Record<string, unknown>> {
+  async function defaults(s: Pick<Core.CreateSettings, 'input' | 'inputType' | 'inputFields'>): Promise<Record<string, unknown>> {
     let input: Record<string, unknown>;
     // the settings' check makes `input` an object for json, and keeps a property name as text for the others
     if (typeof s.input === 'object') input = { ...s.input };
@@ -80,10 +61,37 @@ export async function readTypedSettings(
     return input;
   }
 
+  return { text, defaults };
+}
+
+/** Everything for this message; the webhook setting only when neither msg.webhook nor a prediction completed node decides it. */
+export async function readTypedSettings(
+  RED: NodeAPI,
+  node: Node,
+  s: Core.CreateSettings,
+  msg: Msg,
+  readWebhook: boolean,
+): Promise<MessageSettings> {
+  const c = core();
+  const { text, defaults } = typedReader(RED, node, msg);
+
+  async function target(): Promise<Core.PredictionTarget> {
+    // a setting left empty (or empty where it points) keeps the older fallback on msg.deployment and msg.model
+    const deployment = await text(s.deployment, s.deploymentType, { key: 'field.deploymentSetting' }, 200);
+    if (deployment) return c.parseDeploymentRef(deployment.text, deployment.field);
+    const model = await text(s.model, s.modelType, { key: 'field.modelSetting' }, 300);
+    if (model) return c.parseModelRef(model.text, model.field);
+    const fromMsg = c.readText(msg, 'deployment', 200);
+    if (fromMsg) return c.parseDeploymentRef(fromMsg, 'msg.deployment');
+    const modelFromMsg = c.readText(msg, 'model', 300);
+    if (modelFromMsg) return c.parseModelRef(modelFromMsg, 'msg.model');
+    throw new c.InputError('message.noModel');
+  }
+
   return {
     webhook: readWebhook ? await text(s.webhook, s.webhookType, { key: 'field.webhookSetting' }) : undefined,
     target: await target(),
     cancelAfter: await text(s.cancelAfter, s.cancelAfterType, { key: 'field.cancelAfterSetting' }, 40),
-    defaults: await defaults(),
+    defaults: await defaults(s),
   };
 }

@@ -42,7 +42,8 @@
    * next on scroll or a button, and hands the chosen model or deployment back. The chosen model's
    * pages on replicate.com are links: nothing is fetched from there.
    * options: root, open (the button that shows it), account (the account select), t(key, vars),
-   * ask(path, body, done) (the dialog's request to the editor endpoints), onModel(ref), onDeployment(ref).
+   * ask(path, body, done) (the dialog's request to the editor endpoints), onModel(ref), onDeployment(ref);
+   * trainable: only models whose latest version takes training inputs (the training dialog's trainers), no deployments.
    */
   window.replicateModelPicker = function (options) {
     var t = options.t;
@@ -64,6 +65,10 @@
       $('<span class="replicate-picker-runs">').text('\u25B6'),
       $('<span>').text(' ' + t('picker.legendRuns')),
     );
+    if (options.trainable) {
+      deployments.prop('disabled', true);
+      legend.append($('<div>').text(t('picker.notTrainable')));
+    }
     var results = $('<ul id="replicate-picker-results" class="replicate-picker-results">');
     var more = $('<button type="button" id="replicate-picker-more" class="red-ui-button replicate-picker-more">')
       .text(t('picker.more'))
@@ -170,7 +175,7 @@
         if (!answer.ok) return failure(answer.message);
         if (!cursor && !answer.models.length) return results.append(note(t('picker.nothing')));
         answer.models.forEach(function (m) {
-          results.append(modelRow(m));
+          if (!options.trainable || m.trainable) results.append(modelRow(m));
         });
         next = answer.next || null;
         more.toggle(!!next);

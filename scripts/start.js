@@ -88,6 +88,8 @@ async function main() {
 
   const nodeRed = spawn(process.execPath, [require.resolve('node-red/red.js'), '--settings', writeSettings(), '--userDir', userDir], {
     stdio: 'inherit',
+    // the fine-tuning example reads its photos from here (installed from the palette, it finds them under node_modules/)
+    env: { REPLICATE_SAMPLE_PHOTOS: path.join(root, 'examples', 'sample-photos'), ...process.env },
   });
   console.log(`Node-RED: http://127.0.0.1:${uiPort}  (examples: menu > Import > Examples > @nr-replicate/node-red-replicate)`);
 

@@ -15,6 +15,8 @@ const ROUTES: Array<[string, Record<string, unknown>]> = [
   ['versions', { model: 'black-forest-labs/flux-schnell' }],
   ['deployments', {}],
   ['schema', { model: 'black-forest-labs/flux-schnell' }],
+  ['training-schema', { trainer: 'ostris/flux-dev-lora-trainer' }],
+  ['hardware', {}],
 ];
 /** A non-config node's credentials, named as a config node's would be. */
 const OTHER_TOKEN = 'r8_credential_of_another_node';

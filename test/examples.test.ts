@@ -8,6 +8,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import should from 'should';
+import { unzipSync } from 'fflate';
 import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../emulator';
 import { detectContentType } from '../nodes/core';
 import type { NodeAPI } from 'node-red';
@@ -404,6 +405,44 @@ describe('example flows', () => {
       const shown = ex.seen<Msg>('answer');
       ex.type('image prompt', 'a lighthouse at dawn');
       should((await shown).payload).match(/^Replicate rejected the token \(401\)/);
+    });
+  });
+
+  describe('10 Fine-tune on your photos, then generate', () => {
+    const file = '10 Fine-tune on your photos, then generate.json';
+    const photos = path.join(EXAMPLES, 'sample-photos');
+
+    it('reads the sample photos, trains on them as one zip, and generates with the new version', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replicate-example-10-'));
+      process.env.REPLICATE_SAMPLE_PHOTOS = photos; // as npm start sets it
+      try {
+        const ex = await run(file, (flow) => {
+          flow.find((n) => n.type === 'replicate-create-training')!.pollInterval = 0.1;
+          flow.find((n) => n.type === 'replicate-create-prediction')!.pollInterval = 0.1;
+          const write = flow.find((n) => n.type === 'file')!;
+          write.filename = `"${dir.replace(/\\/g, '/')}/" & ${String(write.filename)}`;
+        });
+        const trained = ex.seen<Msg>('trained: msg.version');
+        const saved = ex.seen<Msg>('image saved');
+        ex.click('1. fine-tune on the sample photos');
+        const training = await trained;
+        should(training.status).equal('succeeded');
+        should(training.version).match(/^emulator\/my-lora:[0-9a-f]{64}$/);
+        const input = (training.payload as { input: { input_images: string; trigger_word: string } }).input;
+        should(input.trigger_word).equal('TOK');
+        const zip = unzipSync(Buffer.from(input.input_images.slice(input.input_images.indexOf(',') + 1), 'base64'));
+        should(Object.keys(zip)).eql(['photo-1.jpg', 'photo-2.png', 'photo-3.webp']);
+        for (const name of Object.keys(zip)) should(Buffer.from(zip[name]!).equals(fs.readFileSync(path.join(photos, name)))).be.true();
+
+        const image = await saved;
+        const create = emulator.requests.find((r) => r.method === 'POST' && r.path === '/v1/predictions')!;
+        should(sentCreate(create)).match({ version: String(training.version).split(':')[1], input: { prompt: /TOK/ } });
+        should(detectContentType(fs.readFileSync(String(image.filename)))).equal('image/png');
+        should(path.dirname(String(image.filename))).equal(dir);
+      } finally {
+        delete process.env.REPLICATE_SAMPLE_PHOTOS;
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

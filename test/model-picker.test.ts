@@ -50,11 +50,11 @@ describe('the model picker', () => {
   });
 
   /** The picker as the create dialog builds it, answering through the editor endpoints. */
-  function picker(account = { id: 'cfg', token: '__PWRD__' }) {
+  function picker(account = { id: 'cfg', token: '__PWRD__' }, type = 'replicate-create-prediction', extra: Record<string, unknown> = {}) {
     const pending: Array<Promise<void>> = [];
     const requests: Array<[string, Answer]> = [];
     const chosen: Array<['model' | 'deployment', string]> = [];
-    const t = editorTranslator('en-US', 'replicate-create-prediction');
+    const t = editorTranslator('en-US', type);
     const root = fakeJQuery('<div id="replicate-picker">').hide();
     const open = fakeJQuery('<button>');
     const accountSelect = fakeJQuery('<select>');
@@ -63,7 +63,7 @@ describe('the model picker', () => {
       root,
       open,
       account: accountSelect,
-      t: (key: string, vars?: Record<string, string>) => t(`replicate-create-prediction.${key}`, vars),
+      t: (key: string, vars?: Record<string, string>) => t(`${type}.${key}`, vars),
       ask: (route: string, body: Answer, done: (answer: Answer) => void) => {
         requests.push([route, body]);
         const config = { ...account, baseUrl: emulator.url };
@@ -71,6 +71,7 @@ describe('the model picker', () => {
       },
       onModel: (ref: string) => chosen.push(['model', ref]),
       onDeployment: (ref: string) => chosen.push(['deployment', ref]),
+      ...extra,
     });
     const part = (selector: string): FakeQuery => root.find(selector);
     return {
@@ -140,6 +141,27 @@ describe('the model picker', () => {
     should(p.refs()).eql(expected);
     should(p.part('#replicate-picker-more').is(':visible')).be.false();
     should(p.requests).have.length(5);
+  });
+
+  it('offers the training dialog only models whose latest version can be trained, and no deployments', async () => {
+    const p = picker(undefined, 'replicate-create-training', { trainable: true });
+    await p.search('lora trainer');
+    const catalog = await loadCatalog();
+    const trainable = (ref: string) => {
+      const [owner = '', name = ''] = ref.split('/');
+      const schemas = (catalog.model(owner, name)?.latest_version?.openapi_schema as { components?: { schemas?: object } } | undefined)
+        ?.components?.schemas;
+      return !!schemas && 'TrainingInput' in schemas;
+    };
+    const expected = catalog
+      .search('lora trainer')
+      .slice(0, 25)
+      .map((m) => `${m.owner}/${m.name}`);
+    should(expected.some((ref) => !trainable(ref))).be.true(); // the search finds models that cannot be trained, too
+    should(p.refs()).eql(expected.filter(trainable));
+    should(p.refs()).containEql('ostris/flux-dev-lora-trainer');
+    should(p.part('#replicate-picker-deployments').prop('disabled')).be.true();
+    should(p.part('.replicate-picker-legend').text()).containEql('Only models whose latest version can be trained are shown');
   });
 
   it('marks official models and shows how often each ran', async () => {

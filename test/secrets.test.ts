@@ -52,6 +52,26 @@ describe('secrets', () => {
       await helper.unload();
     }
 
+    // the training node: its model lookups, the destination it creates, the upload and the polls
+    const train = await nr.load(
+      {
+        type: 'replicate-create-training',
+        trainer: 'ostris/flux-dev-lora-trainer',
+        destination: 'agency-client/lora',
+        pollInterval: 0.1,
+      },
+      { token: SECRET, config: { inlineFileLimit: 1 } },
+    );
+    watch(train);
+    out = train.next();
+    train.send({ payload: [Buffer.alloc(3000, 1), Buffer.alloc(3000, 2)] });
+    should((await out).status).equal('succeeded');
+    echo();
+    caught = train.error();
+    train.send({ payload: [Buffer.alloc(10, 1)] });
+    should((await caught).error.message).match(/\[redacted\]/);
+    await helper.unload();
+
     const list = await nr.load({ type: 'replicate-list-models' }, { token: SECRET });
     watch(list);
     out = list.next();
@@ -66,7 +86,7 @@ describe('secrets', () => {
     rejected.send({});
     should((await caught).error.message).match(/^Replicate rejected the token \(401\)/);
 
-    should(seen).have.length(8);
+    should(seen).have.length(10);
     should(JSON.stringify(seen)).not.containEql(SECRET);
     should(everythingShown()).not.containEql(SECRET);
   });

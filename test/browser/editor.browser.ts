@@ -175,7 +175,7 @@ describe('the editor, in a browser', function () {
     await glide(out.x + out.width / 2, out.y + out.height / 2, into.x + into.width / 2, into.y + into.height / 2);
   }
 
-  it('shows all six nodes, the five flow nodes in the Replicate palette category with their own icons', async () => {
+  it('shows all seven nodes, the six flow nodes in the Replicate palette category with their own icons', async () => {
     const types = await page.evaluate(
       (types) => types.map((type) => [type, (window as unknown as EditorGlobals).RED.nodes.getType(type)?.category ?? null]),
       ['replicate-config', ...FLOW_NODES],
@@ -381,5 +381,45 @@ describe('the editor, in a browser', function () {
     const right = Math.max(...boxes.map((b) => b.x + b.width)) + 40;
     const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + 40;
     await shot('5-newcomer-flow-saved-image', { x: left, y: top, width: right - left, height: bottom - top });
+  });
+
+  it('sets up a training: a trainer from the search, its training form and the hardware list, both through the account', async () => {
+    const train = await dragIntoWorkspace('replicate-create-training', 400, 450);
+    await openDialog(train, '#node-input-trainer');
+    if ((await page.locator('#node-input-replicate option:checked').textContent()) !== 'Emulator account') await addAccount();
+    // Replicate's hardware list, loaded through the account; a new node keeps its default
+    await page.locator('#node-input-hardware option[value="gpu-l40s"]').waitFor({ state: 'attached' });
+    should(await page.locator('#node-input-hardware').inputValue()).equal('gpu-t4');
+
+    await page.locator('#replicate-picker-open').click();
+    await page.locator('#replicate-picker-query').pressSequentially('lora trainer');
+    await page.keyboard.press('Enter');
+    await page.locator('.replicate-picker-item', { hasText: 'ostris/flux-dev-lora-trainer' }).first().click();
+    await page.locator('#replicate-input-fields .replicate-form-row[data-field="input_images"]').waitFor();
+    const fields = await formFields();
+    should(fields[0]).equal('input_images');
+    should(fields).containEql('steps').and.containEql('trigger_word').and.not.containEql('prompt');
+    should(await page.locator('.replicate-payload-hint').textContent()).containEql('input_images');
+
+    await page.evaluate(() =>
+      (window as unknown as EditorGlobals).$('#node-input-destination').typedInput('value', 'emulator/browser-lora'),
+    );
+    await page.locator('.replicate-form-row[data-field="steps"] input.red-ui-typedInput-input').fill('500');
+    await page.locator('#node-input-hardware').selectOption('cpu');
+    await page.locator('#replicate-picker-open').click();
+    await shot('6-training-dialog');
+    await page.locator('#node-dialog-ok').click();
+    const saved = await page.evaluate((id) => {
+      const node = (window as unknown as EditorGlobals).RED.nodes.node(id);
+      return { trainer: node.trainer, destination: node.destination, hardware: node.hardware, input: node.input, wait: node.wait };
+    }, train);
+    should(saved).match({
+      trainer: /^ostris\/flux-dev-lora-trainer:[0-9a-f]{64}$/,
+      destination: 'emulator/browser-lora',
+      hardware: 'cpu',
+      wait: 'complete',
+    });
+    should(JSON.parse(String(saved.input))).eql({ steps: 500 });
+    should(pageErrors).eql([]);
   });
 });

@@ -5,13 +5,14 @@ import fs from 'fs';
 import path from 'path';
 import vm from 'vm';
 
-/** The five flow nodes (all but the config node), each with a dialog of its own. */
+/** The six flow nodes (all but the config node), each with a dialog of its own. */
 export const FLOW_NODES = [
   'replicate-create-prediction',
   'replicate-get-prediction',
   'replicate-cancel-prediction',
   'replicate-list-models',
   'replicate-prediction-completed',
+  'replicate-create-training',
 ];
 
 const NODES = path.join(__dirname, '..', '..', 'nodes');

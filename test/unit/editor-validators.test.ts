@@ -4,7 +4,13 @@
 import should from 'should';
 import { registeredDefinition } from '../support/editor-script';
 import { z } from 'zod';
-import { ConfigSettingsSchema, CreateSettingsSchema, GetSettingsSchema, ListModelsSettingsSchema } from '../../nodes/core';
+import {
+  ConfigSettingsSchema,
+  CreateSettingsSchema,
+  GetSettingsSchema,
+  ListModelsSettingsSchema,
+  TrainingSettingsSchema,
+} from '../../nodes/core';
 
 /** The build copies the editor files next to the compiled nodes: dist/nodes. */
 
@@ -13,6 +19,7 @@ const SCHEMAS: Record<string, z.ZodObject> = {
   'replicate-get-prediction': GetSettingsSchema,
   'replicate-list-models': ListModelsSettingsSchema,
   'replicate-config': ConfigSettingsSchema,
+  'replicate-create-training': TrainingSettingsSchema,
 };
 
 interface Property {

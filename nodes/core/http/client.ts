@@ -26,9 +26,11 @@ import {
   DeploymentSchema,
   FilePageSchema,
   FileSchema,
+  HardwareListSchema,
   ModelPageSchema,
   ModelSchema,
   PredictionSchema,
+  TrainingSchema,
   VersionPageSchema,
   VersionSchema,
   WebhookSecretSchema,
@@ -36,11 +38,13 @@ import {
   type Deployment,
   type DeploymentPage,
   type FilePage,
+  type Hardware,
   type Model,
   type ModelPage,
   type ModelVersion,
   type Prediction,
   type ReplicateFile,
+  type Training,
   type VersionPage,
   type WebhookEvent,
 } from './schemas';
@@ -74,6 +78,20 @@ export interface CreatePredictionBody {
   input: Record<string, unknown>;
   webhook?: string;
   webhook_events_filter?: WebhookEvent[];
+}
+
+export interface CreateTrainingBody extends CreatePredictionBody {
+  /** owner/name of the model the trained version goes to. */
+  destination: string;
+}
+
+export interface CreateModelBody {
+  owner: string;
+  name: string;
+  visibility: 'public' | 'private';
+  /** A SKU from listHardware. */
+  hardware: string;
+  description?: string;
 }
 
 export interface CreateOptions extends CallOptions {
@@ -227,6 +245,79 @@ export class ReplicateClient {
         kind: 'cancel',
         schema: PredictionSchema,
         what: { key: 'what.prediction', vars: { id: checked } },
+      },
+      options,
+    );
+  }
+
+  /** Starts a training of the trainer's version (POST /models/{owner}/{name}/versions/{id}/trainings): a create, never resent. */
+  async createTraining(
+    trainer: { owner: string; name: string; version: string },
+    body: CreateTrainingBody,
+    options: CallOptions = {},
+  ): Promise<Training> {
+    const { owner, name } = parseOwnerName(`${trainer.owner}/${trainer.name}`, { key: 'field.trainer' });
+    const version = checkVersionId(trainer.version, { key: 'field.trainer' });
+    return this.request(
+      {
+        method: 'POST',
+        path: `/models/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/versions/${version}/trainings`,
+        json: body,
+        kind: 'create',
+        schema: TrainingSchema,
+        what: { key: 'what.trainer', vars: { model: `${owner}/${name}`, version } },
+      },
+      options,
+    );
+  }
+
+  async getTraining(id: string, options: CallOptions = {}): Promise<Training> {
+    const checked = checkPredictionId(id, { key: 'field.trainingId' });
+    return this.request(
+      {
+        method: 'GET',
+        path: `/trainings/${encodeURIComponent(checked)}`,
+        kind: 'read',
+        schema: TrainingSchema,
+        what: { key: 'what.training', vars: { id: checked } },
+      },
+      options,
+    );
+  }
+
+  async cancelTraining(id: string, options: CallOptions = {}): Promise<Training> {
+    const checked = checkPredictionId(id, { key: 'field.trainingId' });
+    return this.request(
+      {
+        method: 'POST',
+        path: `/trainings/${encodeURIComponent(checked)}/cancel`,
+        kind: 'cancel',
+        schema: TrainingSchema,
+        what: { key: 'what.training', vars: { id: checked } },
+      },
+      options,
+    );
+  }
+
+  /** The hardware a model can run on (GET /hardware), for models.create. */
+  listHardware(options: CallOptions = {}): Promise<Hardware[]> {
+    return this.request(
+      { method: 'GET', path: '/hardware', kind: 'read', schema: HardwareListSchema, what: { key: 'what.hardwareList' } },
+      options,
+    );
+  }
+
+  /** Creates a model (POST /models): a create, never resent. */
+  createModel(body: CreateModelBody, options: CallOptions = {}): Promise<Model> {
+    const { owner, name } = parseOwnerName(`${body.owner}/${body.name}`, { key: 'field.destination' });
+    return this.request(
+      {
+        method: 'POST',
+        path: '/models',
+        json: body,
+        kind: 'create',
+        schema: ModelSchema,
+        what: { key: 'what.model', vars: { model: `${owner}/${name}` } },
       },
       options,
     );

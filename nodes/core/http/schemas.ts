@@ -45,6 +45,13 @@ export const PredictionSchema = z.looseObject({
 });
 export type Prediction = z.infer<typeof PredictionSchema>;
 
+/** A training (schemas_training_response): a prediction's fields, with `output` {version, weights} once it has succeeded. */
+export const TrainingSchema = PredictionSchema;
+export type Training = Prediction;
+
+export const HardwareListSchema = z.array(z.looseObject({ name: z.string(), sku: z.string() }));
+export type Hardware = z.infer<typeof HardwareListSchema>[number];
+
 export const VersionSchema = z.looseObject({
   id: z.string().min(1),
   created_at: z.string().nullish(),

@@ -14,6 +14,8 @@ export interface WaitOptions extends Pick<CallOptions, 'onRetry'> {
   /** The prediction as already known (from a create): the first poll then comes after one interval. */
   initial?: Prediction;
   onPoll?: (prediction: Prediction, polls: number) => void;
+  /** How each poll reads it; a prediction (GET /predictions/{id}) unless said (a training is read from /trainings/{id}). */
+  read?: (id: string, options: CallOptions) => Promise<Prediction>;
 }
 
 export interface WaitResult {
@@ -30,8 +32,17 @@ export class PollsExhaustedError extends SentenceError {
     readonly polls: number,
     readonly status: string = prediction.status,
     readonly cancelled = false,
+    /** It is a training (read from /trainings/{id}): the sentence says so. */
+    readonly training = false,
   ) {
-    super(cancelled ? 'poll.exhaustedCancelled' : 'poll.exhausted', { id: prediction.id, polls, status });
+    const key = training
+      ? cancelled
+        ? 'poll.trainingExhaustedCancelled'
+        : 'poll.trainingExhausted'
+      : cancelled
+        ? 'poll.exhaustedCancelled'
+        : 'poll.exhausted';
+    super(key, { id: prediction.id, polls, status });
   }
 }
 
@@ -126,7 +137,9 @@ export class PredictionPoller {
   private async poll(waiter: Waiter): Promise<void> {
     let prediction: Prediction;
     try {
-      prediction = await this.client.getPrediction(waiter.id, { signal: this.abort.signal, onRetry: waiter.options.onRetry });
+      const options = { signal: this.abort.signal, onRetry: waiter.options.onRetry };
+      const { read } = waiter.options;
+      prediction = await (read ? read(waiter.id, options) : this.client.getPrediction(waiter.id, options));
     } catch (err) {
       if (this.inFlight.delete(waiter)) waiter.reject(err as Error);
       return;

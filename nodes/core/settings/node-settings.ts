@@ -151,6 +151,33 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
   .refine((s) => s.inputType !== 'json' || typeof s.input === 'object', { error: says('settings.defaultInput'), path: ['input'] });
 export type CreateSettings = z.infer<typeof CreateSettingsSchema>;
 
+/** The create training node: a trainer, the destination model (created when missing), the training input, how to wait. */
+export const TrainingSettingsSchema = z.object({
+  trainer: textSetting(),
+  trainerType: sourceSetting(TEXT_SOURCES),
+  destination: textSetting(),
+  destinationType: sourceSetting(TEXT_SOURCES),
+  /** Create the destination as a private model when it does not exist. */
+  createDestination: booleanSetting(true),
+  /** A SKU of GET /hardware for a destination created here. */
+  hardware: textSetting('gpu-t4'),
+  /** The fixed training inputs (JSON). */
+  input: z.preprocess(
+    (value) => (typeof value === 'string' ? (value.trim() === '' ? {} : parseJson(value)) : (value ?? {})),
+    z.record(z.string(), z.unknown(), { error: says('settings.defaultInput') }),
+  ),
+  inputFields: CreateSettingsSchema.shape.inputFields,
+  wait: z.preprocess(blankToUndefined, z.enum(['none', 'complete'], { error: says('settings.trainingWait') }).default('complete')),
+  // a LoRA trains for about 20 minutes: every 10 s for up to 2 hours
+  pollInterval: numberSetting('pollInterval', 0.1, 3600, 10),
+  maxPolls: numberSetting('maxPolls', 1, 100_000, 720, true),
+  /** The prediction completed node whose URL is the webhook, as on create (`trigger`). */
+  trigger: textSetting(),
+  /** Delete the files uploaded for a training once it has ended. */
+  deleteUploads: booleanSetting(true),
+});
+export type TrainingSettings = z.infer<typeof TrainingSettingsSchema>;
+
 export const GetSettingsSchema = WaitSettingsSchema.extend({
   waitForCompletion: booleanSetting(false),
   splitOutputs: booleanSetting(false),
