@@ -34,7 +34,14 @@ export = (RED: NodeAPI) => {
       poller?.close();
       void connections?.destroy();
     });
-    let promptNamed = false;
+    // which input a plain string or a file payload went into is said once, not for every message
+    const named = new Set<'promptField' | 'fileField'>();
+    const sayOnce = (key: 'promptField' | 'fileField', field: string) => {
+      if (named.has(key)) return;
+      named.add(key);
+      flow.show('blue', key, { field }, 'ring');
+      this.log(flow.say({ key: `create.${key}`, vars: { field } }));
+    };
 
     let completedNodeId = '';
     try {
@@ -51,7 +58,13 @@ export = (RED: NodeAPI) => {
       const client = flow.client();
       // msg.webhook as a prediction-completed node leaves it ({id, timestamp} of its delivery) is not a URL for this create
       const fromMsg = isDeliveryRecord(msg.webhook) ? undefined : c.readText(msg, 'webhook');
-      const { target, defaults, webhook, cancelAfter } = await readTypedSettings(RED, this, s, msg, !fromMsg && !completedNodeId);
+      const { target, defaults, payloadField, webhook, cancelAfter } = await readTypedSettings(
+        RED,
+        this,
+        s,
+        msg,
+        !fromMsg && !completedNodeId,
+      );
       const plan = c.waitPlan(s);
       // The schema is a help, not a gate: when Replicate cannot answer it now, the create goes unchecked (Replicate checks too).
       const knownInput = async () => {
@@ -62,20 +75,27 @@ export = (RED: NodeAPI) => {
           throw err;
         });
       };
-      const prompt = typeof msg.payload === 'string' && msg.payload !== '' ? msg.payload : undefined;
-      let input = prompt === undefined ? { ...defaults, ...c.readModelInput(msg.payload) } : defaults;
+      // a form row bound to msg.payload took it as it is: it is then not also the input object, a prompt or a file
+      const payload = payloadField === undefined ? msg.payload : undefined;
+      const prompt = typeof payload === 'string' && payload !== '' ? payload : undefined;
+      const file = c.isFileData(payload) ? payload : undefined;
+      let input = prompt === undefined && file === undefined ? { ...defaults, ...c.readModelInput(payload) } : { ...defaults };
       // before any request: a file too large to upload fails the message at once
-      c.checkFileSizes(input);
+      c.checkFileSizes(file ? { ...input, 'msg.payload': file } : input);
       if (prompt !== undefined) {
         // A plain string is the prompt: said once, on the status and in the log, which input it went into.
         const known = await knownInput();
         const field = (known && c.promptFieldOf(known.fields)) ?? 'prompt';
-        if (!promptNamed) {
-          promptNamed = true;
-          flow.show('blue', 'promptField', { field }, 'ring');
-          this.log(flow.say({ key: 'create.promptField', vars: { field } }));
-        }
+        sayOnce('promptField', field);
         input[field] = prompt;
+      }
+      if (file !== undefined) {
+        // A Buffer (core read file's) is the model's file: its first required file input, else its only one.
+        const known = await knownInput();
+        const field = known && c.fileFieldOf(known.fields);
+        if (!field) throw new c.InputError('create.noFileField');
+        sayOnce('fileField', field);
+        input[field] = file;
       }
       if (s.validateInput) {
         const known = await knownInput();
@@ -110,6 +130,9 @@ export = (RED: NodeAPI) => {
       let release: (() => void) | undefined;
       let createdId: string | undefined;
       let created = false;
+      const since = Date.now();
+      let chunks = 0;
+      let chunksShown = 0;
       const deleteUploads = () => Promise.allSettled(files.uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
       const progress: Core.Progress = {
         signal: flow.signal,
@@ -120,7 +143,7 @@ export = (RED: NodeAPI) => {
           release = flow.waitingFor(prediction.id);
           if (s.wait === 'stream') flow.progress('streaming');
         },
-        onPoll: (p, polls) => flow.polled(p, polls, plan.maxPolls),
+        onPoll: (p) => flow.polled(p, since),
       };
       try {
         if (s.wait === 'stream') {
@@ -130,7 +153,16 @@ export = (RED: NodeAPI) => {
             connections,
             combineMs: s.combineMs,
             outerParts: msg.parts,
-            onPart: (part) => send([textMessage(msg, part), null]),
+            onPart: (part) => {
+              chunks++;
+              // counted on the status a few times a second, not for every chunk: each status goes to every editor open
+              const now = Date.now();
+              if (now - chunksShown >= 250) {
+                chunksShown = now;
+                flow.progress('streamingChunks', { total: chunks });
+              }
+              send([textMessage(msg, part), null]);
+            },
             onLogs: s.sendLogs ? (text) => send([null, { ...msg, topic: 'logs', payload: text, predictionId: createdId }]) : undefined,
             onReconnect: (_attempt, polling) => flow.show('yellow', polling ? 'streamPolling' : 'resuming', undefined, 'ring'),
           });

@@ -36,12 +36,13 @@ export = (RED: NodeAPI) => {
         poller ??= new c.PredictionPoller(client);
         flow.progress('pollStart', { max: plan.maxPolls });
         const release = flow.waitingFor(id);
+        const since = Date.now();
         try {
           prediction = await c.awaitPrediction(client, poller, id, plan, {
             signal: flow.signal,
             onRetry: flow.retrying,
-            onPoll: (p, polls) =>
-              flow.active > 1 ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring') : flow.polled(p, polls, plan.maxPolls),
+            onPoll: (p) =>
+              flow.active > 1 ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring') : flow.polled(p, since),
           });
         } catch (err) {
           if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);

@@ -19,6 +19,8 @@ export interface MessageSettings {
   target: Core.PredictionTarget;
   /** The default input with the form's read fields; an empty field is not there. */
   defaults: Record<string, unknown>;
+  /** The input field a form row binds to msg.payload: it took the payload as it is, which is then no input object, prompt or file. */
+  payloadField?: string;
   webhook?: TypedText;
   cancelAfter?: TypedText;
 }
@@ -65,6 +67,7 @@ export async function readTypedSettings(
     throw new c.InputError('message.noModel');
   }
 
+  let payloadField: string | undefined;
   async function defaults(): Promise<Record<string, unknown>> {
     let input: Record<string, unknown>;
     // the settings' check makes `input` an object for json, and keeps a property name as text for the others
@@ -74,6 +77,7 @@ export async function readTypedSettings(
       input = { ...c.readInputObject(value, label) };
     }
     for (const [name, field] of Object.entries(s.inputFields)) {
+      if (field.type === 'msg' && field.value === 'payload') payloadField = name;
       const { value } = await read(field.value, field.type);
       if (value !== undefined && value !== null && value !== '') input[name] = value;
     }
@@ -85,5 +89,6 @@ export async function readTypedSettings(
     target: await target(),
     cancelAfter: await text(s.cancelAfter, s.cancelAfterType, { key: 'field.cancelAfterSetting' }, 40),
     defaults: await defaults(),
+    payloadField,
   };
 }

@@ -164,6 +164,22 @@
     return undefined;
   }
 
+  /**
+   * The field a Buffer msg.payload (a file read by core *read file*) goes to: the model's first
+   * required file input (format uri) in the model's order, else its only one. The runtime's rule too.
+   */
+  function fileField(fields) {
+    var files = fields
+      .filter(function (f) {
+        return f.format === 'uri';
+      })
+      .sort(function (a, b) {
+        return a.order - b.order;
+      });
+    for (var i = 0; i < files.length; i++) if (files[i].required) return files[i].name;
+    return files.length === 1 ? files[0].name : undefined;
+  }
+
   /** Whether a widget's fixed text is one the model takes (a number in range, a known choice, JSON). */
   function acceptsText(widget, text) {
     if (text === undefined || text === null || String(text).trim() === '') return true;
@@ -289,6 +305,7 @@
     formToInput: formToInput,
     dropStale: dropStale,
     payloadField: payloadField,
+    fileField: fileField,
     acceptsText: acceptsText,
     render: render,
   };
