@@ -141,7 +141,10 @@ export = (RED: NodeAPI) => {
           created = true;
           createdId = prediction.id;
           release = flow.waitingFor(prediction.id);
-          if (s.wait === 'stream') flow.progress('streaming');
+          if (s.wait === 'stream') {
+            flow.progress('streaming');
+            chunksShown = Date.now();
+          }
         },
         onPoll: (p) => flow.polled(p, since),
       };
