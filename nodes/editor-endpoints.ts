@@ -134,7 +134,7 @@ export function registerEditorEndpoints(RED: NodeAPI): void {
       // a Replicate-like host answers 404 for /account when the base URL lacks the API's /v1
       if (err.code !== 'not-found' || /\/v1\/?$/.test(client.baseUrl.pathname)) throw err;
       const { InputError } = core();
-      throw new InputError('editor.missingV1', { url: `${client.baseUrl.href.replace(/\/+$/, '')}/v1` });
+      throw new InputError('editor.noApiVersionPath', { url: `${client.baseUrl.href.replace(/\/+$/, '')}/v1` });
     });
     return { account: { username: account.username, name: account.name ?? null, type: account.type } };
   });
