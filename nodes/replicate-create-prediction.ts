@@ -8,6 +8,7 @@ import { completedNodeLinks } from './completed-node-link';
 import { flowNode, readSettings, withFinishedPrediction, withPrediction, type Msg } from './flow-node';
 import { finishedMessages, transferPercent } from './output-files';
 import { readTypedSettings } from './typed-settings';
+import { clearPreview, previewAccount, showPreview } from './image-preview';
 
 /** One part of the text on output 1: the incoming message's properties, the part's payload and parts. */
 function textMessage(msg: Msg, part: Core.TextPart): Msg {
@@ -33,7 +34,9 @@ export = (RED: NodeAPI) => {
     flow.onClose(() => {
       poller?.close();
       void connections?.destroy();
+      clearPreview(RED, this);
     });
+    const preview = (prediction: Core.Prediction) => showPreview(RED, this, settings(), prediction, () => previewAccount(flow));
     // which input a plain string or a file payload went into is said once, not for every message
     const named = new Set<'promptField' | 'fileField'>();
     const sayOnce = (key: 'promptField' | 'fileField', field: string) => {
@@ -171,6 +174,7 @@ export = (RED: NodeAPI) => {
           });
           if (s.deleteUploads) await deleteUploads();
           flow.showPrediction(prediction);
+          preview(prediction);
           send([null, await withFinishedPrediction(msg, prediction, client, { signal: flow.signal, target })]);
           return;
         }
@@ -182,7 +186,10 @@ export = (RED: NodeAPI) => {
         }
         const out = await finishedMessages(flow, s.outputFiles, msg, prediction, target);
         // Sent on before it finished: the status says so, with the id to look for, not a `starting` that never changes.
-        if (c.isTerminal(prediction.status)) flow.showPrediction(prediction);
+        if (c.isTerminal(prediction.status)) {
+          flow.showPrediction(prediction);
+          preview(prediction);
+        }
         else flow.show('blue', 'created', { id: prediction.id.slice(0, 8) });
         send([out]);
       } catch (err) {

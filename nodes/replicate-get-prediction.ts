@@ -5,6 +5,7 @@ import type * as Core from './core';
 import { core } from './lazy-core';
 import { evaluate, flowNode, readSettings, withPrediction } from './flow-node';
 import { finishedMessages } from './output-files';
+import { clearPreview, previewAccount, showPreview } from './image-preview';
 
 /** With split outputs: succeeded, failed, canceled or aborted, still running. */
 const OUTPUT_OF: Record<Core.PredictionStatus, number> = {
@@ -23,7 +24,10 @@ export = (RED: NodeAPI) => {
     const flow = flowNode(RED, this, def.replicate);
     const settings = readSettings(flow, this, core().GetSettingsSchema, def);
     let poller: Core.PredictionPoller | undefined;
-    flow.onClose(() => poller?.close());
+    flow.onClose(() => {
+      poller?.close();
+      clearPreview(RED, this);
+    });
 
     flow.onInput(async (msg, send) => {
       const c = core();
@@ -56,6 +60,7 @@ export = (RED: NodeAPI) => {
       }
       const out = await finishedMessages(flow, s.outputFiles, msg, prediction);
       flow.showPrediction(prediction);
+      showPreview(RED, node, s, prediction, () => previewAccount(flow));
       if (!s.splitOutputs) return send([out]);
       const outputs: Array<NodeMessage[] | null> = [null, null, null, null];
       outputs[OUTPUT_OF[prediction.status]] = out;

@@ -7,6 +7,7 @@ import type * as Core from './core';
 import { configNodeOf } from './account-client';
 import { core } from './lazy-core';
 import { localized, say, statusLine, withFinishedPrediction, type Msg } from './flow-node';
+import { clearPreview, previewAccount, showPreview } from './image-preview';
 import { outputMessages } from './output-files';
 import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
 import type { PredictionCompletedNode } from './node-types';
@@ -129,6 +130,7 @@ export = (RED: NodeAPI) => {
         received++;
         const fill = verdict.prediction.status === 'succeeded' ? 'green' : verdict.prediction.status === 'failed' ? 'red' : 'grey';
         show(fill, 'received', { status: verdict.prediction.status, total: received });
+        showPreview(RED, node, s, verdict.prediction, () => previewAccount(config));
       }
       // (Node-RED sends each message of an array given for an output)
       node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : [out]);
@@ -203,6 +205,7 @@ export = (RED: NodeAPI) => {
       clearInterval(sweeper);
       release();
       for (const stop of [...open]) stop();
+      clearPreview(RED, node);
       status.stop();
       done();
     });
