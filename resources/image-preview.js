@@ -8,6 +8,7 @@
   if (window.replicateImagePreview || !RED.comms) return;
   var SVG = 'http://www.w3.org/2000/svg';
   var GAP = 4;
+  var STATUS_HEIGHT = 22;
 
   /** Opens an image in a new tab; a data: URL as a blob (browsers refuse to open data: URLs). */
   function openImage(url) {
@@ -32,7 +33,7 @@
     var node = RED.nodes.node(id);
     if (!group || !node || !images || images.length === 0) return;
     var width = Number(size) || 160;
-    var top = (node.h || 30) + GAP;
+    var top = (node.h || 30) + STATUS_HEIGHT; // under the node's status, which stays readable
     images.forEach(function (url, index) {
       var image = document.createElementNS(SVG, 'image');
       image.setAttribute('class', 'replicate-preview');

@@ -287,6 +287,7 @@ describe('the editor, in a browser', function () {
     should(await formFields()).eql(['image', 'scale', 'face_enhance']);
     should(await page.locator('.replicate-dropped').textContent()).containEql('prompt, aspect_ratio');
     should(await page.locator('.replicate-payload-hint').textContent()).not.containEql('goes to');
+    should(await page.locator('.replicate-file-hint').textContent()).equal('A Buffer msg.payload (a file) goes to image');
     should(await page.locator('.replicate-form-row[data-field="image"] .replicate-form-note').textContent()).containEql('data: URL');
     // the image from msg.image, chosen as a user does: the type menu, then the property
     await chooseType(page.locator('.replicate-form-row[data-field="image"]'), 'msg', 'image');
@@ -381,5 +382,93 @@ describe('the editor, in a browser', function () {
     const right = Math.max(...boxes.map((b) => b.x + b.width)) + 40;
     const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + 40;
     await shot('5-newcomer-flow-saved-image', { x: left, y: top, width: right - left, height: bottom - top });
+  });
+
+  it('runs the obvious image flow: read file, create with image = msg.payload, write file (overwrite), with the preview under the node', async () => {
+    const photo = SAMPLES.image.bytes;
+    fs.writeFileSync(path.join(savedFiles, 'photo.png'), photo);
+    const inject = await dragIntoWorkspace('inject', 120, 450);
+    const readFile = await dragIntoWorkspace('file in', 300, 450);
+    const create = await dragIntoWorkspace('replicate-create-prediction', 500, 450);
+    const writeFile = await dragIntoWorkspace('file', 750, 450);
+    await wire(inject, readFile);
+    await wire(readFile, create);
+    await wire(create, writeFile);
+
+    // read file: photo.png as one Buffer
+    await openDialog(readFile, '#node-input-format');
+    await page.evaluate(() => (window as unknown as EditorGlobals).$('#node-input-filename').typedInput('value', 'photo.png'));
+    await page.locator('#node-input-format').selectOption('');
+    await page.locator('#node-dialog-ok').click();
+
+    await openDialog(create, '#node-input-model');
+    if ((await page.locator('#node-input-replicate option:checked').textContent()) !== 'Emulator account') await addAccount();
+    // a node from the palette shows its images
+    should(await page.locator('#node-input-showImages').isChecked()).be.true();
+    await pickModel('real-esrgan', 'nightmareai/real-esrgan');
+    await page.locator('#replicate-input-fields .replicate-form-row[data-field="image"]').waitFor();
+    should(await page.locator('.replicate-file-hint').textContent()).equal('A Buffer msg.payload (a file) goes to image');
+    // the image row set to msg.payload, as a newcomer does it
+    await chooseType(page.locator('.replicate-form-row[data-field="image"]'), 'msg', 'payload');
+    await page.locator('#node-input-outputFiles').selectOption('message');
+    await page.locator('#node-input-pollInterval').fill('0.2');
+    await page.locator('#node-dialog-ok').click();
+
+    // write file: upscaled.png, overwritten each time
+    await openDialog(writeFile, '#node-input-overwriteFile');
+    await page.evaluate(() => (window as unknown as EditorGlobals).$('#node-input-filename').typedInput('value', 'upscaled.png'));
+    await page.locator('#node-input-overwriteFile').selectOption('true');
+    await page.locator('#node-dialog-ok').click();
+    const settings = await page.evaluate(
+      ({ readFile, create, writeFile }) => {
+        const { nodes } = (window as unknown as EditorGlobals).RED;
+        const [r, c, w] = [nodes.node(readFile), nodes.node(create), nodes.node(writeFile)];
+        return { format: r.format, inputFields: c.inputFields, showImages: c.showImages, overwrite: w.overwriteFile, filename: w.filename };
+      },
+      { readFile, create, writeFile },
+    );
+    should(settings).eql({
+      format: '',
+      inputFields: { image: { type: 'msg', value: 'payload' } },
+      showImages: true,
+      overwrite: 'true',
+      filename: 'upscaled.png',
+    });
+
+    await deploy();
+    const output = path.join(savedFiles, 'upscaled.png');
+    const expected = SAMPLES.image.bytes;
+    for (let run = 1; run <= 2; run++) {
+      const creates = emulator.requests.filter((r) => r.method === 'POST').length;
+      fs.rmSync(output, { force: true });
+      if (run === 2) fs.writeFileSync(output, Buffer.alloc(10, 0)); // overwritten, not appended to
+      await page.locator(`[id="${inject}"] .red-ui-flow-node-button`).click();
+      for (const until = Date.now() + 30_000; Date.now() < until;) {
+        if (fs.existsSync(output) && fs.statSync(output).size === expected.length) break;
+        await page.waitForTimeout(200);
+      }
+      should(fs.readFileSync(output).equals(expected)).be.true();
+      const posts = emulator.requests.filter((r) => r.method === 'POST');
+      should(posts).have.length(creates + 1);
+      // the photo's bytes went to the model's image input, inline
+      should(sentCreate(posts.at(-1)!).input).eql({ image: `data:image/png;base64,${photo.toString('base64')}` });
+    }
+
+    // the upscaled image under the create node, from the URL Replicate gave
+    const preview = page.locator(`[id="${create}"] image.replicate-preview`);
+    await preview.waitFor();
+    should(await preview.getAttribute('href')).match(/^http:\/\/127\.0\.0\.1:\d+\/outputs\/.+\.png$/);
+    should(pageErrors).eql([]);
+    await page.waitForTimeout(300); // the thumbnail takes its height once loaded
+    const boxes = await Promise.all(
+      [inject, readFile, create, writeFile]
+        .map(async (id) => (await page.locator(`[id="${id}"]`).boundingBox())!)
+        .concat(preview.boundingBox().then((box) => box!)),
+    );
+    const left = Math.min(...boxes.map((b) => b.x)) - 20;
+    const top = Math.min(...boxes.map((b) => b.y)) - 30;
+    const right = Math.max(...boxes.map((b) => b.x + b.width)) + 30;
+    const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + 30;
+    await shot('6-image-flow-preview', { x: left, y: top, width: right - left, height: bottom - top });
   });
 });
