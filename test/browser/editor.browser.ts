@@ -12,6 +12,7 @@ import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator';
 import { SAMPLES } from '../../emulator/sample-files';
 import { sentCreate } from '../emulator-support/wire';
 import { FLOW_NODES } from '../support/editor-script';
+import { VIEW } from '../support/workspace-view';
 import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../support/node-red-host';
 
 // on another Node-RED (test-compat --browser), beside the compatibility logs: the README shows the default run's
@@ -191,6 +192,20 @@ describe('the editor, in a browser', function () {
     }
     await shot('1-palette');
     await filterPalette('');
+  });
+
+  it('shows at least the part of the workspace the examples are laid out for, in a 1400 x 900 window with palette and sidebar open', async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    try {
+      await page.waitForTimeout(500); // the editor lays itself out again on resize
+      const chart = await page.locator('#red-ui-workspace-chart').evaluate((el) => ({ width: el.clientWidth, height: el.clientHeight }));
+      should(await page.locator('#red-ui-palette').isVisible()).be.true();
+      should(await page.locator('#red-ui-sidebar').isVisible()).be.true();
+      should(chart.width).be.aboveOrEqual(VIEW.width);
+      should(chart.height).be.aboveOrEqual(VIEW.height);
+    } finally {
+      await page.setViewportSize({ width: 1600, height: 1000 });
+    }
   });
 
   /** Picks a model from the picker's search results, as a user does. */
