@@ -224,6 +224,15 @@ describe('the input form, from real model schemas', function () {
     should(Object.fromEntries(MODELS.map((ref) => [ref, promptFieldOf(fieldsOf(ref)) ?? null]))).eql(goesTo);
   });
 
+  it("labels each row with the schema's title where it has one, and with the key where it has none", () => {
+    should(plain(widget('black-forest-labs/flux-schnell', 'num_outputs'))).match({ name: 'num_outputs', label: 'Num Outputs' });
+    // a title that is only the key (aspect_ratio's, from its enum's schema) shows as the key
+    should(plain(widget('black-forest-labs/flux-schnell', 'aspect_ratio'))).match({ label: 'aspect_ratio' });
+    should(plain(form.formFields([{ name: 'disable_safety_checker', type: 'boolean', required: false, order: 0 }])[0])).match({
+      label: 'disable_safety_checker',
+    });
+  });
+
   it('names the field a Buffer msg.payload goes to: the first required file input, else the only one, as the runtime does', () => {
     const goesTo = Object.fromEntries(MODELS.map((ref) => [ref, form.fileField(fieldsOf(ref)) ?? null]));
     should(goesTo).eql({
