@@ -44,7 +44,9 @@ export function previewImages(prediction: Core.Prediction, account: PreviewAccou
 }
 
 /** A flow node's (or config node's) account for previews; undefined when it has none that works. */
-export function previewAccount(account: { files(): Core.FileFetcher; client(): Core.ReplicateClient } | undefined): PreviewAccount | undefined {
+export function previewAccount(
+  account: { files(): Core.FileFetcher; client(): Core.ReplicateClient } | undefined,
+): PreviewAccount | undefined {
   try {
     return account ? { files: account.files(), apiBaseUrl: account.client().baseUrl } : undefined;
   } catch {

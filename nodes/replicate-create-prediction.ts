@@ -189,8 +189,7 @@ export = (RED: NodeAPI) => {
         if (c.isTerminal(prediction.status)) {
           flow.showPrediction(prediction);
           preview(prediction);
-        }
-        else flow.show('blue', 'created', { id: prediction.id.slice(0, 8) });
+        } else flow.show('blue', 'created', { id: prediction.id.slice(0, 8) });
         send([out]);
       } catch (err) {
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);

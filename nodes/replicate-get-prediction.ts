@@ -45,8 +45,7 @@ export = (RED: NodeAPI) => {
           prediction = await c.awaitPrediction(client, poller, id, plan, {
             signal: flow.signal,
             onRetry: flow.retrying,
-            onPoll: (p) =>
-              flow.active > 1 ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring') : flow.polled(p, since),
+            onPoll: (p) => (flow.active > 1 ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring') : flow.polled(p, since)),
           });
         } catch (err) {
           if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);

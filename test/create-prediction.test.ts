@@ -137,7 +137,7 @@ describe('replicate-create-prediction', () => {
     should(msg.payload.output).not.be.null();
   });
 
-  it('polls to completion in complete mode, showing progress: the time waited, then the percentage the logs report, then the model\'s own time', async () => {
+  it("polls to completion in complete mode, showing progress: the time waited, then the percentage the logs report, then the model's own time", async () => {
     nr.emulator.fault({ type: 'timing', startingMs: 300, processingMs: 1500 });
     const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 50 });
     const out = flow.next();

@@ -84,7 +84,11 @@ describe('replicate-get-prediction', () => {
     // what the logs report while it runs ("10% done", "20% done"... in the emulator)
     should(texts.some((t) => /^processing \d+%$/.test(t!))).be.true();
     const metrics = msg.payload.metrics!;
-    should(statusesOf(flow.node).at(-1)).eql({ fill: 'green', shape: 'dot', text: `succeeded in ${(metrics.predict_time as number).toFixed(1)} s` });
+    should(statusesOf(flow.node).at(-1)).eql({
+      fill: 'green',
+      shape: 'dot',
+      text: `succeeded in ${(metrics.predict_time as number).toFixed(1)} s`,
+    });
     should(msg.metrics).equal(metrics);
   });
 
