@@ -355,17 +355,19 @@ describe('the editor, in a browser', function () {
     // file out: each file under the name the prediction gave it (relative: in settings.fileWorkingDirectory)
     await openDialog(fileOut, '#node-input-filename');
     await chooseType(page.locator('.form-row.node-input-filename'), 'msg', 'filename');
+    // overwrite: its default, append, would put a second image after the first on the next click
+    await page.locator('#node-input-overwriteFile').selectOption('true');
     await page.locator('#node-dialog-ok').click();
     const settings = await page.evaluate(
       ({ create, fileOut }) => {
         const { nodes } = (window as unknown as EditorGlobals).RED;
         const c = nodes.node(create);
         const f = nodes.node(fileOut);
-        return { outputFiles: c.outputFiles, wait: c.wait, filename: f.filename, filenameType: f.filenameType };
+        return { outputFiles: c.outputFiles, wait: c.wait, filename: f.filename, filenameType: f.filenameType, overwrite: f.overwriteFile };
       },
       { create, fileOut },
     );
-    should(settings).eql({ outputFiles: 'message', wait: 'complete', filename: 'filename', filenameType: 'msg' });
+    should(settings).eql({ outputFiles: 'message', wait: 'complete', filename: 'filename', filenameType: 'msg', overwrite: 'true' });
 
     await deploy();
     const creates = emulator.requests.filter((r) => r.method === 'POST').length;
