@@ -36,7 +36,10 @@ export = (RED: NodeAPI) => {
       void connections?.destroy();
       clearPreview(RED, this);
     });
-    const preview = (prediction: Core.Prediction) => showPreview(RED, this, settings(), prediction, () => previewAccount(flow));
+    // nothing after close: the images cleared then belonged to the flow being replaced
+    const preview = (prediction: Core.Prediction) => {
+      if (!flow.closed) showPreview(RED, this, settings(), prediction, () => previewAccount(flow));
+    };
     // which input a plain string or a file payload went into is said once, not for every message
     const named = new Set<'promptField' | 'fileField'>();
     const sayOnce = (key: 'promptField' | 'fileField', field: string) => {

@@ -59,7 +59,7 @@ export = (RED: NodeAPI) => {
       }
       const out = await finishedMessages(flow, s.outputFiles, msg, prediction);
       flow.showPrediction(prediction);
-      showPreview(RED, node, s, prediction, () => previewAccount(flow));
+      if (!flow.closed) showPreview(RED, node, s, prediction, () => previewAccount(flow));
       if (!s.splitOutputs) return send([out]);
       const outputs: Array<NodeMessage[] | null> = [null, null, null, null];
       outputs[OUTPUT_OF[prediction.status]] = out;
