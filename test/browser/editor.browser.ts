@@ -488,4 +488,84 @@ describe('the editor, in a browser', function () {
     const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + 30;
     await shot('6-image-flow-preview', { x: left, y: top, width: right - left, height: bottom - top });
   });
+
+  it('in German: palette names break only between words, and no dialog label is clipped or runs under its input', async () => {
+    const context = await browser.newContext({ locale: 'de-DE', viewport: { width: 1400, height: 900 } });
+    const german = await context.newPage();
+    try {
+      await german.goto(`${nodeRed.url}/`);
+      await german.waitForFunction(() =>
+        (window as unknown as Partial<EditorGlobals>).RED?.nodes?.getType?.('replicate-create-prediction'),
+      );
+      await german.locator('.red-ui-palette-node[data-palette-type="replicate-prediction-completed"]').waitFor({ state: 'attached' });
+      const broken = await german.evaluate((types) => {
+        const problems: string[] = [];
+        for (const type of types) {
+          const item = document.querySelector(`.red-ui-palette-node[data-palette-type="${type}"]`)!;
+          const label = item.getAttribute('data-palette-label') ?? '';
+          const words = new Set(label.split(' '));
+          const lines = item.querySelector('.red-ui-palette-label')!.innerHTML.split(/<br\/?>/);
+          if (
+            !lines.every((line) =>
+              line
+                .trim()
+                .split(' ')
+                .every((word) => words.has(word)),
+            )
+          )
+            problems.push(`${label}: ${lines.join(' | ')}`);
+        }
+        return problems;
+      }, FLOW_NODES);
+      should(broken).eql([]);
+      const clipped: string[] = [];
+      for (const type of ['replicate-create-prediction', 'replicate-prediction-completed', 'replicate-get-prediction']) {
+        await german.evaluate((type) => {
+          const { RED } = window as unknown as {
+            RED: {
+              view: { importNodes(nodes: object[]): void };
+              workspaces: { active(): string };
+              nodes: { node(id: string): object };
+              editor: { edit(node: object): void };
+            };
+          };
+          const id = `de-${type}`;
+          RED.view.importNodes([{ id, type, x: 300, y: 300, z: RED.workspaces.active() }]);
+          RED.editor.edit(RED.nodes.node(id));
+        }, type);
+        await german.locator('#node-dialog-ok').waitFor();
+        await german.waitForTimeout(500);
+        if (type === 'replicate-create-prediction') await german.locator('#node-input-wait').selectOption('stream'); // its chunk settings show
+        clipped.push(
+          ...(await german
+            .locator('.red-ui-tray .form-row label:visible')
+            .evaluateAll(
+              (labels, type) => labels.filter((l) => l.scrollWidth > l.clientWidth + 1).map((l) => `${type}: ${l.textContent?.trim()}`),
+              type,
+            )),
+        );
+        if (type === 'replicate-create-prediction') {
+          // the Replicate account's dialog, from the create dialog
+          await german.locator('#node-input-btn-replicate-add, #node-input-lookup-replicate').first().click();
+          await german.locator('#node-config-input-token').waitFor();
+          await german.waitForTimeout(500);
+          clipped.push(
+            ...(await german
+              .locator('.red-ui-tray .form-row label:visible')
+              .evaluateAll((labels) =>
+                labels.filter((l) => l.scrollWidth > l.clientWidth + 1).map((l) => `replicate-config: ${l.textContent?.trim()}`),
+              )),
+          );
+          await german.locator('#node-config-dialog-cancel').click();
+          await german.waitForTimeout(300);
+        }
+        await german.screenshot({ path: path.join(ARTIFACTS, `7-german-${type}.png`) });
+        await german.locator('#node-dialog-cancel').click();
+        await german.waitForTimeout(300);
+      }
+      should(clipped).eql([]);
+    } finally {
+      await context.close();
+    }
+  });
 });
