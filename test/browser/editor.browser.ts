@@ -489,6 +489,61 @@ describe('the editor, in a browser', function () {
     await shot('6-image-flow-preview', { x: left, y: top, width: right - left, height: bottom - top });
   });
 
+  it('shows the address Replicate calls in the prediction completed dialog, and warns when Replicate cannot reach it', async () => {
+    const shown = async (publicUrl: string) => {
+      const id = await page.evaluate((publicUrl) => {
+        const { RED } = window as unknown as {
+          RED: {
+            view: { importNodes(nodes: object[]): void };
+            workspaces: { active(): string };
+            nodes: { node(id: string): object };
+            editor: { edit(node: object): void };
+          };
+        };
+        const n = Math.random().toString(16).slice(2, 10);
+        RED.view.importNodes([
+          {
+            id: `cfg${n}`,
+            type: 'replicate-config',
+            name: `public ${n}`,
+            baseUrl: 'https://api.replicate.com/v1',
+            webhookBaseUrl: publicUrl,
+          },
+          {
+            id: `pc${n}`,
+            type: 'replicate-prediction-completed',
+            replicate: `cfg${n}`,
+            url: '/replicate/done',
+            x: 300,
+            y: 600,
+            z: RED.workspaces.active(),
+          },
+        ]);
+        RED.editor.edit(RED.nodes.node(`pc${n}`));
+        return `pc${n}`;
+      }, publicUrl);
+      await page.locator('#replicate-completed-path').waitFor();
+      await page.waitForTimeout(300);
+      const answer = {
+        address: await page.locator('#replicate-completed-path').textContent(),
+        copy: await page.locator('#replicate-completed-copy').isVisible(),
+        warning: (await page.locator('#replicate-completed-unreachable').isVisible())
+          ? await page.locator('#replicate-completed-unreachable').textContent()
+          : '',
+      };
+      if (publicUrl.includes('192.168')) await shot('8-completed-dialog-address-warning');
+      await page.locator('#node-dialog-cancel').click();
+      await page.waitForTimeout(300);
+      return { id, ...answer };
+    };
+    // the test's Node-RED serves flows under httpNodeRoot /api
+    const reachable = await shown('https://nodered.example.com');
+    should(reachable).match({ address: 'https://nodered.example.com/api/replicate/done', copy: true, warning: '' });
+    const local = await shown('http://192.168.1.20:1880');
+    should(local.address).equal('http://192.168.1.20:1880/api/replicate/done');
+    should(local.warning!.trim()).startWith('Replicate cannot reach this address');
+  });
+
   it('in German: palette names break only between words, and no dialog label is clipped or runs under its input', async () => {
     const context = await browser.newContext({ locale: 'de-DE', viewport: { width: 1400, height: 900 } });
     const german = await context.newPage();
