@@ -130,7 +130,12 @@ const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '')
 
 export function registerEditorEndpoints(RED: NodeAPI): void {
   endpoint(RED, 'test', 'replicate-config.write', async (client) => {
-    const account = await client.getAccount();
+    const account = await client.getAccount().catch((err: Core.ReplicateError) => {
+      // a Replicate-like host answers 404 for /account when the base URL lacks the API's /v1
+      if (err.code !== 'not-found' || /\/v1\/?$/.test(client.baseUrl.pathname)) throw err;
+      const { InputError } = core();
+      throw new InputError('editor.noApiVersionPath', { url: `${client.baseUrl.href.replace(/\/+$/, '')}/v1` });
+    });
     return { account: { username: account.username, name: account.name ?? null, type: account.type } };
   });
 

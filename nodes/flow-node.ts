@@ -39,8 +39,8 @@ export interface FlowNode {
   progress(key: string, vars?: Record<string, unknown>): void;
   /** Shows a finished prediction's status in its colour. */
   showPrediction(prediction: Core.Prediction): void;
-  /** A poll of the one message in flight: the progress its logs report (`processing 45%`), else its status and the polls so far. */
-  polled(prediction: Core.Prediction, polls: number, max: number): void;
+  /** A poll of the one message in flight: the progress its logs report (`processing 45%`), else its status and the time since `since` (Date.now()). */
+  polled(prediction: Core.Prediction, since: number): void;
   /** Takes away a status shown before, when what it reported has been fixed. */
   clear(): void;
   /** For CallOptions.onRetry: the status says a retry is coming. */
@@ -162,6 +162,22 @@ export function statusLine(RED: NodeAPI, node: Node) {
   };
 }
 
+/** metrics.predict_time as the status shows it: "3.2", "1234"; undefined when Replicate gave none. */
+function predictSeconds(prediction: Core.Prediction): string | undefined {
+  const time = prediction.metrics?.predict_time;
+  if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) return undefined;
+  return time < 1000 ? time.toFixed(1) : String(Math.round(time));
+}
+
+/** A wait so far, short enough for a status: "12s", "4m 05s", "1h 02m". */
+function elapsed(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${pad(seconds % 60)}s`;
+  return `${Math.floor(seconds / 3600)}h ${pad(Math.floor(seconds / 60) % 60)}m`;
+}
+
 export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode {
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per message in flight: hundreds is normal, not a leak
@@ -211,11 +227,14 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     },
     showPrediction(prediction) {
       const fill = PREDICTION_FILL[prediction.status];
-      show(fill ?? 'blue', prediction.status, undefined, fill ? 'dot' : 'ring');
+      const time = prediction.status === 'succeeded' ? predictSeconds(prediction) : undefined;
+      // the model's own time, as Replicate measured it (not the polls' or the queue's)
+      if (time !== undefined) show('green', 'succeededIn', { time });
+      else show(fill ?? 'blue', prediction.status, undefined, fill ? 'dot' : 'ring');
     },
-    polled(prediction, polls, max) {
+    polled(prediction, since) {
       const percent = prediction.status === 'processing' ? core().logProgress(prediction.logs) : undefined;
-      if (percent === undefined) flow.progress('polling', { status: prediction.status, polls, max });
+      if (percent === undefined) flow.progress('elapsed', { status: prediction.status, elapsed: elapsed(Date.now() - since) });
       else flow.progress('progress', { status: prediction.status, percent });
     },
     retrying: (event) => show('yellow', 'retrying', { seconds: Math.ceil(event.delayMs / 1000) }, 'ring'),
@@ -330,6 +349,9 @@ export function withPrediction(msg: Msg, prediction: Core.Prediction): Msg {
   msg.payload = masked === webhook ? prediction : { ...prediction, webhook: masked };
   msg.predictionId = prediction.id;
   msg.status = prediction.status;
+  // Replicate's metrics as it sent them; an earlier prediction's (a message through two nodes) would mislead
+  if (prediction.metrics !== undefined && prediction.metrics !== null) msg.metrics = prediction.metrics;
+  else delete msg.metrics;
   return msg;
 }
 

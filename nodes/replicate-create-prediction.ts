@@ -8,6 +8,7 @@ import { completedNodeLinks } from './completed-node-link';
 import { flowNode, readSettings, withFinishedPrediction, withPrediction, type Msg } from './flow-node';
 import { finishedMessages, streamedFileMessage, transferPercent } from './output-files';
 import { readTypedSettings } from './typed-settings';
+import { clearPreview, previewAccount, showPreview } from './image-preview';
 
 /** One part of the text on output 1: the incoming message's properties, the part's payload and parts. */
 function textMessage(msg: Msg, part: Core.TextPart): Msg {
@@ -33,8 +34,20 @@ export = (RED: NodeAPI) => {
     flow.onClose(() => {
       poller?.close();
       void connections?.destroy();
+      clearPreview(RED, this);
     });
-    let promptNamed = false;
+    // nothing after close: the images cleared then belonged to the flow being replaced
+    const preview = (prediction: Core.Prediction) => {
+      if (!flow.closed) showPreview(RED, this, settings(), prediction, () => previewAccount(flow));
+    };
+    // which input a plain string or a file payload went into is said once, not for every message
+    const named = new Set<'promptField' | 'fileField'>();
+    const sayOnce = (key: 'promptField' | 'fileField', field: string) => {
+      if (named.has(key)) return;
+      named.add(key);
+      flow.show('blue', key, { field }, 'ring');
+      this.log(flow.say({ key: `create.${key}`, vars: { field } }));
+    };
 
     let completedNodeId = '';
     try {
@@ -51,7 +64,13 @@ export = (RED: NodeAPI) => {
       const client = flow.client();
       // msg.webhook as a prediction-completed node leaves it ({id, timestamp} of its delivery) is not a URL for this create
       const fromMsg = isDeliveryRecord(msg.webhook) ? undefined : c.readText(msg, 'webhook');
-      const { target, defaults, webhook, cancelAfter } = await readTypedSettings(RED, this, s, msg, !fromMsg && !completedNodeId);
+      const { target, defaults, payloadField, webhook, cancelAfter } = await readTypedSettings(
+        RED,
+        this,
+        s,
+        msg,
+        !fromMsg && !completedNodeId,
+      );
       const plan = c.waitPlan(s);
       // The schema is a help, not a gate: when Replicate cannot answer it now, the create goes unchecked (Replicate checks too).
       const knownInput = async () => {
@@ -62,20 +81,27 @@ export = (RED: NodeAPI) => {
           throw err;
         });
       };
-      const prompt = typeof msg.payload === 'string' && msg.payload !== '' ? msg.payload : undefined;
-      let input = prompt === undefined ? { ...defaults, ...c.readModelInput(msg.payload) } : defaults;
+      // a form row bound to msg.payload took it as it is: it is then not also the input object, a prompt or a file
+      const payload = payloadField === undefined ? msg.payload : undefined;
+      const prompt = typeof payload === 'string' && payload !== '' ? payload : undefined;
+      const file = c.isFileData(payload) ? payload : undefined;
+      let input = prompt === undefined && file === undefined ? { ...defaults, ...c.readModelInput(payload) } : { ...defaults };
       // before any request: a file too large to upload fails the message at once
-      c.checkFileSizes(input);
+      c.checkFileSizes(file ? { ...input, 'msg.payload': file } : input);
       if (prompt !== undefined) {
         // A plain string is the prompt: said once, on the status and in the log, which input it went into.
         const known = await knownInput();
         const field = (known && c.promptFieldOf(known.fields)) ?? 'prompt';
-        if (!promptNamed) {
-          promptNamed = true;
-          flow.show('blue', 'promptField', { field }, 'ring');
-          this.log(flow.say({ key: 'create.promptField', vars: { field } }));
-        }
+        sayOnce('promptField', field);
         input[field] = prompt;
+      }
+      if (file !== undefined) {
+        // A Buffer (core read file's) is the model's file: its first required file input, else its only one.
+        const known = await knownInput();
+        const field = known && c.fileFieldOf(known.fields);
+        if (!field) throw new c.InputError('create.noFileField');
+        sayOnce('fileField', field);
+        input[field] = file;
       }
       if (s.validateInput) {
         const known = await knownInput();
@@ -94,6 +120,18 @@ export = (RED: NodeAPI) => {
       let createdId: string | undefined;
       let createSent = false;
       let created = false;
+      const since = Date.now();
+      let chunks = 0;
+      let chunksShown = 0;
+      // counted on the status a few times a second, not for every chunk: each status goes to every editor open
+      const countChunk = () => {
+        chunks++;
+        const now = Date.now();
+        if (now - chunksShown >= 250) {
+          chunksShown = now;
+          flow.progress('streamingChunks', { total: chunks });
+        }
+      };
       let uploaded: string[] = [];
       const deleteUploads = () => Promise.allSettled(uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
       const progress: Core.Progress = {
@@ -103,9 +141,12 @@ export = (RED: NodeAPI) => {
           created = true;
           createdId = prediction.id;
           release = flow.waitingFor(prediction.id);
-          if (s.wait === 'stream') flow.progress('streaming');
+          if (s.wait === 'stream') {
+            flow.progress('streaming');
+            chunksShown = Date.now();
+          }
         },
-        onPoll: (p, polls) => flow.polled(p, polls, plan.maxPolls),
+        onPoll: (p) => flow.polled(p, since),
       };
       try {
         // Uploaded once per message, before the create: a retried create sends the same URLs.
@@ -139,13 +180,20 @@ export = (RED: NodeAPI) => {
             connections,
             combineMs: s.combineMs,
             outerParts: msg.parts,
-            onPart: (part) => send([textMessage(msg, part), null]),
-            onFile: async (part, signal) => send([await streamedFileMessage(flow, s.outputFiles, msg, part, signal), null]),
+            onPart: (part) => {
+              countChunk();
+              send([textMessage(msg, part), null]);
+            },
+            onFile: async (part, signal) => {
+              countChunk();
+              send([await streamedFileMessage(flow, s.outputFiles, msg, part, signal), null]);
+            },
             onLogs: s.sendLogs ? (text) => send([null, { ...msg, topic: 'logs', payload: text, predictionId: createdId }]) : undefined,
             onReconnect: (_attempt, polling) => flow.show('yellow', polling ? 'streamPolling' : 'resuming', undefined, 'ring'),
           });
           if (s.deleteUploads) await deleteUploads();
           flow.showPrediction(prediction);
+          preview(prediction);
           send([null, await withFinishedPrediction(msg, prediction, client, { signal: flow.signal, target })]);
           return;
         }
@@ -157,8 +205,10 @@ export = (RED: NodeAPI) => {
         }
         const out = await finishedMessages(flow, s.outputFiles, msg, prediction, target);
         // Sent on before it finished: the status says so, with the id to look for, not a `starting` that never changes.
-        if (c.isTerminal(prediction.status)) flow.showPrediction(prediction);
-        else flow.show('blue', 'created', { id: prediction.id.slice(0, 8) });
+        if (c.isTerminal(prediction.status)) {
+          flow.showPrediction(prediction);
+          preview(prediction);
+        } else flow.show('blue', 'created', { id: prediction.id.slice(0, 8) });
         send([out]);
       } catch (err) {
         // Replicate may have the prediction after all: a create it may have received, failing as one it may have run

@@ -32,6 +32,7 @@ export = (RED: NodeAPI) => {
       const s = settings();
       const client = flow.client();
       const call = { signal: flow.signal, onRetry: flow.retrying };
+      const since = Date.now();
       const { text, defaults } = typedReader(RED, this, msg);
       const trainerSetting: Core.Field = { key: 'field.trainerSetting' };
       const destinationSetting: Core.Field = { key: 'field.destinationSetting' };
@@ -68,7 +69,7 @@ export = (RED: NodeAPI) => {
             ...call,
             onStep: (step, percent) => flow.progress(step, percent === undefined ? undefined : { percent }),
             onCreated: (training) => (release = flow.waitingFor(training.id, true)),
-            onPoll: (training, polls) => flow.polled(training, polls, s.maxPolls),
+            onPoll: (training) => flow.polled(training, since),
           },
         );
         if (c.isTerminal(training.status)) flow.showPrediction(training);

@@ -6,6 +6,7 @@ import { core } from './lazy-core';
 import { evaluate, flowNode, readSettings, withPrediction } from './flow-node';
 import { finishedMessages } from './output-files';
 import { withTraining } from './training-message';
+import { clearPreview, previewAccount, showPreview } from './image-preview';
 
 /** With split outputs: succeeded, failed, canceled or aborted, still running. */
 const OUTPUT_OF: Record<Core.PredictionStatus, number> = {
@@ -24,7 +25,10 @@ export = (RED: NodeAPI) => {
     const flow = flowNode(RED, this, def.replicate);
     const settings = readSettings(flow, this, core().GetSettingsSchema, def);
     let poller: Core.PredictionPoller | undefined;
-    flow.onClose(() => poller?.close());
+    flow.onClose(() => {
+      poller?.close();
+      clearPreview(RED, this);
+    });
 
     flow.onInput(async (msg, send) => {
       const c = core();
@@ -52,12 +56,12 @@ export = (RED: NodeAPI) => {
         poller ??= new c.PredictionPoller(client);
         flow.progress('pollStart', { max: plan.maxPolls });
         const release = flow.waitingFor(id);
+        const since = Date.now();
         try {
           prediction = await c.awaitPrediction(client, poller, id, plan, {
             signal: flow.signal,
             onRetry: flow.retrying,
-            onPoll: (p, polls) =>
-              flow.active > 1 ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring') : flow.polled(p, polls, plan.maxPolls),
+            onPoll: (p) => (flow.active > 1 ? flow.show('blue', 'waitingOn', { total: flow.active }, 'ring') : flow.polled(p, since)),
           });
         } catch (err) {
           if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
@@ -76,6 +80,7 @@ export = (RED: NodeAPI) => {
       }
       const out = await finishedMessages(flow, s.outputFiles, msg, prediction);
       flow.showPrediction(prediction);
+      if (!flow.closed) showPreview(RED, node, s, prediction, () => previewAccount(flow));
       sendOn(out, prediction.status);
 
       async function readTraining(trainingId: string): Promise<Core.Training> {
@@ -87,11 +92,12 @@ export = (RED: NodeAPI) => {
         poller ??= new c.PredictionPoller(client);
         flow.progress('pollStart', { max: plan.maxPolls });
         const release = flow.waitingFor(trainingId, true);
+        const since = Date.now();
         try {
           return await c.awaitTraining(client, poller, trainingId, plan, {
             signal: flow.signal,
             onRetry: flow.retrying,
-            onPoll: (t, polls) => flow.polled(t, polls, plan.maxPolls),
+            onPoll: (t) => flow.polled(t, since),
           });
         } catch (err) {
           if (err instanceof c.PollsExhaustedError) withTraining(msg, err.prediction);

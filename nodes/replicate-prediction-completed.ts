@@ -8,6 +8,7 @@ import { configNodeOf } from './account-client';
 import { core } from './lazy-core';
 import { localized, say, statusLine, withFinishedPrediction, type Msg } from './flow-node';
 import { withTraining } from './training-message';
+import { clearPreview, previewAccount, showPreview } from './image-preview';
 import { outputMessages } from './output-files';
 import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
 import type { PredictionCompletedNode } from './node-types';
@@ -134,6 +135,7 @@ export = (RED: NodeAPI) => {
         received++;
         const fill = verdict.prediction.status === 'succeeded' ? 'green' : verdict.prediction.status === 'failed' ? 'red' : 'grey';
         show(fill, 'received', { status: verdict.prediction.status, total: received });
+        showPreview(RED, node, s, verdict.prediction, () => previewAccount(config));
       }
       // (Node-RED sends each message of an array given for an output)
       node.send(s.progress ? (route === 'result' ? [out, null] : [null, out]) : [out]);
@@ -208,6 +210,7 @@ export = (RED: NodeAPI) => {
       clearInterval(sweeper);
       release();
       for (const stop of [...open]) stop();
+      clearPreview(RED, node);
       status.stop();
       done();
     });

@@ -19,6 +19,8 @@ export interface MessageSettings {
   target: Core.PredictionTarget;
   /** The default input with the form's read fields; an empty field is not there. */
   defaults: Record<string, unknown>;
+  /** The input field a form row binds to msg.payload: it took the payload as it is, which is then no input object, prompt or file. */
+  payloadField?: string;
   webhook?: TypedText;
   cancelAfter?: TypedText;
 }
@@ -46,6 +48,8 @@ export function typedReader(RED: NodeAPI, node: Node, msg: Msg) {
     return text ? { text, field: label } : undefined;
   };
 
+  /** The input field a form row binds to msg.payload, once defaults() has read the rows. */
+  let payloadField: string | undefined;
   async function defaults(s: Pick<Core.CreateSettings, 'input' | 'inputType' | 'inputFields'>): Promise<Record<string, unknown>> {
     let input: Record<string, unknown>;
     // the settings' check makes `input` an object for json, and keeps a property name as text for the others
@@ -55,13 +59,14 @@ export function typedReader(RED: NodeAPI, node: Node, msg: Msg) {
       input = { ...c.readInputObject(value, label) };
     }
     for (const [name, field] of Object.entries(s.inputFields)) {
+      if (field.type === 'msg' && field.value === 'payload') payloadField = name;
       const { value } = await read(field.value, field.type);
       if (value !== undefined && value !== null && value !== '') input[name] = value;
     }
     return input;
   }
 
-  return { text, defaults };
+  return { text, defaults, payloadField: () => payloadField };
 }
 
 /** Everything for this message; the webhook setting only when neither msg.webhook nor a prediction completed node decides it. */
@@ -73,7 +78,7 @@ export async function readTypedSettings(
   readWebhook: boolean,
 ): Promise<MessageSettings> {
   const c = core();
-  const { text, defaults } = typedReader(RED, node, msg);
+  const { text, defaults, payloadField } = typedReader(RED, node, msg);
 
   async function target(): Promise<Core.PredictionTarget> {
     // a setting left empty (or empty where it points) keeps the older fallback on msg.deployment and msg.model
@@ -93,5 +98,6 @@ export async function readTypedSettings(
     target: await target(),
     cancelAfter: await text(s.cancelAfter, s.cancelAfterType, { key: 'field.cancelAfterSetting' }, 40),
     defaults: await defaults(s),
+    payloadField: payloadField(),
   };
 }

@@ -135,6 +135,10 @@
     }
     function choose(model) {
       picked = model;
+      // picked: the list folds away so the form comes into view (a new search brings it back)
+      results.hide();
+      legend.hide();
+      more.hide();
       versions.empty().append($('<option>').val('').text(t('picker.latest')));
       versionRow.show();
       var page = 'https://replicate.com/' + model.ref.split('/').map(encodeURIComponent).join('/');
@@ -162,6 +166,7 @@
     }
     versions.on('change', function () {
       if (picked) options.onModel(refOf(picked, versions.val()));
+      root.hide(); // model and version chosen: the picker folds away
     });
 
     function page(search, cursor) {
@@ -186,6 +191,8 @@
       next = null;
       failed = false;
       more.hide();
+      results.show();
+      legend.show();
       results.empty().append(note(t('picker.searching')));
       if (!deployments.prop('checked')) return page(search, null);
       loading = true;
@@ -203,6 +210,7 @@
               picked = null;
               versionRow.hide();
               links.hide();
+              root.hide(); // a deployment runs its own version: nothing more to choose
               options.onDeployment(d.ref);
             }),
           );

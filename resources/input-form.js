@@ -20,7 +20,8 @@
   function widgetFor(field) {
     var widget = {
       name: field.name,
-      label: field.name,
+      // the schema's title where it has one ("Aspect Ratio"), the key beside it; else the key
+      label: field.title && field.title !== field.name ? field.title : field.name,
       description: field.description || '',
       required: !!field.required,
       placeholder:
@@ -164,6 +165,22 @@
     return undefined;
   }
 
+  /**
+   * The field a Buffer msg.payload (a file read by core *read file*) goes to: the model's first
+   * required file input (format uri) in the model's order, else its only one. The runtime's rule too.
+   */
+  function fileField(fields) {
+    var files = fields
+      .filter(function (f) {
+        return f.format === 'uri';
+      })
+      .sort(function (a, b) {
+        return a.order - b.order;
+      });
+    for (var i = 0; i < files.length; i++) if (files[i].required) return files[i].name;
+    return files.length === 1 ? files[0].name : undefined;
+  }
+
   /** Whether a widget's fixed text is one the model takes (a number in range, a known choice, JSON). */
   function acceptsText(widget, text) {
     if (text === undefined || text === null || String(text).trim() === '') return true;
@@ -198,7 +215,15 @@
     formFields(fields).forEach(function (widget) {
       var id = 'replicate-form-' + widget.name.replace(/[^\w-]/g, '_');
       var row = $('<div class="form-row replicate-form-row">').attr('data-field', widget.name).appendTo(container);
-      var label = $('<label class="replicate-form-label">').attr('for', id).text(widget.label).appendTo(row);
+      var label = $('<label class="replicate-form-label">').attr('for', id).appendTo(row);
+      var titled = widget.label !== widget.name;
+      if (titled) label.addClass('replicate-form-titled').text(widget.label);
+      else
+        // a key breaks only after its underscores, never mid-word
+        widget.name.split(/(?<=_)/).forEach(function (part, i) {
+          if (i > 0) label.append('<wbr>');
+          label.append(document.createTextNode(part));
+        });
       if (widget.required) label.append($('<span class="replicate-required" aria-label="required">').text(' *'));
       if (widget.description) label.attr('title', widget.description);
       var input = $('<input type="text" class="replicate-form-input">').attr('id', id).attr('data-kind', widget.kind).appendTo(row);
@@ -253,6 +278,8 @@
         check();
       }
       var notes = [];
+      var note = $('<div class="replicate-form-note">');
+      if (titled) note.append($('<code class="replicate-form-key">').text(widget.name));
       if (widget.kind === 'number' && (widget.min !== undefined || widget.max !== undefined)) {
         notes.push(
           t('form.range', { min: widget.min === undefined ? '\u2026' : widget.min, max: widget.max === undefined ? '\u2026' : widget.max }),
@@ -260,7 +287,8 @@
       }
       if (widget.uri) notes.push(t('form.fileNote'));
       if (widget.description) notes.push(widget.description);
-      if (notes.length) $('<div class="replicate-form-note">').text(notes.join(' \u00b7 ')).appendTo(row);
+      if (notes.length) note.append(document.createTextNode((titled ? ' \u00b7 ' : '') + notes.join(' \u00b7 ')));
+      if (titled || notes.length) note.appendTo(row);
       rows.push({
         widget: widget,
         read: function () {
@@ -289,6 +317,7 @@
     formToInput: formToInput,
     dropStale: dropStale,
     payloadField: payloadField,
+    fileField: fileField,
     acceptsText: acceptsText,
     render: render,
   };

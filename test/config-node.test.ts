@@ -56,6 +56,18 @@ describe('replicate-config node', () => {
     );
   });
 
+  it('asks "did you mean …/v1?" when the API base URL lacks /v1, instead of the 404 sentence', async () => {
+    await load();
+    const origin = new URL(emulator.url).origin;
+    should(emulator.url).equal(`${origin}/v1`);
+    const res = await test({ baseUrl: origin, token: DEFAULT_TOKEN });
+    should(res.body).eql({ ok: false, message: `Replicate has no account at this API base URL (404): did you mean ${origin}/v1?` });
+    // a base URL with /v1 that is wrong otherwise keeps the 404 sentence
+    const other = await test({ baseUrl: `${origin}/v1/nowhere/v1`, token: DEFAULT_TOKEN });
+    should(other.body.ok).be.false();
+    should(other.body.message).not.containEql('did you mean');
+  });
+
   it('reports settings it cannot use when deployed', async () => {
     await load({ cfg: { token: DEFAULT_TOKEN } }, { timeout: 'soon', concurrency: 0 });
     const config = helper.getNode('cfg') as ReplicateConfigNode;

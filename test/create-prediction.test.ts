@@ -137,7 +137,7 @@ describe('replicate-create-prediction', () => {
     should(msg.payload.output).not.be.null();
   });
 
-  it('polls to completion in complete mode, showing progress: polls, then the percentage the logs report', async () => {
+  it("polls to completion in complete mode, showing progress: the time waited, then the percentage the logs report, then the model's own time", async () => {
     nr.emulator.fault({ type: 'timing', startingMs: 300, processingMs: 1500 });
     const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 50 });
     const out = flow.next();
@@ -146,7 +146,7 @@ describe('replicate-create-prediction', () => {
     should(msg.status).equal('succeeded');
     const texts = statusesOf(flow.node).map((s) => s.text);
     should(texts[0]).equal('creating');
-    should(texts.some((t) => /^starting \d+\/50$/.test(t!))).be.true();
+    should(texts.some((t) => /^starting \d+s$/.test(t!))).be.true();
     // the emulator logs "10% done", "20% done"...: the status follows the last one
     const percents = texts
       .map((t) => /^processing (\d+)%$/.exec(t!)?.[1])
@@ -155,7 +155,13 @@ describe('replicate-create-prediction', () => {
     should(percents.length).be.aboveOrEqual(3);
     should(percents).eql([...percents].sort((a, b) => a - b));
     should(percents.every((p) => p % 10 === 0 && p <= 100)).be.true();
-    should(texts.at(-1)).equal('succeeded');
+    // metrics.predict_time, as Replicate measured it: about the 1.5 s processing took
+    const predictTime = msg.payload.metrics!.predict_time as number;
+    should(predictTime).be.within(1.2, 3);
+    should(texts.at(-1)).equal(`succeeded in ${predictTime.toFixed(1)} s`);
+    should(statusesOf(flow.node).at(-1)!.fill).equal('green');
+    // msg.metrics: Replicate's metrics untouched
+    should(msg.metrics).eql(msg.payload.metrics);
     should(nr.emulator.requests.filter((r) => r.method === 'GET').length).be.within(1, 50);
   });
 

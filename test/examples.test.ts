@@ -256,7 +256,7 @@ describe('example flows', () => {
 
     it('sends the answer chunk by chunk, the join puts it together, and the finished prediction carries msg.text', async () => {
       const ex = await run(file);
-      const chunks = received<Msg>(ex.byName('each chunk'));
+      const chunks = received<Msg>(ex.byName('chunks so far'));
       const whole = ex.seen<Msg>('the whole answer');
       const finished = ex.seen('finished prediction: msg.text');
       ex.click('a question');
@@ -266,6 +266,9 @@ describe('example flows', () => {
       should(answer).equal((done.payload.output as string[]).join(''));
       should(done.text).equal(answer);
       should(chunks.length).equal((done.payload.output as string[]).length + 1); // each token, then the closing part
+      // counted on the debug node's status, not one sidebar message per chunk (the sidebar keeps 100)
+      const counter = readExample(file).find((n) => n.name === 'chunks so far')!;
+      should(counter).match({ tosidebar: false, console: false, tostatus: true, statusType: 'counter' });
       should(sentCreate(emulator.requests.find((r) => r.method === 'POST')!).input).eql({
         max_tokens: 512,
         prompt: 'Why is the sky blue? Answer in two sentences.',

@@ -79,10 +79,17 @@ describe('replicate-get-prediction', () => {
     // ~500 ms to finish at 100 ms intervals
     should(gets(id).length).be.within(3, 10);
     const texts = statusesOf(flow.node).map((s) => s.text);
-    should(texts.some((t) => /^(starting|processing) \d+\/60$/.test(t!))).be.true();
+    // the time waited so far while the logs report no percentage
+    should(texts.some((t) => /^(starting|processing) \d+s$/.test(t!))).be.true();
     // what the logs report while it runs ("10% done", "20% done"... in the emulator)
     should(texts.some((t) => /^processing \d+%$/.test(t!))).be.true();
-    should(statusesOf(flow.node).at(-1)).eql({ fill: 'green', shape: 'dot', text: 'succeeded' });
+    const metrics = msg.payload.metrics!;
+    should(statusesOf(flow.node).at(-1)).eql({
+      fill: 'green',
+      shape: 'dot',
+      text: `succeeded in ${(metrics.predict_time as number).toFixed(1)} s`,
+    });
+    should(msg.metrics).equal(metrics);
   });
 
   it('sends a failed prediction as a result, with its error', async () => {
@@ -93,6 +100,18 @@ describe('replicate-get-prediction', () => {
     flow.send({ predictionId: id });
     const msg = await out;
     should(msg).match({ status: 'failed', payload: { status: 'failed', error: 'CUDA out of memory' } });
+    // a failed prediction's metrics too (the time it ran before failing)
+    should(msg.metrics).be.an.Object().and.equal(msg.payload.metrics);
+  });
+
+  it('sends no msg.metrics for a prediction without them, not one left from an earlier node', async () => {
+    const id = await started();
+    const flow = await get();
+    const out = flow.next();
+    flow.send({ predictionId: id, metrics: { predict_time: 99 } });
+    const msg = await out;
+    should(msg.payload).not.have.property('metrics');
+    should(msg).not.have.property('metrics');
   });
 
   it('splits outcomes across outputs: succeeded, failed, canceled or aborted (and still running without waiting)', async () => {

@@ -12,6 +12,7 @@ import { DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator';
 import { SAMPLES } from '../../emulator/sample-files';
 import { sentCreate } from '../emulator-support/wire';
 import { FLOW_NODES } from '../support/editor-script';
+import { VIEW } from '../support/workspace-view';
 import { PACKAGE_ROOT, startNodeRedInProcess, type NodeRedInProcess } from '../support/node-red-host';
 
 // on another Node-RED (test-compat --browser), beside the compatibility logs: the README shows the default run's
@@ -193,6 +194,20 @@ describe('the editor, in a browser', function () {
     await filterPalette('');
   });
 
+  it('shows at least the part of the workspace the examples are laid out for, in a 1400 x 900 window with palette and sidebar open', async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    try {
+      await page.waitForTimeout(500); // the editor lays itself out again on resize
+      const chart = await page.locator('#red-ui-workspace-chart').evaluate((el) => ({ width: el.clientWidth, height: el.clientHeight }));
+      should(await page.locator('#red-ui-palette').isVisible()).be.true();
+      should(await page.locator('#red-ui-sidebar').isVisible()).be.true();
+      should(chart.width).be.aboveOrEqual(VIEW.width);
+      should(chart.height).be.aboveOrEqual(VIEW.height);
+    } finally {
+      await page.setViewportSize({ width: 1600, height: 1000 });
+    }
+  });
+
   /** Picks a model from the picker's search results, as a user does. */
   async function pickModel(query: string, ref: string) {
     if (!(await page.locator('#replicate-picker').isVisible())) await page.locator('#replicate-picker-open').click();
@@ -287,6 +302,7 @@ describe('the editor, in a browser', function () {
     should(await formFields()).eql(['image', 'scale', 'face_enhance']);
     should(await page.locator('.replicate-dropped').textContent()).containEql('prompt, aspect_ratio');
     should(await page.locator('.replicate-payload-hint').textContent()).not.containEql('goes to');
+    should(await page.locator('.replicate-file-hint').textContent()).equal('A Buffer msg.payload (a file) goes to image');
     should(await page.locator('.replicate-form-row[data-field="image"] .replicate-form-note').textContent()).containEql('data: URL');
     // the image from msg.image, chosen as a user does: the type menu, then the property
     await chooseType(page.locator('.replicate-form-row[data-field="image"]'), 'msg', 'image');
@@ -339,17 +355,19 @@ describe('the editor, in a browser', function () {
     // file out: each file under the name the prediction gave it (relative: in settings.fileWorkingDirectory)
     await openDialog(fileOut, '#node-input-filename');
     await chooseType(page.locator('.form-row.node-input-filename'), 'msg', 'filename');
+    // overwrite: its default, append, would put a second image after the first on the next click
+    await page.locator('#node-input-overwriteFile').selectOption('true');
     await page.locator('#node-dialog-ok').click();
     const settings = await page.evaluate(
       ({ create, fileOut }) => {
         const { nodes } = (window as unknown as EditorGlobals).RED;
         const c = nodes.node(create);
         const f = nodes.node(fileOut);
-        return { outputFiles: c.outputFiles, wait: c.wait, filename: f.filename, filenameType: f.filenameType };
+        return { outputFiles: c.outputFiles, wait: c.wait, filename: f.filename, filenameType: f.filenameType, overwrite: f.overwriteFile };
       },
       { create, fileOut },
     );
-    should(settings).eql({ outputFiles: 'message', wait: 'complete', filename: 'filename', filenameType: 'msg' });
+    should(settings).eql({ outputFiles: 'message', wait: 'complete', filename: 'filename', filenameType: 'msg', overwrite: 'true' });
 
     await deploy();
     const creates = emulator.requests.filter((r) => r.method === 'POST').length;
@@ -384,7 +402,7 @@ describe('the editor, in a browser', function () {
   });
 
   it('sets up a training: a trainer from the search, its training form and the hardware list, both through the account', async () => {
-    const train = await dragIntoWorkspace('replicate-create-training', 400, 450);
+    const train = await dragIntoWorkspace('replicate-create-training', 400, 650);
     await openDialog(train, '#node-input-trainer');
     if ((await page.locator('#node-input-replicate option:checked').textContent()) !== 'Emulator account') await addAccount();
     // Replicate's hardware list, loaded through the account; a new node keeps its default
@@ -421,5 +439,228 @@ describe('the editor, in a browser', function () {
     });
     should(JSON.parse(String(saved.input))).eql({ steps: 500 });
     should(pageErrors).eql([]);
+  });
+
+  it('runs the obvious image flow: read file, create with image = msg.payload, write file (overwrite), with the preview under the node', async () => {
+    const photo = SAMPLES.image.bytes;
+    fs.writeFileSync(path.join(savedFiles, 'photo.png'), photo);
+    const inject = await dragIntoWorkspace('inject', 120, 450);
+    const readFile = await dragIntoWorkspace('file in', 300, 450);
+    const create = await dragIntoWorkspace('replicate-create-prediction', 500, 450);
+    const writeFile = await dragIntoWorkspace('file', 750, 450);
+    await wire(inject, readFile);
+    await wire(readFile, create);
+    await wire(create, writeFile);
+
+    // read file: photo.png as one Buffer
+    await openDialog(readFile, '#node-input-format');
+    await page.evaluate(() => (window as unknown as EditorGlobals).$('#node-input-filename').typedInput('value', 'photo.png'));
+    await page.locator('#node-input-format').selectOption('');
+    await page.locator('#node-dialog-ok').click();
+
+    await openDialog(create, '#node-input-model');
+    if ((await page.locator('#node-input-replicate option:checked').textContent()) !== 'Emulator account') await addAccount();
+    // a node from the palette shows its images
+    should(await page.locator('#node-input-showImages').isChecked()).be.true();
+    await pickModel('real-esrgan', 'nightmareai/real-esrgan');
+    await page.locator('#replicate-input-fields .replicate-form-row[data-field="image"]').waitFor();
+    should(await page.locator('.replicate-file-hint').textContent()).equal('A Buffer msg.payload (a file) goes to image');
+    // the image row set to msg.payload, as a newcomer does it
+    await chooseType(page.locator('.replicate-form-row[data-field="image"]'), 'msg', 'payload');
+    await page.locator('#node-input-outputFiles').selectOption('message');
+    await page.locator('#node-input-pollInterval').fill('0.2');
+    await page.locator('#node-dialog-ok').click();
+
+    // write file: upscaled.png, overwritten each time
+    await openDialog(writeFile, '#node-input-overwriteFile');
+    await page.evaluate(() => (window as unknown as EditorGlobals).$('#node-input-filename').typedInput('value', 'upscaled.png'));
+    await page.locator('#node-input-overwriteFile').selectOption('true');
+    await page.locator('#node-dialog-ok').click();
+    const settings = await page.evaluate(
+      ({ readFile, create, writeFile }) => {
+        const { nodes } = (window as unknown as EditorGlobals).RED;
+        const [r, c, w] = [nodes.node(readFile), nodes.node(create), nodes.node(writeFile)];
+        return { format: r.format, inputFields: c.inputFields, showImages: c.showImages, overwrite: w.overwriteFile, filename: w.filename };
+      },
+      { readFile, create, writeFile },
+    );
+    should(settings).eql({
+      format: '',
+      inputFields: { image: { type: 'msg', value: 'payload' } },
+      showImages: true,
+      overwrite: 'true',
+      filename: 'upscaled.png',
+    });
+
+    await deploy();
+    const output = path.join(savedFiles, 'upscaled.png');
+    const expected = SAMPLES.image.bytes;
+    for (let run = 1; run <= 2; run++) {
+      const creates = emulator.requests.filter((r) => r.method === 'POST').length;
+      fs.rmSync(output, { force: true });
+      if (run === 2) fs.writeFileSync(output, Buffer.alloc(10, 0)); // overwritten, not appended to
+      await page.locator(`[id="${inject}"] .red-ui-flow-node-button`).click();
+      for (const until = Date.now() + 30_000; Date.now() < until;) {
+        if (fs.existsSync(output) && fs.statSync(output).size === expected.length) break;
+        await page.waitForTimeout(200);
+      }
+      should(fs.readFileSync(output).equals(expected)).be.true();
+      const posts = emulator.requests.filter((r) => r.method === 'POST');
+      should(posts).have.length(creates + 1);
+      // the photo's bytes went to the model's image input, inline
+      should(sentCreate(posts.at(-1)!).input).eql({ image: `data:image/png;base64,${photo.toString('base64')}` });
+    }
+
+    // the upscaled image under the create node, from the URL Replicate gave
+    const preview = page.locator(`[id="${create}"] image.replicate-preview`);
+    await preview.waitFor();
+    should(await preview.getAttribute('href')).match(/^http:\/\/127\.0\.0\.1:\d+\/outputs\/.+\.png$/);
+    should(pageErrors).eql([]);
+    await page.waitForTimeout(300); // the thumbnail takes its height once loaded
+    const boxes = await Promise.all(
+      [inject, readFile, create, writeFile]
+        .map(async (id) => (await page.locator(`[id="${id}"]`).boundingBox())!)
+        .concat(preview.boundingBox().then((box) => box!)),
+    );
+    const left = Math.min(...boxes.map((b) => b.x)) - 20;
+    const top = Math.min(...boxes.map((b) => b.y)) - 30;
+    const right = Math.max(...boxes.map((b) => b.x + b.width)) + 30;
+    const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + 30;
+    await shot('6-image-flow-preview', { x: left, y: top, width: right - left, height: bottom - top });
+  });
+
+  it('shows the address Replicate calls in the prediction completed dialog, and warns when Replicate cannot reach it', async () => {
+    const shown = async (publicUrl: string) => {
+      const id = await page.evaluate((publicUrl) => {
+        const { RED } = window as unknown as {
+          RED: {
+            view: { importNodes(nodes: object[]): void };
+            workspaces: { active(): string };
+            nodes: { node(id: string): object };
+            editor: { edit(node: object): void };
+          };
+        };
+        const n = Math.random().toString(16).slice(2, 10);
+        RED.view.importNodes([
+          {
+            id: `cfg${n}`,
+            type: 'replicate-config',
+            name: `public ${n}`,
+            baseUrl: 'https://api.replicate.com/v1',
+            webhookBaseUrl: publicUrl,
+          },
+          {
+            id: `pc${n}`,
+            type: 'replicate-prediction-completed',
+            replicate: `cfg${n}`,
+            url: '/replicate/done',
+            x: 300,
+            y: 600,
+            z: RED.workspaces.active(),
+          },
+        ]);
+        RED.editor.edit(RED.nodes.node(`pc${n}`));
+        return `pc${n}`;
+      }, publicUrl);
+      await page.locator('#replicate-completed-path').waitFor();
+      await page.waitForTimeout(300);
+      const answer = {
+        address: await page.locator('#replicate-completed-path').textContent(),
+        copy: await page.locator('#replicate-completed-copy').isVisible(),
+        warning: (await page.locator('#replicate-completed-unreachable').isVisible())
+          ? await page.locator('#replicate-completed-unreachable').textContent()
+          : '',
+      };
+      if (publicUrl.includes('192.168')) await shot('8-completed-dialog-address-warning');
+      await page.locator('#node-dialog-cancel').click();
+      await page.waitForTimeout(300);
+      return { id, ...answer };
+    };
+    // the test's Node-RED serves flows under httpNodeRoot /api
+    const reachable = await shown('https://nodered.example.com');
+    should(reachable).match({ address: 'https://nodered.example.com/api/replicate/done', copy: true, warning: '' });
+    const local = await shown('http://192.168.1.20:1880');
+    should(local.address).equal('http://192.168.1.20:1880/api/replicate/done');
+    should(local.warning!.trim()).startWith('Replicate cannot reach this address');
+  });
+
+  it('in German: palette names break only between words, and no dialog label is clipped or runs under its input', async () => {
+    const context = await browser.newContext({ locale: 'de-DE', viewport: { width: 1400, height: 900 } });
+    const german = await context.newPage();
+    try {
+      await german.goto(`${nodeRed.url}/`);
+      await german.waitForFunction(() =>
+        (window as unknown as Partial<EditorGlobals>).RED?.nodes?.getType?.('replicate-create-prediction'),
+      );
+      await german.locator('.red-ui-palette-node[data-palette-type="replicate-prediction-completed"]').waitFor({ state: 'attached' });
+      const broken = await german.evaluate((types) => {
+        const problems: string[] = [];
+        for (const type of types) {
+          const item = document.querySelector(`.red-ui-palette-node[data-palette-type="${type}"]`)!;
+          const label = item.getAttribute('data-palette-label') ?? '';
+          const words = new Set(label.split(' '));
+          const lines = item.querySelector('.red-ui-palette-label')!.innerHTML.split(/<br\/?>/);
+          if (
+            !lines.every((line) =>
+              line
+                .trim()
+                .split(' ')
+                .every((word) => words.has(word)),
+            )
+          )
+            problems.push(`${label}: ${lines.join(' | ')}`);
+        }
+        return problems;
+      }, FLOW_NODES);
+      should(broken).eql([]);
+      const clipped: string[] = [];
+      for (const type of ['replicate-create-prediction', 'replicate-prediction-completed', 'replicate-get-prediction']) {
+        await german.evaluate((type) => {
+          const { RED } = window as unknown as {
+            RED: {
+              view: { importNodes(nodes: object[]): void };
+              workspaces: { active(): string };
+              nodes: { node(id: string): object };
+              editor: { edit(node: object): void };
+            };
+          };
+          const id = `de-${type}`;
+          RED.view.importNodes([{ id, type, x: 300, y: 300, z: RED.workspaces.active() }]);
+          RED.editor.edit(RED.nodes.node(id));
+        }, type);
+        await german.locator('#node-dialog-ok').waitFor();
+        await german.waitForTimeout(500);
+        if (type === 'replicate-create-prediction') await german.locator('#node-input-wait').selectOption('stream'); // its chunk settings show
+        clipped.push(
+          ...(await german
+            .locator('.red-ui-tray .form-row label:visible')
+            .evaluateAll(
+              (labels, type) => labels.filter((l) => l.scrollWidth > l.clientWidth + 1).map((l) => `${type}: ${l.textContent?.trim()}`),
+              type,
+            )),
+        );
+        if (type === 'replicate-create-prediction') {
+          // the Replicate account's dialog, from the create dialog
+          await german.locator('#node-input-btn-replicate-add, #node-input-lookup-replicate').first().click();
+          await german.locator('#node-config-input-token').waitFor();
+          await german.waitForTimeout(500);
+          clipped.push(
+            ...(await german
+              .locator('.red-ui-tray .form-row label:visible')
+              .evaluateAll((labels) =>
+                labels.filter((l) => l.scrollWidth > l.clientWidth + 1).map((l) => `replicate-config: ${l.textContent?.trim()}`),
+              )),
+          );
+          await german.locator('#node-config-dialog-cancel').click();
+          await german.waitForTimeout(300);
+        }
+        await german.screenshot({ path: path.join(ARTIFACTS, `7-german-${type}.png`) });
+        await german.locator('#node-dialog-cancel').click();
+        await german.waitForTimeout(300);
+      }
+      should(clipped).eql([]);
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -38,8 +38,8 @@ export function registeredDefinition<D>(type: string, RED: Record<string, unknow
 }
 
 /** What one of the package's editor resources (resources/<file>) puts on `window`, run as the editor runs it. */
-export function editorResource<T>(file: string, name: string): T {
-  const context: Record<string, unknown> = vm.createContext({});
+export function editorResource<T>(file: string, name: string, globals: Record<string, unknown> = {}): T {
+  const context: Record<string, unknown> = vm.createContext({ ...globals });
   context.window = context;
   vm.runInContext(fs.readFileSync(path.join(RESOURCES, file), 'utf8'), context);
   return context[name] as T;

@@ -9,10 +9,10 @@ import path from 'path';
 import should from 'should';
 import { registeredDefinition } from '../support/editor-script';
 import { editorTranslator } from '../support/catalogs';
+import { VIEW } from '../support/workspace-view';
 
 const EXAMPLES = path.join(__dirname, '..', '..', '..', 'examples');
-/** What a laptop shows of the workspace at zoom 1, below the header and beside the palette and sidebar. */
-const VIEW = { width: 1400, height: 800 };
+
 /** Room for the ports (5 px each side) and a wire between neighbours in a row; between rows. */
 const GAP = { x: 20, y: 10 };
 
@@ -95,7 +95,7 @@ describe('example layouts', () => {
           should(problems).eql([]);
         });
 
-        it(`fits in the first 1400 x 800 px at the default zoom, ${placement}`, () => {
+        it(`fits in what a 1400 x 900 window shows with the palette and sidebar open (${VIEW.width} x ${VIEW.height} px), ${placement}`, () => {
           const outside = boxes(placement)
             .filter((b) => b.left < 0 || b.top < 0 || b.right > VIEW.width || b.bottom > VIEW.height)
             .map(shown);

@@ -4,7 +4,7 @@
 // dialog's `schema` endpoint uses (inputFields), so what is tested is what the dialog shows.
 import should from 'should';
 import { loadCatalog } from '../../emulator/catalog';
-import { inputFields, promptFieldOf, type InputField } from '../../nodes/core';
+import { fileFieldOf, inputFields, promptFieldOf, type InputField } from '../../nodes/core';
 import { editorResource } from '../support/editor-script';
 
 interface Widget {
@@ -26,6 +26,7 @@ interface InputForm {
   formToInput(fields: InputField[], values: Values): Stored;
   dropStale(fields: InputField[], input: Record<string, unknown>, inputFields: Stored['inputFields']): Stored & { dropped: string[] };
   payloadField(fields: InputField[]): string | undefined;
+  fileField(fields: InputField[]): string | undefined;
   acceptsText(widget: Widget, text: string): boolean;
 }
 
@@ -221,5 +222,34 @@ describe('the input form, from real model schemas', function () {
     });
     // the editor's hint and the runtime name the same field: one rule, written in each language
     should(Object.fromEntries(MODELS.map((ref) => [ref, promptFieldOf(fieldsOf(ref)) ?? null]))).eql(goesTo);
+  });
+
+  it("labels each row with the schema's title where it has one, and with the key where it has none", () => {
+    should(plain(widget('black-forest-labs/flux-schnell', 'num_outputs'))).match({ name: 'num_outputs', label: 'Num Outputs' });
+    // a title that is only the key (aspect_ratio's, from its enum's schema) shows as the key
+    should(plain(widget('black-forest-labs/flux-schnell', 'aspect_ratio'))).match({ label: 'aspect_ratio' });
+    should(plain(form.formFields([{ name: 'disable_safety_checker', type: 'boolean', required: false, order: 0 }])[0])).match({
+      label: 'disable_safety_checker',
+    });
+  });
+
+  it('names the field a Buffer msg.payload goes to: the first required file input, else the only one, as the runtime does', () => {
+    const goesTo = Object.fromEntries(MODELS.map((ref) => [ref, form.fileField(fieldsOf(ref)) ?? null]));
+    should(goesTo).eql({
+      'black-forest-labs/flux-schnell': null,
+      'stability-ai/sdxl': null, // image and mask, neither required: which one is meant cannot be told
+      'recraft-ai/recraft-v3': null,
+      'nightmareai/real-esrgan': 'image',
+      'tencentarc/gfpgan': 'img',
+      'cjwbw/rembg': 'image',
+      'openai/whisper': 'audio',
+      'meta/musicgen': 'input_audio', // its only file input, though optional
+      'jaaari/kokoro-82m': null,
+      'meta/meta-llama-3-8b-instruct': null,
+      'yorickvp/llava-13b': 'image',
+      'minimax/video-01': 'first_frame_image',
+      'salesforce/blip': 'image',
+    });
+    should(Object.fromEntries(MODELS.map((ref) => [ref, fileFieldOf(fieldsOf(ref)) ?? null]))).eql(goesTo);
   });
 });

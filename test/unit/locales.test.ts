@@ -22,6 +22,8 @@ const WORST_CASE: Record<string, string | number> = {
   id: 'abcdefgh', // the start of a prediction id (8 characters)
   percent: 100,
   field: 'prompt_template', // an input a plain string msg.payload goes into
+  elapsed: '59m 59s', // a prediction polled for up to an hour (then 1h 05m)
+  time: 99999, // metrics.predict_time in seconds, over 1000 without decimals
 };
 
 const PLACEHOLDER = /__([A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)__/g;

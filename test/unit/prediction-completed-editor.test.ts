@@ -2,8 +2,8 @@
 // would deploy as a node showing "invalid settings", one it refuses would be fine at run time.
 // The editor script runs here with a stand-in RED that captures the node definition.
 import should from 'should';
-import { registeredDefinition } from '../support/editor-script';
-import { PredictionCompletedSettingsSchema } from '../../nodes/core';
+import { editorResource, registeredDefinition } from '../support/editor-script';
+import { PredictionCompletedSettingsSchema, webhookUrl } from '../../nodes/core';
 import { editorTranslator } from '../support/catalogs';
 
 interface Property {
@@ -69,5 +69,71 @@ describe('the prediction completed dialog', () => {
       'Cannot restore payload, status: payload, predictionId, status and webhook carry the prediction',
     );
     should(editorAnswer('correlate', 'topic, orderId')).be.true();
+  });
+});
+
+describe('the address the prediction completed dialog shows', () => {
+  interface Address {
+    webhookAddress(publicUrl: string, nodeRoot: string, path: string): string;
+    unreachableReason(address: string, apiBaseUrl?: string): string;
+  }
+  const address = editorResource<Address>('webhook-address.js', 'replicateWebhookAddress', { URL }); // as a browser has it
+
+  it('is the URL the runtime gives Replicate, without the query each prediction adds', () => {
+    const cases: Array<[string, string, string]> = [
+      ['https://nodered.example.com', '/', '/replicate/completed'],
+      ['https://nodered.example.com/', '/api', 'replicate/completed'],
+      ['https://nodered.example.com/base/', '/api/', '/done/'],
+      ['https://user:pa%20ss@nodered.example.com:8443/x', '', '/a/b'],
+      ['http://192.168.1.20:1880', '/', '/replicate/completed'],
+      ['https://nodered.example.com/?q=1#f', '/', '/p'],
+    ];
+    for (const [publicUrl, nodeRoot, path] of cases) {
+      const runtime = new URL(webhookUrl({ publicUrl, nodeRoot, path, correlation: 'c1' }));
+      runtime.search = '';
+      should(address.webhookAddress(publicUrl, nodeRoot, path)).equal(runtime.toString(), publicUrl);
+    }
+    // no Public URL, or one the runtime refuses: no address to show
+    for (const publicUrl of ['', 'nodered.example.com', 'ftp://nodered.example.com']) {
+      should(address.webhookAddress(publicUrl, '/', '/p')).equal('');
+      should(() => webhookUrl({ publicUrl, path: '/p', correlation: 'c' })).throw();
+    }
+  });
+
+  it("warns for this machine, a private network and plain http, unless the account's API is on this machine too", () => {
+    const api = 'https://api.replicate.com/v1';
+    const reasons = Object.fromEntries(
+      [
+        'https://nodered.example.com/p',
+        'https://localhost:1880/p',
+        'https://127.0.0.5/p',
+        'https://[::1]:1880/p',
+        'https://10.1.2.3/p',
+        'https://172.20.0.1/p',
+        'https://172.32.0.1/p',
+        'https://192.168.0.10/p',
+        'https://raspberrypi.local/p',
+        'https://nodered/p',
+        'https://[fd00::1]/p',
+        'http://nodered.example.com/p',
+      ].map((url) => [url, address.unreachableReason(url, api)]),
+    );
+    should(reasons).eql({
+      'https://nodered.example.com/p': '',
+      'https://localhost:1880/p': 'private',
+      'https://127.0.0.5/p': 'private',
+      'https://[::1]:1880/p': 'private',
+      'https://10.1.2.3/p': 'private',
+      'https://172.20.0.1/p': 'private',
+      'https://172.32.0.1/p': '',
+      'https://192.168.0.10/p': 'private',
+      'https://raspberrypi.local/p': 'private',
+      'https://nodered/p': 'private',
+      'https://[fd00::1]/p': 'private',
+      'http://nodered.example.com/p': 'http',
+    });
+    // the local emulator calls what Node-RED serves on this machine
+    should(address.unreachableReason('http://127.0.0.1:1880/p', 'http://127.0.0.1:4010/v1')).equal('');
+    should(address.unreachableReason('http://127.0.0.1:1880/p', '')).equal('private');
   });
 });

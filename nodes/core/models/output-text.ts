@@ -68,3 +68,15 @@ export function promptFieldOf(
   const ordered = [...fields].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
   return ordered.find((field) => field.required && field.type === 'string' && field.format !== 'uri')?.name;
 }
+
+/**
+ * The input field a Buffer (or Uint8Array) msg.payload goes into: the model's first required file
+ * input (`format: uri`) in its own order (x-order), else its only file input. Undefined when it has
+ * none, or several of which none is required.
+ */
+export function fileFieldOf(
+  fields: ReadonlyArray<{ name: string; required: boolean; format?: string; order?: number }>,
+): string | undefined {
+  const files = [...fields].filter((field) => field.format === 'uri').sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+  return files.find((field) => field.required)?.name ?? (files.length === 1 ? files[0]!.name : undefined);
+}

@@ -80,6 +80,16 @@ export function booleanSetting(fallback: boolean) {
   );
 }
 
+/**
+ * The latest output images under the node in the editor. Flows saved before lack the field: off,
+ * as they were; the editor turns it on for a new node.
+ */
+const previewSettings = {
+  showImages: booleanSetting(false),
+  /** The thumbnail's width in the editor, in pixels. */
+  imageSize: numberSetting('imageSize', 32, 640, 160, true),
+};
+
 /** How a node waits for a prediction to finish: the predict-and-poll workflow's 2 s x 60. */
 export const WaitSettingsSchema = z.object({
   pollInterval: numberSetting('pollInterval', 0.1, 3600, 2),
@@ -142,6 +152,7 @@ export const CreateSettingsSchema = WaitSettingsSchema.extend({
   /** Delete the files uploaded for a prediction once a complete wait has seen it finish. */
   deleteUploads: booleanSetting(true),
   outputFiles: outputFilesSetting,
+  ...previewSettings,
 })
   .refine((s) => !s.trigger || s.webhookEvents.length === 0 || s.webhookEvents.includes('completed'), {
     error: says('settings.completedNeeded'),
@@ -182,6 +193,7 @@ export const GetSettingsSchema = WaitSettingsSchema.extend({
   waitForCompletion: booleanSetting(false),
   splitOutputs: booleanSetting(false),
   outputFiles: outputFilesSetting,
+  ...previewSettings,
 });
 export type GetSettings = z.infer<typeof GetSettingsSchema>;
 
@@ -224,6 +236,7 @@ export const PredictionCompletedSettingsSchema = z.object({
   store: textSetting(),
   expiry: numberSetting('expiry', 0.01, 24 * 90, 24),
   outputFiles: outputFilesSetting,
+  ...previewSettings,
 });
 export type PredictionCompletedSettings = z.infer<typeof PredictionCompletedSettingsSchema>;
 
