@@ -8,6 +8,8 @@ import { completedNodeLinks } from './completed-node-link';
 import { flowNode, readSettings, withFinishedPrediction, withPrediction, type Msg } from './flow-node';
 import { finishedMessages, transferPercent } from './output-files';
 import { readTypedSettings } from './typed-settings';
+import { finishWait } from './resumed-wait';
+import { closingPart } from './wait-handover';
 
 /** One part of the text on output 1: the incoming message's properties, the part's payload and parts. */
 function textMessage(msg: Msg, part: Core.TextPart): Msg {
@@ -110,6 +112,7 @@ export = (RED: NodeAPI) => {
       let release: (() => void) | undefined;
       let createdId: string | undefined;
       let created = false;
+      let lastPart: Core.TextPart | undefined;
       const deleteUploads = () => Promise.allSettled(files.uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
       const progress: Core.Progress = {
         signal: flow.signal,
@@ -117,7 +120,8 @@ export = (RED: NodeAPI) => {
         onCreated: (prediction) => {
           created = true;
           createdId = prediction.id;
-          release = flow.waitingFor(prediction.id);
+          const closing = () => closingPart(lastPart, prediction.id, msg.parts);
+          release = flow.waitingFor(prediction.id, msg, s.wait === 'stream' ? { closing } : undefined);
           if (s.wait === 'stream') flow.progress('streaming');
         },
         onPoll: (p, polls) => flow.polled(p, polls, plan.maxPolls),
@@ -130,7 +134,10 @@ export = (RED: NodeAPI) => {
             connections,
             combineMs: s.combineMs,
             outerParts: msg.parts,
-            onPart: (part) => send([textMessage(msg, part), null]),
+            onPart: (part) => {
+              lastPart = part;
+              send([textMessage(msg, part), null]);
+            },
             onLogs: s.sendLogs ? (text) => send([null, { ...msg, topic: 'logs', payload: text, predictionId: createdId }]) : undefined,
             onReconnect: (_attempt, polling) => flow.show('yellow', polling ? 'streamPolling' : 'resuming', undefined, 'ring'),
           });
@@ -160,6 +167,18 @@ export = (RED: NodeAPI) => {
       } finally {
         release?.();
       }
+    });
+
+    // A stream cut by a redeploy goes on as a poll: its sequence is closed for a join node, output 2 gets the prediction.
+    flow.onResume(async (wait, send) => {
+      const s = settings();
+      poller ??= new (core().PredictionPoller)(flow.client());
+      const prediction = await finishWait(flow, poller, wait, s);
+      flow.showPrediction(prediction);
+      if (s.wait !== 'stream') return send([await finishedMessages(flow, s.outputFiles, wait.msg, prediction)]);
+      const closing = wait.closing?.();
+      if (closing) send([textMessage(wait.msg, closing), null]);
+      send([null, await withFinishedPrediction(wait.msg, prediction, flow.client(), { signal: flow.signal })]);
     });
   }
 

@@ -3,8 +3,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { evaluate, flowNode, readSettings, withPrediction } from './flow-node';
+import { evaluate, flowNode, readSettings, withPrediction, type Send } from './flow-node';
 import { finishedMessages } from './output-files';
+import { finishWait } from './resumed-wait';
 
 /** With split outputs: succeeded, failed, canceled or aborted, still running. */
 const OUTPUT_OF: Record<Core.PredictionStatus, number> = {
@@ -35,7 +36,7 @@ export = (RED: NodeAPI) => {
         const plan = c.waitPlan(s);
         poller ??= new c.PredictionPoller(client);
         flow.progress('pollStart', { max: plan.maxPolls });
-        const release = flow.waitingFor(id);
+        const release = flow.waitingFor(id, msg);
         try {
           prediction = await c.awaitPrediction(client, poller, id, plan, {
             signal: flow.signal,
@@ -53,13 +54,24 @@ export = (RED: NodeAPI) => {
         flow.progress('fetching');
         prediction = await client.getPrediction(id, { signal: flow.signal, onRetry: flow.retrying });
       }
-      const out = await finishedMessages(flow, s.outputFiles, msg, prediction);
+      sendResult(send, await finishedMessages(flow, s.outputFiles, msg, prediction), prediction);
+    });
+
+    flow.onResume(async (wait, send) => {
+      const s = settings();
+      poller ??= new (core().PredictionPoller)(flow.client());
+      const prediction = await finishWait(flow, poller, wait, s);
+      sendResult(send, await finishedMessages(flow, s.outputFiles, wait.msg, prediction), prediction);
+    });
+
+    function sendResult(send: Send, out: NodeMessage[], prediction: Core.Prediction): void {
+      const s = settings();
       flow.showPrediction(prediction);
       if (!s.splitOutputs) return send([out]);
       const outputs: Array<NodeMessage[] | null> = [null, null, null, null];
       outputs[OUTPUT_OF[prediction.status]] = out;
       send(s.waitForCompletion ? outputs.slice(0, 3) : outputs);
-    });
+    }
   }
 
   RED.nodes.registerType('replicate-get-prediction', GetPrediction);

@@ -9,3 +9,4 @@ export * from './webhooks';
 export * from './settings';
 export * from './files';
 export * from './streams';
+export * from './waits';
