@@ -217,7 +217,7 @@ describe('waits in real Node-RED processes', function () {
       });
     should((await deliver()).status).equal(200);
     await until('the delivery', () => summaries(red!.output()).length === 1);
-    await until('the delivery saved', () => savedWaits().includes(id));
+    await until('the delivery saved', () => savedWaits().includes('replicateDeliveries'));
     await red.kill();
     red = await start();
     should((await deliver()).status).equal(200);

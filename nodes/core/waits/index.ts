@@ -3,3 +3,4 @@
 export * from './saved-message';
 export * from './wait-store';
 export * from './handover';
+export * from './seen-store';
