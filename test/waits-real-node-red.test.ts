@@ -62,6 +62,18 @@ function flows(emulator: Emulator, create: Record<string, unknown> = {}) {
       wires: [['create']],
     },
     {
+      id: 'big',
+      type: 'inject',
+      z: 'tab',
+      x: 100,
+      y: 150,
+      props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }],
+      payload: JSON.stringify({ prompt: 'a dog '.repeat(200_000) }),
+      payloadType: 'json',
+      topic: 'large',
+      wires: [['create']],
+    },
+    {
       id: 'create',
       type: 'replicate-create-prediction',
       z: 'tab',
@@ -118,8 +130,8 @@ describe('waits in real Node-RED processes', function () {
       settings: { contextStorage: { default: { module: 'localfilesystem', config: { flushInterval: FLUSH_SECONDS } } } },
     });
 
-  const inject = async () => {
-    const res = await fetch(`${red!.url}/inject/go`, { method: 'POST', signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
+  const inject = async (id = 'go') => {
+    const res = await fetch(`${red!.url}/inject/${id}`, { method: 'POST', signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
     should(res.status).equal(200);
   };
   const polls = () => emulator.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'));
@@ -177,11 +189,11 @@ describe('waits in real Node-RED processes', function () {
     await until('the wait removed', () => !savedWaits().includes(id));
   });
 
-  it('a prediction that finished while Node-RED was down is sent once after the start', async () => {
+  it('a prediction that finished while Node-RED was down is sent once after the start; a message over 1 MB without its payload', async () => {
     emulator.clearRequests();
     emulator.fault({ type: 'timing', startingMs: 100, processingMs: 1500 });
     red = await start();
-    await inject();
+    await inject('big');
     await until('a poll', () => createdId() !== undefined);
     const id = createdId()!;
     await until('the wait saved', () => savedWaits().includes(id));
@@ -193,7 +205,7 @@ describe('waits in real Node-RED processes', function () {
     await pause(800);
     const sent = summaries(red.output());
     should(sent).have.length(1);
-    should(sent[0]).match({ predictionId: id, status: 'succeeded', topic: 'pets', resumed: { restarted: true } });
+    should(sent[0]).match({ predictionId: id, status: 'succeeded', topic: 'large', resumed: { restarted: true, payloadDropped: true } });
     should(polls().length - pollsBefore).equal(1); // one look: it was finished
   });
 
