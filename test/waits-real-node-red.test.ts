@@ -236,4 +236,54 @@ describe('waits in real Node-RED processes', function () {
     await pause(800);
     should(summaries(red.output())).have.length(0);
   });
+
+  it('two instances sharing a localfilesystem directory (cache off) each resume only the waits they saved', async () => {
+    emulator.clearRequests();
+    emulator.fault({ type: 'timing', startingMs: 100, processingMs: 3000, times: 2 });
+    const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-shared-'));
+    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-waits-b-'));
+    const sharedStore = { contextStorage: { default: { module: 'localfilesystem', config: { dir: shared, cache: false } } } };
+    const startOn = (dir: string) =>
+      startNodeRedProcess({
+        userDir: dir,
+        flows: flows(emulator),
+        credentials: { cfg: { token: DEFAULT_TOKEN, webhookSecret: SECRET } },
+        settings: sharedStore,
+      });
+    const polledIds = () => [...new Set(polls().map((r) => r.path.split('/').at(-1)!))];
+    const storedText = () =>
+      fs
+        .readdirSync(shared, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => fs.readFileSync(path.join(shared, f), 'utf8'))
+        .join('\n');
+    let other: NodeRedProcess | undefined;
+    try {
+      [red, other] = await Promise.all([startOn(userDir), startOn(otherDir)]);
+      await inject();
+      await until('a poll by the first', () => polledIds().length === 1);
+      const [first] = polledIds();
+      await until('its wait saved', () => storedText().includes(first!));
+      const res = await fetch(`${other.url}/inject/go`, { method: 'POST', signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
+      should(res.status).equal(200);
+      await until('a poll by the second', () => polledIds().length === 2);
+      const second = polledIds()[1]!;
+      await until('both waits saved', () => storedText().includes(first!) && storedText().includes(second));
+      await Promise.all([red.kill(), other.kill()]);
+
+      other = await startOn(otherDir);
+      await until('the second result', () => summaries(other!.output()).length > 0);
+      await pause(1000);
+      should(summaries(other.output()).map((m) => m.predictionId)).eql([second]);
+      red = await startOn(userDir);
+      await until('the first result', () => summaries(red!.output()).length > 0);
+      await pause(1000);
+      should(summaries(red.output()).map((m) => m.predictionId)).eql([first]);
+      should(summaries(other.output())).have.length(1);
+    } finally {
+      await other?.stop();
+      fs.rmSync(otherDir, { recursive: true, force: true });
+      fs.rmSync(shared, { recursive: true, force: true });
+    }
+  });
 });
