@@ -39,14 +39,21 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
   const { count } = sizes(quick);
   const emulator = await worker.call('startEmulator', { recordRequests: count * 3 });
   await worker.call('faults', [{ type: 'timing', startingMs: 5, processingMs: 5, times: count }]);
-  const ids = await worker.call('createMany', { count, concurrency: 50, path: `/models/${MODEL}/predictions`, input: { prompt: 'a lighthouse' } });
+  const ids = await worker.call('createMany', {
+    count,
+    concurrency: 50,
+    path: `/models/${MODEL}/predictions`,
+    input: { prompt: 'a lighthouse' },
+  });
   await sleep(500); // all finished while "down"
 
   // The waits as the node saved them before the restart, in its context (the runtime's memory store).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the context module of the Node-RED running in this process
   const contexts = require(resolveNodeRed('@node-red/runtime/lib/nodes/context')) as { get(node: string, flow: string): WaitContext };
   const saved = new WaitStore(contexts.get('restart-get', 'restart-tab'), undefined, INSTANCE);
-  await Promise.all(ids.map((id, i) => saved.save(WaitStore.keyOf(id, `m${i}`), id, { _msgid: `m${i}`, topic: `job-${i}`, predictionId: id })));
+  await Promise.all(
+    ids.map((id, i) => saved.save(WaitStore.keyOf(id, `m${i}`), id, { _msgid: `m${i}`, topic: `job-${i}`, predictionId: id })),
+  );
 
   const deliveries = new Map<string, number>();
   const done = new Tally();
@@ -121,7 +128,16 @@ async function run({ quick, worker, red, report }: BenchContext): Promise<void> 
     `restart: ${count} saved waits resumed in ${Math.round(elapsed)} ms (deploy included); ${errors} errors; ` +
       `${left} still saved after their results were sent; heap ${round(baseline / MB, 1)} MB before, peak ${round(peak / MB, 1)} MB`,
   );
-  report.detail('restart', { count, resumeMs: Math.round(elapsed), once, lost, duplicates, errors, stillSaved: left, heapGrowthMb: round((peak - baseline) / MB, 1) });
+  report.detail('restart', {
+    count,
+    resumeMs: Math.round(elapsed),
+    once,
+    lost,
+    duplicates,
+    errors,
+    stillSaved: left,
+    heapGrowthMb: round((peak - baseline) / MB, 1),
+  });
   const line = lines(quick);
   report.measured(line.resumeMs, Math.round(elapsed));
   report.measured(line.once, once);

@@ -159,8 +159,8 @@ export = (RED: NodeAPI) => {
         send([out]);
       } catch (err) {
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
-        // Kept for the prediction completed node unless Replicate may have the prediction after all.
-        else if (completed && !c.createMayHaveHappened(err)) await completed.forget().catch(() => undefined);
+        // Kept for the prediction completed node when Replicate has the prediction (a redeploy mid-wait) or may have it.
+        else if (completed && !created && !c.createMayHaveHappened(err)) await completed.forget().catch(() => undefined);
         // a create Replicate certainly refused or never received reads no file: its uploads are of no use
         if (s.deleteUploads && !created && !c.createMayHaveHappened(err)) await deleteUploads();
         throw err;

@@ -72,7 +72,8 @@ export function nodeWaits(
 
   const forget = (wait: CarriedWait) => void wait.savedIn?.remove(wait.key).catch(() => undefined);
   const warn = (waits: CarriedWait[], key: 'keepsRunning' | 'otherAccount') => {
-    for (const predictionId of new Set(waits.map((w) => w.predictionId))) node.warn(say({ key: `node.${key}`, vars: { id: predictionId } }));
+    for (const predictionId of new Set(waits.map((w) => w.predictionId)))
+      node.warn(say({ key: `node.${key}`, vars: { id: predictionId } }));
   };
 
   return {

@@ -29,7 +29,11 @@ describe('waits across redeploys', () => {
   const creds = { cfg: { token: DEFAULT_TOKEN }, other: { token: DEFAULT_TOKEN } };
   const creates = () => nr.emulator.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/predictions'));
   /** The prediction polled first: the one the node created. */
-  const polledId = () => nr.emulator.requests.find((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'))?.path.split('/').at(-1);
+  const polledId = () =>
+    nr.emulator.requests
+      .find((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'))
+      ?.path.split('/')
+      .at(-1);
 
   /** The node under test `n`, its outputs wired to helper nodes out0/out1, and a Catch node. */
   function flows(node: Record<string, unknown>, config: Record<string, unknown> = {}) {
@@ -115,7 +119,12 @@ describe('waits across redeploys', () => {
       body: JSON.stringify({ input: { prompt: 'a cat' } }),
     });
     const { id } = (await res.json()) as { id: string };
-    const get = (props: Record<string, unknown>) => ({ type: 'replicate-get-prediction', waitForCompletion: true, pollInterval: 0.1, ...props });
+    const get = (props: Record<string, unknown>) => ({
+      type: 'replicate-get-prediction',
+      waitForCompletion: true,
+      pollInterval: 0.1,
+      ...props,
+    });
     await helper.load(nodeModules(), flows(get({})), creds);
     const watching = watch();
     try {
@@ -184,7 +193,9 @@ describe('waits across redeploys', () => {
     const out = received<PredictionMsg>(helper.getNode('out0'));
     node.receive({ ...original(), attachment: Buffer.from('bytes') });
     await until('a poll', () => polledId() !== undefined);
-    const saved = Object.values(node.context().get('replicateWaits') as Record<string, Record<string, { predictionId: string; msg: string }>>);
+    const saved = Object.values(
+      node.context().get('replicateWaits') as Record<string, Record<string, { predictionId: string; msg: string }>>,
+    );
     should(saved).have.length(1);
     const [wait] = Object.values(saved[0]!);
     should(wait!.predictionId).equal(polledId());
@@ -192,6 +203,8 @@ describe('waits across redeploys', () => {
     should(core.restoreMessage(wait!.msg).attachment).eql(Buffer.from('bytes'));
     await until('the result', () => out.length === 1);
     await pause(50);
-    should(Object.values(node.context().get('replicateWaits') as object).every((waits) => Object.keys(waits as object).length === 0)).be.true();
+    should(
+      Object.values(node.context().get('replicateWaits') as object).every((waits) => Object.keys(waits as object).length === 0),
+    ).be.true();
   });
 });

@@ -63,6 +63,8 @@ export class SeenStore {
   }
 
   private set(key: string, value: unknown): Promise<void> {
-    return new Promise((resolve, reject) => this.context.set(`${ROOT}.${key}`, value, this.store, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.context.set(`${ROOT}.${key}`, value, this.store, (err) => (err ? reject(err) : resolve())),
+    );
   }
 }

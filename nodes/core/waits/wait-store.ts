@@ -30,7 +30,9 @@ function keyOf(text: string): string {
 
 function isSavedWait(value: unknown): value is SavedWait {
   const w = value as SavedWait | null;
-  return typeof w === 'object' && w !== null && typeof w.predictionId === 'string' && SAFE_ID.test(w.predictionId) && typeof w.msg === 'string';
+  return (
+    typeof w === 'object' && w !== null && typeof w.predictionId === 'string' && SAFE_ID.test(w.predictionId) && typeof w.msg === 'string'
+  );
 }
 
 export class WaitStore {
