@@ -140,6 +140,39 @@ describe('waits across redeploys', () => {
     }
   });
 
+  it('a redeploy mid-wait keeps the message properties its prediction completed node restores when the webhook comes', async () => {
+    nr.emulator.fault({ type: 'timing', startingMs: 100, processingMs: 1000 });
+    // nothing listens on port 9 of this machine: the emulator's webhook goes nowhere, the test watches the kept properties
+    const withCompleted = (props: Record<string, unknown>) => [
+      ...flows(create({ trigger: 'completed', webhookEvents: ['completed'], ...props }), { webhookBaseUrl: 'http://127.0.0.1:9' }),
+      {
+        id: 'completed',
+        type: 'replicate-prediction-completed',
+        z: 'tab',
+        x: 100,
+        y: 100,
+        replicate: 'cfg',
+        url: '/w',
+        correlate: 'topic',
+        wires: [[]],
+      },
+    ];
+    const kept = () => Object.keys((helper.getNode('completed').context().global.get('replicateCorrelations') as object | undefined) ?? {});
+    await helper.load(nodeModules(), withCompleted({}), creds);
+    const watching = watch();
+    try {
+      helper.getNode('n').receive(original());
+      await until('a poll', () => polledId() !== undefined);
+      should(kept()).have.length(1);
+      await helper.setFlows(withCompleted({ name: 'changed' }), 'nodes', creds);
+      await until('the result', () => watching.got.out0!.length > 0);
+      should(watching.got.out0![0]).match({ topic: 'pets', correlationId: 'job-7' });
+      should(kept()).have.length(1); // still there for the webhook
+    } finally {
+      watching.stop();
+    }
+  });
+
   it('a node now on another account warns with the id, sends nothing and cancels nothing', async () => {
     nr.emulator.fault({ type: 'timing', startingMs: 100, processingMs: 1000 });
     await helper.load(nodeModules(), flows(create()), creds);
