@@ -135,6 +135,7 @@ export = (RED: NodeAPI) => {
             combineMs: s.combineMs,
             outerParts: msg.parts,
             onPart: (part) => {
+              if (flow.closed) return; // the successor closes the sequence after the last part sent
               lastPart = part;
               send([textMessage(msg, part), null]);
             },
