@@ -79,8 +79,9 @@ export function nodeWaits(
   return {
     track(predictionId, msg, carried = {}) {
       const wait: CarriedWait = { key: core().WaitStore.keyOf(predictionId, msg._msgid), ...carried, predictionId, msg };
-      if (wait.savedIn && wait.savedIn.store !== store?.store) {
-        forget(wait); // the account now saves elsewhere, or not at all
+      if (wait.savedIn && wait.savedIn !== store) {
+        // Taken over: saved again by this node (a deploy may clean the node's context), or no more.
+        if (!store || wait.savedIn.store !== store.store) forget(wait);
         wait.savedIn = undefined;
       }
       if (store && !wait.savedIn) {

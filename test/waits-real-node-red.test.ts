@@ -160,6 +160,9 @@ describe('waits in real Node-RED processes', function () {
         signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
       });
       should(res.status).equal(204);
+      await pause(FLUSH_SECONDS * 3000);
+      should(summaries(red.output())).have.length(0);
+      should(savedWaits()).containEql(createdId()); // still saved for a restart
       await until('the result', () => summaries(red!.output()).length > 0);
       await pause(800);
       const sent = summaries(red.output());
@@ -167,6 +170,7 @@ describe('waits in real Node-RED processes', function () {
       should(sent[0]).match({ topic: 'pets', correlationId: 'job-7', predictionId: createdId(), status: 'succeeded' });
       should(sent[0]).not.have.property('resumed'); // adopted on redeploy: not a restart
       should(red.output()).not.match(/keeps running/);
+      await until('the wait removed', () => !savedWaits().includes(createdId()!));
     });
   }
 

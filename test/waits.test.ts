@@ -240,4 +240,30 @@ describe('waits across redeploys', () => {
       Object.values(node.context().get('replicateWaits') as object).every((waits) => Object.keys(waits as object).length === 0),
     ).be.true();
   });
+
+  it('a wait taken over by a node whose account no longer keeps waits is removed from the store, and still sent once', async () => {
+    nr.emulator.fault({ type: 'timing', startingMs: 50, processingMs: 2500 });
+    await helper.load(nodeModules(), flows(create(), { keepWaits: true }), creds);
+    const watching = watch();
+    try {
+      helper.getNode('n').receive(original());
+      await until('a poll', () => polledId() !== undefined);
+      const saved = () =>
+        Object.values((helper.getNode('n').context().get('replicateWaits') as Record<string, object> | undefined) ?? {}).reduce<number>(
+          (sum, waits) => sum + Object.keys(waits).length,
+          0,
+        );
+      await until('the wait saved', () => saved() === 1);
+      await helper.setFlows(flows(create(), { keepWaits: false }), 'nodes', creds);
+      await pause(200);
+      should(watching.got.out0).have.length(0); // still running: removed because the account keeps no waits now
+      should(saved()).equal(0);
+      await until('the result', () => watching.got.out0!.length > 0);
+      await pause(300);
+      should(watching.got.out0).have.length(1);
+      should(watching.got.out0![0]).match({ topic: 'pets', correlationId: 'job-7' });
+    } finally {
+      watching.stop();
+    }
+  });
 });
