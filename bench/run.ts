@@ -17,12 +17,13 @@ import { filesBench } from './files';
 import { loadBench } from './load';
 import { NodeRedHost, ROOT } from './node-red-host';
 import { Reporter } from './report';
+import { restartBench } from './restart';
 import { streamBench } from './stream';
 import { waitBench } from './wait';
 import { webhookBench } from './webhook';
 import { Worker } from './worker-client';
 
-const BENCHES: Bench[] = [loadBench, createBench, webhookBench, catalogBench, waitBench, streamBench, filesBench];
+const BENCHES: Bench[] = [loadBench, createBench, webhookBench, catalogBench, waitBench, restartBench, streamBench, filesBench];
 
 interface Options {
   quick: boolean;
@@ -37,7 +38,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg.startsWith('--only=')) options.only = arg.slice('--only='.length).split(',').filter(Boolean);
     else if (arg.startsWith('--out=')) options.out = path.resolve(arg.slice('--out='.length));
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: node dist/bench/run.js [--quick] [--only=load,create,webhook,catalog,wait,stream,files] [--out=FILE]');
+      console.log('usage: node dist/bench/run.js [--quick] [--only=load,create,webhook,catalog,wait,restart,stream,files] [--out=FILE]');
       process.exit(0);
     } else {
       console.error(`Unknown option ${arg} (try --help)`);

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type * as Core from './core';
 import { core } from './lazy-core';
 import { configNodeOf } from './account-client';
+import { nodeWaits, type CarriedWait } from './wait-handover';
 
 /** Status words and runtime sentences shared by all nodes live in the config node's catalog. */
 const COMMON = '@nr-replicate/node-red-replicate/replicate-config:common';
@@ -48,10 +49,19 @@ export interface FlowNode {
   onInput(handler: (msg: Msg, send: Send) => Promise<void>): void;
   onClose(cleanup: () => void): void;
   /**
-   * Marks a prediction as waited on until the returned release is called. Closing the node ends
-   * the wait, not the prediction: for each one still waited on, the node warns that it keeps running.
+   * Marks a prediction as waited on for msg until the returned release is called (saved for a restart
+   * when the account keeps waits). Closing the node hands the wait to the node that replaces it in a
+   * redeploy; a node deleted, or replaced on another account, warns that the prediction keeps running.
+   * `carried`: a wait this node took over (onResume), or a stream's closing part.
    */
-  waitingFor(predictionId: string, training?: boolean): () => void;
+  waitingFor(predictionId: string, msg: Msg, carried?: Partial<CarriedWait>): () => void;
+  /** Marks a training as waited on until the returned release: not handed over, closing warns that it keeps running. */
+  waitingForTraining(trainingId: string): () => void;
+  /**
+   * The node finishes the waits of the node it replaced, and after a restart those saved before it:
+   * `handler` polls the prediction and sends its result (with the wait's msg); a failure reaches Catch nodes.
+   */
+  onResume(handler: (wait: CarriedWait, send: Send) => Promise<void>): void;
 }
 
 const ERROR_STATUS: Record<string, string> = {
@@ -182,8 +192,8 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
   const abort = new AbortController();
   setMaxListeners(0, abort.signal); // one listener per message in flight: hundreds is normal, not a leak
   const cleanups: Array<() => void> = [];
-  /** What is waited on: its id, and whether it is a training (the warning on close names it so). */
-  const waitedOn = new Map<symbol, { id: string; training: boolean }>();
+  /** The trainings waited on (a training's wait is not handed over: the warning on close names it). */
+  const trainingsWaitedOn = new Map<symbol, string>();
   let closed = false;
   let active = 0;
 
@@ -200,6 +210,11 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
       show('red', errorStatusKey(err as Error), undefined, 'ring');
     }
   }
+
+  const waits = nodeWaits(RED, node, config, (what) => say(RED, what));
+  const sendUnlessClosed: Send = (out) => {
+    if (!closed) node.send(out);
+  };
 
   const account = () => {
     if (!config) throw new (core().InputError)('node.noConfig', undefined, 'no-config');
@@ -262,23 +277,37 @@ export function flowNode(RED: NodeAPI, node: Node, configId: unknown): FlowNode 
     onClose(cleanup) {
       cleanups.push(cleanup);
     },
-    waitingFor(predictionId, training = false) {
-      const key = Symbol(predictionId);
-      waitedOn.set(key, { id: predictionId, training });
-      return () => waitedOn.delete(key);
+    waitingFor: (predictionId, msg, carried) => waits.track(predictionId, msg, carried),
+    waitingForTraining(trainingId) {
+      const key = Symbol(trainingId);
+      trainingsWaitedOn.set(key, trainingId);
+      return () => trainingsWaitedOn.delete(key);
+    },
+    onResume(handler) {
+      waits.resume((wait) => {
+        active++;
+        const release = waits.track(wait.predictionId, wait.msg, wait);
+        // No done() here: the original message's done came when the node that took it in closed.
+        handler(wait, sendUnlessClosed)
+          .catch((err: Error) => {
+            if (closed) return;
+            show('red', errorStatusKey(err), undefined, 'ring');
+            node.error(localized(RED, err), wait.msg);
+          })
+          .finally(() => {
+            active--;
+            release();
+          });
+      });
     },
   };
 
-  node.on('close', (done: () => void) => {
+  node.on('close', (removed: boolean, done: () => void) => {
     closed = true;
-    // what a node says when it closes while a prediction it waits on is still running
-    const warned = new Set<string>();
-    for (const { id, training } of waitedOn.values()) {
-      if (warned.has(id)) continue;
-      warned.add(id);
-      node.warn(say(RED, { key: training ? 'node.trainingKeepsRunning' : 'node.keepsRunning', vars: { id } }));
-    }
-    waitedOn.clear();
+    // before the abort: the waits the abort ends here go on in the successor
+    waits.close(removed);
+    for (const id of new Set(trainingsWaitedOn.values())) node.warn(say(RED, { key: 'node.trainingKeepsRunning', vars: { id } }));
+    trainingsWaitedOn.clear();
     abort.abort();
     for (const cleanup of cleanups) cleanup();
     status.stop();

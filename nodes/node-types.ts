@@ -20,6 +20,9 @@ export interface ReplicateConfigNode extends Node<ReplicateCredentials> {
   streamLimits(): StreamLimits;
   /** The whsec_... signing secret: typed into the config node, else fetched with the token. */
   signingSecret(): WebhookSecretSource;
+  /** Waits and recent deliveries are saved for a restart in the context store `waitStore` (undefined: the default). */
+  keepWaits: boolean;
+  waitStore: string | undefined;
 }
 
 /** A webhook URL a create node hands to Replicate, good for one prediction. */

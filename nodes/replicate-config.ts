@@ -39,6 +39,8 @@ export = (RED: NodeAPI) => {
     this.baseUrl = settings?.baseUrl ?? '';
     this.webhookBaseUrl = settings?.webhookBaseUrl ?? '';
     this.inlineFileLimit = settings ? Math.round(settings.inlineFileLimit * 1024) : 0;
+    this.keepWaits = settings?.keepWaits ?? false;
+    this.waitStore = settings?.waitStore || undefined;
     this.files = () => {
       if (!settings) throw problem;
       files ??= new (core().FileFetcher)({

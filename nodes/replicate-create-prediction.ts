@@ -9,6 +9,8 @@ import { flowNode, readSettings, withFinishedPrediction, withPrediction, type Ms
 import { finishedMessages, streamedFileMessage, transferPercent } from './output-files';
 import { readTypedSettings } from './typed-settings';
 import { clearPreview, previewAccount, showPreview } from './image-preview';
+import { finishWait } from './resumed-wait';
+import { closingPart } from './wait-handover';
 
 /** One part of the text on output 1: the incoming message's properties, the part's payload and parts. */
 function textMessage(msg: Msg, part: Core.TextPart): Msg {
@@ -132,6 +134,7 @@ export = (RED: NodeAPI) => {
           flow.progress('streamingChunks', { total: chunks });
         }
       };
+      let lastPart: Core.TextPart | undefined;
       let uploaded: string[] = [];
       const deleteUploads = () => Promise.allSettled(uploaded.map((id) => client.deleteFile(id, { signal: flow.signal })));
       const progress: Core.Progress = {
@@ -140,7 +143,8 @@ export = (RED: NodeAPI) => {
         onCreated: (prediction) => {
           created = true;
           createdId = prediction.id;
-          release = flow.waitingFor(prediction.id);
+          const closing = () => closingPart(lastPart, prediction.id, msg.parts);
+          release = flow.waitingFor(prediction.id, msg, s.wait === 'stream' ? { closing } : undefined);
           if (s.wait === 'stream') {
             flow.progress('streaming');
             chunksShown = Date.now();
@@ -181,10 +185,13 @@ export = (RED: NodeAPI) => {
             combineMs: s.combineMs,
             outerParts: msg.parts,
             onPart: (part) => {
+              if (flow.closed) return; // the successor closes the sequence after the last part sent
+              lastPart = part;
               countChunk();
               send([textMessage(msg, part), null]);
             },
             onFile: async (part, signal) => {
+              if (flow.closed) return;
               countChunk();
               send([await streamedFileMessage(flow, s.outputFiles, msg, part, signal), null]);
             },
@@ -216,14 +223,27 @@ export = (RED: NodeAPI) => {
         // canceled when the polls ran out: it reads no file any more, like one that finished
         const canceled = err instanceof c.PollsExhaustedError && err.cancelled;
         if (err instanceof c.PollsExhaustedError) withPrediction(msg, err.prediction);
-        // Kept for the prediction completed node unless Replicate may have the prediction after all.
-        else if (completed && !mayExist) await completed.forget().catch(() => undefined);
+        // Kept for the prediction completed node when Replicate has the prediction (a redeploy mid-wait) or may have it.
+        else if (completed && !created && !mayExist) await completed.forget().catch(() => undefined);
         // a create Replicate certainly refused or never received reads no file: its uploads are of no use
         if (s.deleteUploads && (canceled || (!created && !mayExist))) await deleteUploads();
         throw err;
       } finally {
         release?.();
       }
+    });
+
+    // A stream cut by a redeploy goes on as a poll: its sequence is closed for a join node, output 2 gets the prediction.
+    flow.onResume(async (wait, send) => {
+      const s = settings();
+      poller ??= new (core().PredictionPoller)(flow.client());
+      const prediction = await finishWait(flow, poller, wait, s);
+      flow.showPrediction(prediction);
+      preview(prediction);
+      if (s.wait !== 'stream') return send([await finishedMessages(flow, s.outputFiles, wait.msg, prediction)]);
+      const closing = wait.closing?.();
+      if (closing) send([textMessage(wait.msg, closing), null]);
+      send([null, await withFinishedPrediction(wait.msg, prediction, flow.client(), { signal: flow.signal })]);
     });
   }
 

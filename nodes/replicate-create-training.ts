@@ -68,7 +68,7 @@ export = (RED: NodeAPI) => {
           {
             ...call,
             onStep: (step, percent) => flow.progress(step, percent === undefined ? undefined : { percent }),
-            onCreated: (training) => (release = flow.waitingFor(training.id, true)),
+            onCreated: (training) => (release = flow.waitingForTraining(training.id)),
             onPoll: (training) => flow.polled(training, since),
           },
         );

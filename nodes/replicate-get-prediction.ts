@@ -3,10 +3,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { evaluate, flowNode, readSettings, withPrediction } from './flow-node';
+import { evaluate, flowNode, readSettings, withPrediction, type Send } from './flow-node';
 import { finishedMessages } from './output-files';
 import { withTraining } from './training-message';
 import { clearPreview, previewAccount, showPreview } from './image-preview';
+import { finishWait } from './resumed-wait';
 
 /** With split outputs: succeeded, failed, canceled or aborted, still running. */
 const OUTPUT_OF: Record<Core.PredictionStatus, number> = {
@@ -35,19 +36,12 @@ export = (RED: NodeAPI) => {
       const s = settings();
       const client = flow.client();
       const fromSetting = await evaluate(RED, node, def.predictionId, def.predictionIdType, msg);
-      /** Sends on the output its status goes to (one output, or one per outcome). */
-      const sendOn = (out: NodeMessage | NodeMessage[], status: Core.PredictionStatus) => {
-        if (!s.splitOutputs) return send([out]);
-        const outputs: Array<NodeMessage | NodeMessage[] | null> = [null, null, null, null];
-        outputs[OUTPUT_OF[status]] = out;
-        send(s.waitForCompletion ? outputs.slice(0, 3) : outputs);
-      };
       const trainingId = c.trainingIdOf(fromSetting, msg);
       if (trainingId) {
         // a training's output is {version, weights}: no output files to fetch, msg.version instead
         const training = await readTraining(trainingId);
         flow.showPrediction(training);
-        return sendOn(withTraining(msg, training), training.status);
+        return sendOn(send, withTraining(msg, training), training.status);
       }
       const id = c.resolvePredictionId(fromSetting, msg);
       let prediction: Core.Prediction;
@@ -55,7 +49,7 @@ export = (RED: NodeAPI) => {
         const plan = c.waitPlan(s);
         poller ??= new c.PredictionPoller(client);
         flow.progress('pollStart', { max: plan.maxPolls });
-        const release = flow.waitingFor(id);
+        const release = flow.waitingFor(id, msg);
         const since = Date.now();
         try {
           prediction = await c.awaitPrediction(client, poller, id, plan, {
@@ -78,10 +72,7 @@ export = (RED: NodeAPI) => {
         withPrediction(msg, prediction);
         throw new c.DataRemovedError(prediction);
       }
-      const out = await finishedMessages(flow, s.outputFiles, msg, prediction);
-      flow.showPrediction(prediction);
-      if (!flow.closed) showPreview(RED, node, s, prediction, () => previewAccount(flow));
-      sendOn(out, prediction.status);
+      sendResult(send, await finishedMessages(flow, s.outputFiles, msg, prediction), prediction);
 
       async function readTraining(trainingId: string): Promise<Core.Training> {
         if (!s.waitForCompletion) {
@@ -91,7 +82,7 @@ export = (RED: NodeAPI) => {
         const plan = c.waitPlan(s);
         poller ??= new c.PredictionPoller(client);
         flow.progress('pollStart', { max: plan.maxPolls });
-        const release = flow.waitingFor(trainingId, true);
+        const release = flow.waitingForTraining(trainingId);
         const since = Date.now();
         try {
           return await c.awaitTraining(client, poller, trainingId, plan, {
@@ -107,6 +98,28 @@ export = (RED: NodeAPI) => {
         }
       }
     });
+
+    flow.onResume(async (wait, send) => {
+      const s = settings();
+      poller ??= new (core().PredictionPoller)(flow.client());
+      const prediction = await finishWait(flow, poller, wait, s);
+      sendResult(send, await finishedMessages(flow, s.outputFiles, wait.msg, prediction), prediction);
+    });
+
+    /** Sends on the output its status goes to (one output, or one per outcome). */
+    function sendOn(send: Send, out: NodeMessage | NodeMessage[], status: Core.PredictionStatus): void {
+      const s = settings();
+      if (!s.splitOutputs) return send([out]);
+      const outputs: Array<NodeMessage | NodeMessage[] | null> = [null, null, null, null];
+      outputs[OUTPUT_OF[status]] = out;
+      send(s.waitForCompletion ? outputs.slice(0, 3) : outputs);
+    }
+
+    function sendResult(send: Send, out: NodeMessage[], prediction: Core.Prediction): void {
+      flow.showPrediction(prediction);
+      if (!flow.closed) showPreview(RED, node, settings(), prediction, () => previewAccount(flow));
+      sendOn(send, out, prediction.status);
+    }
   }
 
   RED.nodes.registerType('replicate-get-prediction', GetPrediction);

@@ -65,7 +65,16 @@ export = (RED: NodeAPI) => {
     }
     if (postRouteTaken(RED, s.url)) return fail({ key: 'completed.pathInUse', vars: { path: s.url } }, 'pathInUse');
 
-    const receiver = new c.WebhookReceiver({ auth: s.auth, signingSecret: config?.signingSecret(), sharedSecret });
+    // With the account's Keep waits across restarts, a delivery repeated after a restart is still a repeat.
+    const seenStore = config?.keepWaits ? new c.SeenStore(node.context(), config.waitStore) : undefined;
+    const seenLoaded = seenStore?.load().catch((err: Error) => {
+      node.warn(say(RED, { key: 'completed.deliveriesUnreadable', vars: { error: c.errorVar(err) } }));
+    });
+    const seen: Core.SeenBefore | undefined = seenStore && {
+      has: (kind, id) => seenStore.has(kind, id),
+      add: (kind, id) => void seenStore.add(kind, id).catch(() => undefined),
+    };
+    const receiver = new c.WebhookReceiver({ auth: s.auth, signingSecret: config?.signingSecret(), sharedSecret, seen });
     const filter: Core.DeliveryFilter = { outcomes: s.outcomes, models: s.models };
     const fields = c.parseFieldList(s.correlate);
     const correlations = new c.CorrelationStore(node.context().global, s.store || undefined, s.expiry * 3600_000);
@@ -181,6 +190,7 @@ export = (RED: NodeAPI) => {
           return refuse(400, { key: 'answer.unreadable' }, 'badJson');
         }
         waitingFor = 'verify';
+        await seenLoaded;
         const verdict = await receiver.receive({ headers: req.headers, query: req.query ?? {}, body });
         if (verdict.status !== 200) {
           const rejection = REJECTION[verdict.reason];

@@ -459,7 +459,7 @@ describe('replicate-create-prediction', () => {
     });
   });
 
-  it('warns on redeploy, once per prediction it waits on, that it keeps running on Replicate, and sends nothing after', async () => {
+  it('warns when a redeploy deletes it, once per prediction it waits on, that it keeps running on Replicate, and sends nothing after', async () => {
     nr.emulator.fault({ type: 'timing', startingMs: 100, processingMs: 10_000, times: 2 });
     const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 100 });
     let sent = 0;
@@ -472,7 +472,7 @@ describe('replicate-create-prediction', () => {
     const polls = nr.emulator.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'));
     const ids = [...new Set(polls.map((r) => r.path.split('/').at(-1)!))];
     should(ids).have.length(2);
-    await helper.clearFlows();
+    await helper.setFlows([{ id: 'tab', type: 'tab' }]); // the node deleted
     const warnings = loggedBy(flow.node, 'warn');
     should(warnings).have.length(2);
     for (const id of ids) {

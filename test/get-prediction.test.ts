@@ -176,7 +176,7 @@ describe('replicate-get-prediction', () => {
     should(got).have.length(300); // nothing sent twice afterwards
   });
 
-  it('stops polling on redeploy, sends nothing after closing, and warns that the prediction keeps running', async () => {
+  it('stops polling when a redeploy deletes it, sends nothing after closing, and warns that the prediction keeps running', async () => {
     nr.emulator.fault({ type: 'timing', startingMs: 100, processingMs: 2000 });
     const id = await started();
     const flow = await get({ waitForCompletion: true, pollInterval: 0.1, maxPolls: 100 });
@@ -186,7 +186,7 @@ describe('replicate-get-prediction', () => {
     flow.caught.on('input', () => errors++);
     flow.send({ predictionId: id });
     await new Promise((r) => setTimeout(r, 300));
-    await helper.clearFlows();
+    await helper.setFlows([{ id: 'tab', type: 'tab' }]); // the node deleted
     const pollsAtClose = gets(id).length;
     await new Promise((r) => setTimeout(r, 2500));
     should(gets(id).length).be.belowOrEqual(pollsAtClose + 1); // at most the one already in flight

@@ -60,7 +60,7 @@ describe("runtime sentences in the runtime's language (German)", () => {
     should((await refused).error.message).equal(settings);
   });
 
-  it('warns in German that a prediction keeps running when its node closes', async () => {
+  it('warns in German that a prediction keeps running when a redeploy deletes its node', async () => {
     nr.emulator.fault({ type: 'timing', startingMs: 100, processingMs: 10_000 });
     const flow = await create({ wait: 'complete', pollInterval: 0.1, maxPolls: 100 });
     flow.send({});
@@ -70,7 +70,7 @@ describe("runtime sentences in the runtime's language (German)", () => {
       .find((r) => r.method === 'GET' && r.path.startsWith('/v1/predictions/'))!
       .path.split('/')
       .at(-1);
-    await helper.clearFlows();
+    await helper.setFlows([{ id: 'tab', type: 'tab' }]); // the node deleted
     should(loggedBy(flow.node, 'warn')).eql([
       `Die Vorhersage ${id} läuft auf Replicate weiter: Dieser Node wurde geschlossen (Deploy oder Stopp), während er auf sie wartete, und sendet für sie keine Nachricht mehr. Um sie abzubrechen, msg.predictionId „${id}“ an einen „Vorhersage abbrechen“-Node senden.`,
     ]);

@@ -10,3 +10,4 @@ export * from './settings';
 export * from './files';
 export * from './streams';
 export * from './trainings';
+export * from './waits';

@@ -39,6 +39,8 @@ export interface NodeRedOptions {
   nodeFiles?: Record<string, string>;
   /** FlowFuse Dashboard 2.0 (a dev dependency) installed; without it, Node-RED runs as for a user who has not installed it. */
   dashboard?: boolean;
+  /** A user dir the caller owns (kept after stop, e.g. to start again on its context files); else a temporary one. */
+  userDir?: string;
 }
 
 export interface NodeRedProcess {
@@ -47,6 +49,8 @@ export interface NodeRedProcess {
   /** Everything the process printed so far. */
   output(): string;
   stop(): Promise<void>;
+  /** kill -9: no close handler runs, nothing is flushed; the user dir stays. */
+  kill(): Promise<void>;
 }
 
 export interface NodeRedInProcess {
@@ -62,7 +66,7 @@ function prepareUserDir(
   options: NodeRedOptions,
   defaults: Record<string, unknown>,
 ): { userDir: string; settings: Record<string, unknown> } {
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-host-'));
+  const userDir = options.userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-host-'));
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows ?? []));
   fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(options.credentials ?? {}));
   if (options.nodeFiles) {
@@ -113,8 +117,12 @@ export async function startNodeRedProcess(options: NodeRedOptions & { settingsSo
       await exited;
       clearTimeout(kill);
     }
-    fs.rmSync(userDir, { recursive: true, force: true });
+    if (!options.userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
   try {
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
@@ -137,7 +145,7 @@ export async function startNodeRedProcess(options: NodeRedOptions & { settingsSo
         reject(new Error(`Node-RED exited:\n${output}`));
       });
     });
-    return { url, output: () => output, stop };
+    return { url, output: () => output, stop, kill };
   } catch (err) {
     await stop();
     throw err;
@@ -181,7 +189,7 @@ export async function startNodeRedInProcess(options: NodeRedOptions = {}): Promi
       if (started) await red.stop();
     } finally {
       await served?.close();
-      fs.rmSync(userDir, { recursive: true, force: true });
+      if (!options.userDir) fs.rmSync(userDir, { recursive: true, force: true });
       inProcess = false;
     }
   });

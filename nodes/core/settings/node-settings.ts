@@ -52,6 +52,10 @@ export const ConfigSettingsSchema = z.object({
   ),
   /** MB: the largest output file downloaded. */
   maxDownload: numberSetting('maxDownload', 1, 100_000, 100),
+  /** Waits of create and get nodes saved for a restart, and the prediction completed node's recent deliveries; off in flows saved before it existed. */
+  keepWaits: booleanSetting(false),
+  /** The Node-RED contextStorage they are saved in; empty: the default store. */
+  waitStore: textSetting(),
 });
 export type ConfigSettings = z.infer<typeof ConfigSettingsSchema>;
 

@@ -25,6 +25,13 @@ export interface ReceiverOptions {
   signingSecret?: WebhookSecretSource;
   /** The secret expected in the URL (secret and both). */
   sharedSecret?: string;
+  /** Deliveries and finished predictions seen before a restart, and where new ones are noted (a persistent store). */
+  seen?: SeenBefore;
+}
+
+export interface SeenBefore {
+  has(kind: 'delivery' | 'prediction', id: string): boolean;
+  add(kind: 'delivery' | 'prediction', id: string): void;
 }
 
 export interface IncomingDelivery {
@@ -124,9 +131,19 @@ export class WebhookReceiver {
     const prediction = json as Prediction; // as Replicate sent it, unknown fields and all
 
     // Checked and marked with no await in between: two copies arriving together count as one.
-    const repeat = (signed.id !== undefined && this.deliveries.has(signed.id)) || this.finished.has(prediction.id);
-    if (signed.id !== undefined) this.deliveries.add(signed.id);
-    if (isTerminal(prediction.status)) this.finished.add(prediction.id);
+    const { seen } = this.options;
+    const repeat =
+      (signed.id !== undefined && (this.deliveries.has(signed.id) || !!seen?.has('delivery', signed.id))) ||
+      this.finished.has(prediction.id) ||
+      !!seen?.has('prediction', prediction.id);
+    if (signed.id !== undefined) {
+      this.deliveries.add(signed.id);
+      seen?.add('delivery', signed.id);
+    }
+    if (isTerminal(prediction.status)) {
+      this.finished.add(prediction.id);
+      seen?.add('prediction', prediction.id);
+    }
     const timestamp = Number(signed.timestamp);
     return {
       status: 200,
