@@ -17,10 +17,6 @@ function textMessage(msg: Msg, part: Core.TextPart): Msg {
   return out;
 }
 
-function isDeliveryRecord(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && 'id' in value && 'timestamp' in value;
-}
-
 export = (RED: NodeAPI) => {
   const linkCompletedNode = completedNodeLinks(RED);
 
@@ -49,9 +45,8 @@ export = (RED: NodeAPI) => {
       const c = core();
       const s = settings();
       const client = flow.client();
-      // msg.webhook as a prediction-completed node leaves it ({id, timestamp} of its delivery) is not a URL for this create
-      const fromMsg = isDeliveryRecord(msg.webhook) ? undefined : c.readText(msg, 'webhook');
-      const { target, defaults, webhook, cancelAfter } = await readTypedSettings(RED, this, s, msg, !fromMsg && !completedNodeId);
+      // msg.webhook only where the node leaves the webhook open (readTypedSettings)
+      const { target, defaults, webhook, cancelAfter } = await readTypedSettings(RED, this, s, msg, completedNodeId !== '');
       const plan = c.waitPlan(s);
       // The schema is a help, not a gate: when Replicate cannot answer it now, the create goes unchecked (Replicate checks too).
       const knownInput = async () => {
@@ -92,13 +87,11 @@ export = (RED: NodeAPI) => {
         },
       });
       input = files.input;
-      const completed = fromMsg || !completedNodeId ? undefined : await completedNode.webhookFor(msg);
+      const completed = completedNodeId ? await completedNode.webhookFor(msg) : undefined;
       const request: Core.RunRequest = {
         target,
         input,
-        webhook:
-          completed?.url ??
-          (fromMsg ? c.readWebhookUrl(fromMsg, 'msg.webhook') : webhook ? c.readWebhookUrl(webhook.text, webhook.field) : undefined),
+        webhook: completed?.url ?? (webhook ? c.readWebhookUrl(webhook.text, webhook.field) : undefined),
         webhookEvents: c.webhookEventsFor(s.webhookEvents, completed !== undefined),
         wait: s.wait,
         waitSeconds: s.waitSeconds,

@@ -5,7 +5,7 @@
 import type { Node, NodeAPI } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { evaluate, type Msg } from './flow-node';
+import { evaluate, say, type Msg } from './flow-node';
 
 type Source = Core.CreateSettings['modelType'] | Core.CreateSettings['inputType'] | Core.FieldSource;
 
@@ -27,13 +27,27 @@ function sourceLabel(type: Source, value: string): string {
   return type === 'jsonata' ? `JSONata ${value.length > 40 ? `${value.slice(0, 37)}...` : value}` : `${type}.${value}`;
 }
 
-/** Everything for this message; the webhook setting only when neither msg.webhook nor a prediction completed node decides it. */
+/** msg.webhook as a prediction completed node leaves it ({id, timestamp} of its delivery): no URL for a create. */
+function isDeliveryRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'id' in value && 'timestamp' in value;
+}
+
+/** Nodes that have warned that a setting overrules msg.webhook: once per node (a redeploy makes a new node). */
+const warnedOfMsgWebhook = new WeakSet<Node>();
+
+/**
+ * Everything for this message. Where deliveries go follows Node-RED's convention (core http request
+ * and msg.url): msg.webhook fills in only a webhook setting left empty or set to read it; with a
+ * prediction completed node (toCompletedNode) or any other webhook setting, it is ignored, with a
+ * warning once per node naming the setting that decides, so that a message from an untrusted source
+ * cannot send the account's signed deliveries elsewhere.
+ */
 export async function readTypedSettings(
   RED: NodeAPI,
   node: Node,
   s: Core.CreateSettings,
   msg: Msg,
-  readWebhook: boolean,
+  toCompletedNode: boolean,
 ): Promise<MessageSettings> {
   const c = core();
   const read = async (value: string, type: Source): Promise<{ value: unknown; label: string }> => {
@@ -65,6 +79,26 @@ export async function readTypedSettings(
     throw new c.InputError('message.noModel');
   }
 
+  async function webhook(): Promise<TypedText | undefined> {
+    const fromMsg = isDeliveryRecord(msg.webhook) ? undefined : msg.webhook;
+    const setting: Core.Field | undefined = toCompletedNode
+      ? { key: 'field.webhookToSetting' }
+      : !s.webhook || (s.webhookType === 'msg' && s.webhook === 'webhook')
+        ? undefined
+        : s.webhookType === 'str'
+          ? { key: 'field.webhookUrlSetting' }
+          : { key: 'field.webhookUrlFrom', vars: { source: sourceLabel(s.webhookType, s.webhook) } };
+    if (setting === undefined) {
+      const text = c.readTextValue(fromMsg, 'msg.webhook');
+      return text ? { text, field: 'msg.webhook' } : undefined;
+    }
+    if (fromMsg !== undefined && fromMsg !== null && fromMsg !== '' && !warnedOfMsgWebhook.has(node)) {
+      warnedOfMsgWebhook.add(node);
+      node.warn(say(RED, { key: 'create.msgWebhookIgnored', vars: { setting } }));
+    }
+    return toCompletedNode ? undefined : text(s.webhook, s.webhookType, { key: 'field.webhookSetting' });
+  }
+
   async function defaults(): Promise<Record<string, unknown>> {
     let input: Record<string, unknown>;
     // the settings' check makes `input` an object for json, and keeps a property name as text for the others
@@ -81,7 +115,7 @@ export async function readTypedSettings(
   }
 
   return {
-    webhook: readWebhook ? await text(s.webhook, s.webhookType, { key: 'field.webhookSetting' }) : undefined,
+    webhook: await webhook(),
     target: await target(),
     cancelAfter: await text(s.cancelAfter, s.cancelAfterType, { key: 'field.cancelAfterSetting' }, 40),
     defaults: await defaults(),

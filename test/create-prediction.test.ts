@@ -112,19 +112,46 @@ describe('replicate-create-prediction', () => {
     should((await caught).error.message).equal('No model: set a model or deployment on the node, or send msg.model');
   });
 
-  it('passes the webhook and its events, msg.webhook first', async () => {
+  it('passes the webhook and its events; a fixed Webhook URL wins over msg.webhook, with one warning naming it', async () => {
     const flow = await create({ webhook: 'https://hooks.example.com/a', webhookEvents: ['start', 'completed'] });
-    let out = flow.next();
-    flow.send({});
+    for (const webhook of [undefined, 'https://attacker.example.com/b', 'https://attacker.example.com/c']) {
+      const out = flow.next();
+      flow.send({ webhook });
+      await out;
+    }
+    should(creates().map((r) => JSON.parse(r.body) as Record<string, unknown>)).matchEach({
+      webhook: 'https://hooks.example.com/a',
+      webhook_events_filter: ['start', 'completed'],
+    });
+    should(loggedBy(flow.node, 'warn')).eql([
+      'msg.webhook is ignored: "Webhook URL" (a fixed URL) on this node decides where Replicate reports its predictions, and a msg property fills in only what the node leaves open (an empty "Webhook URL", or one set to msg.webhook).',
+    ]);
+  });
+
+  it('takes msg.webhook when the webhook setting is empty (a flow saved without its type) or reads msg.webhook', async () => {
+    for (const props of [{ webhook: '' }, { webhook: 'webhook', webhookType: 'msg' }]) {
+      const flow = await create(props);
+      const out = flow.next();
+      flow.send({ webhook: 'https://hooks.example.com/b' });
+      await out;
+      should(sentCreate(creates().at(-1)!).webhook).equal('https://hooks.example.com/b');
+      const caught = flow.error();
+      flow.send({ webhook: 'ftp://nope' });
+      should((await caught).error.message).match(/^msg\.webhook must be an http\(s\) URL/);
+      should(loggedBy(flow.node, 'warn')).eql([]);
+      await helper.unload();
+    }
+  });
+
+  it('ignores msg.webhook when the webhook setting reads another source, and says which', async () => {
+    const flow = await create({ webhook: 'hook', webhookType: 'flow', webhookEvents: ['completed'] });
+    flow.node.context().flow.set('hook', 'https://hooks.example.com/flow');
+    const out = flow.next();
+    flow.send({ webhook: 'https://attacker.example.com/b' });
     await out;
-    should(JSON.parse(creates()[0]!.body)).match({ webhook: 'https://hooks.example.com/a', webhook_events_filter: ['start', 'completed'] });
-    out = flow.next();
-    flow.send({ webhook: 'https://hooks.example.com/b' });
-    await out;
-    should(sentCreate(creates()[1]!).webhook).equal('https://hooks.example.com/b');
-    const caught = flow.error();
-    flow.send({ webhook: 'ftp://nope' });
-    should((await caught).error.message).match(/^msg\.webhook must be an http\(s\) URL/);
+    should(sentCreate(creates()[0]!).webhook).equal('https://hooks.example.com/flow');
+    should(loggedBy(flow.node, 'warn')).have.length(1);
+    should(loggedBy(flow.node, 'warn')[0]).startWith('msg.webhook is ignored: "Webhook URL" (flow.hook) on this node decides');
   });
 
   it('waits in sync mode with Prefer: wait and sends the finished prediction', async () => {
@@ -423,18 +450,33 @@ describe('replicate-create-prediction', () => {
       }
     });
 
-    it('refuses at deploy a prediction completed node that is not deployed, yet sends a message with its own msg.webhook', async () => {
+    it('refuses at deploy a prediction completed node that is not deployed, and a msg.webhook does not get around it', async () => {
       const flow = await create({ trigger: 'deleted-completed-node' });
       const sentence = 'The "prediction completed" node chosen as webhook is not deployed: choose another one or deploy it';
       should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'no completed node' });
       should(loggedBy(flow.node, 'error')).eql([sentence]);
-      const caught = flow.error();
-      flow.send({});
-      should((await caught).error.message).equal(sentence);
-      const out = flow.next();
-      flow.send({ webhook: 'https://hooks.example.com/a' });
-      await out;
-      should(sentCreate(creates()[0]!).webhook).equal('https://hooks.example.com/a');
+      for (const webhook of [undefined, 'https://hooks.example.com/a']) {
+        const caught = flow.error();
+        flow.send({ webhook });
+        should((await caught).error.message).equal(sentence);
+      }
+      should(creates()).have.length(0);
+    });
+
+    it('reports to its prediction completed node whatever msg.webhook says, warning once that "Webhook to" decides', async () => {
+      const node = await withCompletedNode({ replicate: 'cfg' });
+      const created = helper.getNode('created');
+      for (const webhook of ['https://attacker.example.com/a', 'https://attacker.example.com/b', { id: 'msg_1', timestamp: 1 }]) {
+        const out = message(created);
+        node.receive({ payload: {}, webhook });
+        await out;
+      }
+      const sent = creates().map((r) => sentCreate(r).webhook);
+      should(sent).have.length(3);
+      for (const url of sent) should(url).startWith('https://nodered.example.com/replicate/create-test?correlation=');
+      should(loggedBy(node, 'warn')).eql([
+        'msg.webhook is ignored: "Webhook to" (a prediction completed node) on this node decides where Replicate reports its predictions, and a msg property fills in only what the node leaves open (an empty "Webhook URL", or one set to msg.webhook).',
+      ]);
     });
 
     it('warns at deploy when the prediction completed node checks signatures with another config node, not when it checks a shared secret', async () => {
