@@ -8,7 +8,7 @@ import { configNodeOf } from './account-client';
 import { core } from './lazy-core';
 import { localized, say, statusLine, withFinishedPrediction, type Msg } from './flow-node';
 import { outputMessages } from './output-files';
-import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
+import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody, timeLeft } from './http-route';
 import type { PredictionCompletedNode } from './node-types';
 
 interface PredictionCompletedCredentials {
@@ -18,6 +18,12 @@ interface PredictionCompletedCredentials {
 type ThisNode = PredictionCompletedNode & Node<PredictionCompletedCredentials>;
 
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
+
+/** The deadline of each delivery: settings.js `replicatePredictionCompletedTimeout` (ms), else the core's 30 s. */
+function deliveryDeadlineMs(RED: NodeAPI): number {
+  const configured = (RED.settings as { replicatePredictionCompletedTimeout?: unknown }).replicatePredictionCompletedTimeout;
+  return typeof configured === 'number' && configured > 0 ? configured : core().DELIVERY_DEADLINE_MS;
+}
 
 /** Why a delivery was refused: what the sender reads (enough to fix a setup, nothing about the secret) and the status key. */
 const REJECTION: Record<Core.RejectedDelivery['reason'], { answer: Core.SentenceKey; status: string }> = {
@@ -137,7 +143,8 @@ export = (RED: NodeAPI) => {
     /** Deliveries not yet answered, each with what answers it when the node closes. */
     const open = new Set<() => void>();
 
-    const release = claimPostRoute(RED, s.url, c.MAX_WEBHOOK_BODY_BYTES, (req: Request, res: Response) => {
+    const limits = { maxBodyBytes: c.MAX_WEBHOOK_BODY_BYTES, deadlineMs: deliveryDeadlineMs(RED) };
+    const release = claimPostRoute(RED, s.url, limits, (req: Request, res: Response) => {
       const refuse = (code: number, answer: Core.Sentence, statusKey?: string, fill: 'red' | 'yellow' = 'red') => {
         if (res.headersSent) return;
         res.status(code).type('text/plain').send(say(RED, answer));
@@ -150,9 +157,10 @@ export = (RED: NodeAPI) => {
         refuse(code, answer, statusKey, 'yellow');
       };
       let waitingFor: keyof typeof LATE = 'body';
+      // counted from the first byte (the raw-body capture), not from when httpNodeAuth let the request through
       const deadline = setTimeout(
         () => cutShort(LATE[waitingFor].code, { key: LATE[waitingFor].answer }, 'timedOut'),
-        c.DELIVERY_DEADLINE.ms,
+        timeLeft(req, limits.deadlineMs),
       );
       const finish = () => {
         clearTimeout(deadline);
@@ -167,8 +175,9 @@ export = (RED: NodeAPI) => {
       void (async () => {
         let body: Buffer;
         try {
-          body = await routeBody(req, c.MAX_WEBHOOK_BODY_BYTES);
+          body = await routeBody(req, limits.maxBodyBytes);
         } catch (err) {
+          if (err instanceof c.BodyLateError) return cutShort(LATE.body.code, err, 'timedOut');
           if (err instanceof c.BodyTooLargeError) return refuse(413, err, 'tooLarge');
           if (err instanceof c.BodyAlreadyReadError) return refuse(400, err, 'bodyAlreadyRead');
           return refuse(400, { key: 'answer.unreadable' }, 'badJson');
