@@ -135,11 +135,12 @@ function enforceDeadline(req: RawBodyRequest, res: ServerResponse, read: Core.Ra
       else res.once('finish', () => req.socket.destroy());
     });
   }, deadlineMs);
-  const done = () => clearTimeout(timer);
-  req.once('end', done);
-  req.once('close', done);
-  // answered before the body was read (httpNodeAuth's 401): its bytes are of no use to anyone
-  res.once('finish', () => read.drop(new (core().SentenceError)('answer.unreadable')));
+  // One listener per request, thousands a second: answered with the whole body read, the deadline is
+  // over; answered before (httpNodeAuth's 401), the bytes still arriving are of no use to anyone.
+  res.once('finish', () => {
+    if (req.complete) clearTimeout(timer);
+    else read.drop(new (core().SentenceError)('answer.unreadable'));
+  });
 }
 
 function captureRawBody(req: RawBodyRequest, res: ServerResponse, next: () => void): void {

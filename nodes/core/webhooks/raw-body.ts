@@ -61,8 +61,10 @@ export function startRawBody(req: IncomingMessage, limit: number): RawBodyRead {
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.on('error', fail);
-    // a connection closed mid-body ends the wait, with or without an error event
-    req.on('close', () => fail(new SentenceError('answer.connectionClosed')));
+    // a connection closed mid-body ends the wait, with or without an error event (no error built for every finished request)
+    req.on('close', () => {
+      if (!settled) fail(new SentenceError('answer.connectionClosed'));
+    });
   });
   return { body, drop: (reason) => drop(reason) };
 }
