@@ -31,6 +31,7 @@ export = (RED: NodeAPI) => {
       void connections?.destroy();
     });
     let promptNamed = false;
+    let communityModels: Core.CommunityModels | undefined;
 
     let completedNodeId = '';
     try {
@@ -97,6 +98,7 @@ export = (RED: NodeAPI) => {
         waitSeconds: s.waitSeconds,
         cancelAfter: cancelAfter ? c.checkCancelAfter(cancelAfter.text, cancelAfter.field) : undefined,
         plan,
+        communityModels: (communityModels ??= new c.CommunityModels()),
       };
       flow.progress(s.wait === 'sync' ? 'running' : 'creating');
       poller ??= new c.PredictionPoller(client);
@@ -114,6 +116,10 @@ export = (RED: NodeAPI) => {
           if (s.wait === 'stream') flow.progress('streaming');
         },
         onPoll: (p, polls) => flow.polled(p, polls, plan.maxPolls),
+        onLatestVersion: (model, version) => {
+          flow.show('blue', 'latestVersion', { id: version.slice(0, 8) }, 'ring');
+          this.log(flow.say({ key: 'create.latestVersion', vars: { model, version } }));
+        },
       };
       try {
         if (s.wait === 'stream') {

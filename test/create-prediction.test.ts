@@ -230,6 +230,100 @@ describe('replicate-create-prediction', () => {
     );
   });
 
+  describe('a community model named without a version', () => {
+    const COMMUNITY = 'nightmareai/real-esrgan';
+    const INPUT = '{"image":"https://replicate.delivery/pbxt/photo.png"}';
+    const latestOf = async (model: string) => {
+      const res = await fetch(`${nr.emulator.url}/models/${model}`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } });
+      return ((await res.json()) as { latest_version: { id: string } }).latest_version.id;
+    };
+    /** Every prediction the emulator holds, by the list endpoint. */
+    const predictionCount = async () => {
+      const res = await fetch(`${nr.emulator.url}/predictions`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } });
+      return ((await res.json()) as { results: unknown[] }).results.length;
+    };
+
+    it('runs its latest version after Replicate refuses the name with 404, then goes straight to that version; one prediction per message', async () => {
+      const latest = await latestOf(COMMUNITY);
+      // as Replicate does: a model that is not official cannot be run by name
+      const byName = await fetch(`${nr.emulator.url}/models/${COMMUNITY}/predictions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: JSON.parse(INPUT) as unknown }),
+      });
+      should(byName.status).equal(404);
+      nr.emulator.clearRequests();
+      const before = await predictionCount();
+
+      const flow = await create({ model: COMMUNITY, input: INPUT, wait: 'complete', pollInterval: 0.1 });
+      for (const round of [1, 2]) {
+        const out = flow.next();
+        flow.send({ payload: {} });
+        const msg = await out;
+        should(msg.payload.version).equal(latest);
+        should(msg.status).equal('succeeded');
+        const posts = creates().map((r) => r.path);
+        should(posts).eql(
+          round === 1
+            ? [`/v1/models/${COMMUNITY}/predictions`, '/v1/predictions']
+            : [`/v1/models/${COMMUNITY}/predictions`, '/v1/predictions', '/v1/predictions'],
+        );
+        should(sentCreate(creates().at(-1)!)).match({ version: latest });
+      }
+      should(await predictionCount()).equal(before + 2);
+      // asked once for the latest version, beside the schema lookup the input check made
+      const modelReads = nr.emulator.requests.filter((r) => r.method === 'GET' && r.path === `/v1/models/${COMMUNITY}`);
+      should(modelReads).have.length(2);
+      const said = statusesOf(flow.node).filter((s) => s.text?.startsWith('latest ver.'));
+      should(said).eql([{ fill: 'blue', shape: 'ring', text: `latest ver. ${latest.slice(0, 8)}` }]);
+      should(JSON.stringify(helper.log().args)).containEql(
+        `${COMMUNITY} is a community model, which Replicate runs only by version: this node runs its latest version, ${latest}`,
+      );
+    });
+
+    it('says when the model does not exist, or exists without a version, and creates nothing', async () => {
+      const before = await predictionCount();
+      let flow = await create({ model: 'nobody-here/no-such-model', input: '{}', validateInput: false });
+      let caught = flow.error();
+      flow.send({ payload: {} });
+      should((await caught).error.message).equal('Replicate could not find the model nobody-here/no-such-model (404)');
+      await helper.unload();
+
+      // a model just made on Replicate, with no version pushed yet
+      nr.emulator.fault({
+        match: { method: 'GET', path: '/models/someone/empty-model' },
+        type: 'status',
+        status: 200,
+        body: { owner: 'someone', name: 'empty-model', description: null, visibility: 'public', latest_version: null },
+      });
+      flow = await create({ model: 'someone/empty-model', input: '{}', validateInput: false });
+      caught = flow.error();
+      flow.send({ payload: {} });
+      should((await caught).error.message).equal(
+        'The model someone/empty-model has no version yet, so it cannot run: Replicate runs a community model by one of its versions, and its owner has not pushed one',
+      );
+      should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'not found' });
+      should(creates().map((r) => r.path)).eql([
+        '/v1/models/nobody-here/no-such-model/predictions',
+        '/v1/models/someone/empty-model/predictions',
+      ]);
+      should(await predictionCount()).equal(before);
+    });
+
+    it('never creates a second prediction when the create by name may have reached Replicate', async () => {
+      // a 500 after the create by name: Replicate may have made a prediction, so nothing else may be created for the message
+      nr.emulator.fault({ match: { method: 'POST', path: `/models/${COMMUNITY}/predictions` }, type: 'status', status: 500 });
+      const before = await predictionCount();
+      const flow = await create({ model: COMMUNITY, input: INPUT, validateInput: false });
+      const caught = flow.error();
+      flow.send({ payload: {} });
+      should((await caught).error.message).match(/^Replicate may have created the prediction|500/);
+      should(creates()).have.length(1);
+      should(await predictionCount()).equal(before);
+      should(nr.emulator.requests.filter((r) => r.method === 'GET' && r.path === `/v1/models/${COMMUNITY}`)).have.length(0);
+    });
+  });
+
   describe("checking the input against the model's schema", () => {
     const schemaReads = () => nr.emulator.requests.filter((r) => r.method === 'GET');
 
