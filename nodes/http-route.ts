@@ -9,14 +9,22 @@
 // reading the raw body of our routes before anything parses it. It picks out the requests
 // exactly as Express will route them: one it missed would reach the route with its body gone,
 // one it took wrongly would lose its body for whoever answers it.
-import type { IncomingMessage } from 'http';
+//
+// The capture runs before httpNodeAuth and any httpNodeMiddleware, so the route's deadline and
+// size limit start there, at the first byte: a body that someone answered before it was read
+// (httpNodeAuth's 401) is dropped as it arrives, and any body still arriving at the deadline
+// ends with its connection, so nobody holds memory or a connection by sending slowly.
+import type { IncomingMessage, ServerResponse } from 'http';
 import type { NodeAPI } from 'node-red';
 import type { RequestHandler } from 'express';
+import type * as Core from './core';
 import { core } from './lazy-core';
 
 /** What the capture leaves on the request: its body, being read. */
 export interface RawBodyRequest extends IncomingMessage {
   rawBody?: Promise<Buffer>;
+  /** When the capture saw the request (Date.now()): where its deadline starts. */
+  capturedAt?: number;
   /** Set by body parsers (and the capture) when they take the body. */
   _body?: boolean;
 }
@@ -98,16 +106,44 @@ function matcherFor(app: ExpressApp, routePath: string): (path: string) => boole
   };
 }
 
+/** What a route takes: the body up to `maxBodyBytes`, the whole delivery within `deadlineMs` of its first byte. */
+export interface RouteLimits {
+  maxBodyBytes: number;
+  deadlineMs: number;
+}
+
 interface RawRoute {
   app: ExpressApp;
   matches: (path: string) => boolean;
-  limit: number;
+  limits: RouteLimits;
 }
 
-/** The routes whose raw body is captured, with their size limit. */
+/** The routes whose raw body is captured, with their limits. */
 const rawRoutes = new Set<RawRoute>();
 
-function captureRawBody(req: RawBodyRequest, _res: unknown, next: () => void): void {
+/**
+ * At the deadline a body still arriving is dropped (the route, when it waits for it, answers 408
+ * and closes), and once an answer is out the connection is ended: nobody will read the rest.
+ */
+function enforceDeadline(req: RawBodyRequest, res: ServerResponse, read: Core.RawBodyRead, deadlineMs: number): void {
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    read.drop(new (core().BodyLateError)());
+    // the route's answer to the drop comes in this turn's microtasks; whatever answered, the connection ends after it
+    setImmediate(() => {
+      if (!res.headersSent || res.writableFinished) req.socket.destroy();
+      else res.once('finish', () => req.socket.destroy());
+    });
+  }, deadlineMs);
+  // One listener per request, thousands a second: answered with the whole body read, the deadline is
+  // over; answered before (httpNodeAuth's 401), the bytes still arriving are of no use to anyone.
+  res.once('finish', () => {
+    if (req.complete) clearTimeout(timer);
+    else read.drop(new (core().SentenceError)('answer.unreadable'));
+  });
+}
+
+function captureRawBody(req: RawBodyRequest, res: ServerResponse, next: () => void): void {
   // every request to this Node-RED passes here: only a POST to one of our routes is touched
   if (req.method !== 'POST' || rawRoutes.size === 0 || req._body) return next();
   const path = pathnameOf(req.url ?? '/');
@@ -119,8 +155,11 @@ function captureRawBody(req: RawBodyRequest, _res: unknown, next: () => void): v
   }
   if (!route) return next();
   req._body = true; // body parsers after this one leave the request alone
-  req.rawBody = core().readRawBody(req, route.limit);
+  req.capturedAt = Date.now();
+  const read = core().startRawBody(req, route.limits.maxBodyBytes);
+  req.rawBody = read.body;
   req.rawBody.catch(() => undefined); // the route reports a failure; when something else answers first, nobody need
+  enforceDeadline(req, res, read, route.limits.deadlineMs);
   next();
 }
 
@@ -146,6 +185,12 @@ export function routeBody(req: IncomingMessage, limit: number): Promise<Buffer> 
   return readRawBody(req, limit);
 }
 
+/** How long the delivery has left of `deadlineMs`, counted from its first byte when the capture saw it. */
+export function timeLeft(req: IncomingMessage, deadlineMs: number): number {
+  const capturedAt = (req as RawBodyRequest).capturedAt;
+  return capturedAt === undefined ? deadlineMs : Math.max(0, capturedAt + deadlineMs - Date.now());
+}
+
 /** Where Node-RED serves httpNode routes (`httpNodeRoot`, `/` unless set). */
 export function httpNodeRoot(RED: NodeAPI): string {
   return typeof RED.settings.httpNodeRoot === 'string' ? RED.settings.httpNodeRoot : '/';
@@ -160,10 +205,10 @@ export function postRouteTaken(RED: NodeAPI, path: string): boolean {
   });
 }
 
-/** Registers the route, its body kept as bytes up to `maxBodyBytes`, and returns what removes it again. */
-export function claimPostRoute(RED: NodeAPI, path: string, maxBodyBytes: number, handler: RequestHandler): () => void {
+/** Registers the route, its body kept as bytes within its limits, and returns what removes it again. */
+export function claimPostRoute(RED: NodeAPI, path: string, limits: RouteLimits, handler: RequestHandler): () => void {
   const app = RED.httpNode as ExpressApp;
-  const raw: RawRoute = { app, matches: matcherFor(app, path), limit: maxBodyBytes };
+  const raw: RawRoute = { app, matches: matcherFor(app, path), limits };
   rawRoutes.add(raw);
   installCapture(RED);
   const configured = RED.settings.httpNodeMiddleware as unknown;

@@ -20,10 +20,6 @@ function textMessage(msg: Msg, part: Core.TextPart): Msg {
   return out;
 }
 
-function isDeliveryRecord(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && 'id' in value && 'timestamp' in value;
-}
-
 export = (RED: NodeAPI) => {
   const linkCompletedNode = completedNodeLinks(RED);
 
@@ -50,6 +46,7 @@ export = (RED: NodeAPI) => {
       flow.show('blue', key, { field }, 'ring');
       this.log(flow.say({ key: `create.${key}`, vars: { field } }));
     };
+    let communityModels: Core.CommunityModels | undefined;
 
     let completedNodeId = '';
     try {
@@ -64,15 +61,8 @@ export = (RED: NodeAPI) => {
       const c = core();
       const s = settings();
       const client = flow.client();
-      // msg.webhook as a prediction-completed node leaves it ({id, timestamp} of its delivery) is not a URL for this create
-      const fromMsg = isDeliveryRecord(msg.webhook) ? undefined : c.readText(msg, 'webhook');
-      const { target, defaults, payloadField, webhook, cancelAfter } = await readTypedSettings(
-        RED,
-        this,
-        s,
-        msg,
-        !fromMsg && !completedNodeId,
-      );
+      // msg.webhook only where the node leaves the webhook open (readTypedSettings)
+      const { target, defaults, payloadField, webhook, cancelAfter } = await readTypedSettings(RED, this, s, msg, completedNodeId !== '');
       const plan = c.waitPlan(s);
       // The schema is a help, not a gate: when Replicate cannot answer it now, the create goes unchecked (Replicate checks too).
       const knownInput = async () => {
@@ -110,13 +100,9 @@ export = (RED: NodeAPI) => {
         if (known) input = c.checkInput(known.fields, input, known.model);
       }
       // Every check that can fail comes before the first upload: a message failing after it would leave its files behind.
-      const webhookUrl = fromMsg
-        ? c.readWebhookUrl(fromMsg, 'msg.webhook')
-        : webhook
-          ? c.readWebhookUrl(webhook.text, webhook.field)
-          : undefined;
+      const webhookUrl = webhook ? c.readWebhookUrl(webhook.text, webhook.field) : undefined;
       const cancelAfterText = cancelAfter ? c.checkCancelAfter(cancelAfter.text, cancelAfter.field) : undefined;
-      const completed = fromMsg || !completedNodeId ? undefined : await completedNode.webhookFor(msg);
+      const completed = completedNodeId ? await completedNode.webhookFor(msg) : undefined;
       poller ??= new c.PredictionPoller(client);
       let release: (() => void) | undefined;
       let createdId: string | undefined;
@@ -151,6 +137,10 @@ export = (RED: NodeAPI) => {
           }
         },
         onPoll: (p) => flow.polled(p, since),
+        onLatestVersion: (model, version) => {
+          flow.show('blue', 'latestVersion', { id: version.slice(0, 8) }, 'ring');
+          this.log(flow.say({ key: 'create.latestVersion', vars: { model, version } }));
+        },
       };
       try {
         // Uploaded once per message, before the create: a retried create sends the same URLs.
@@ -173,6 +163,7 @@ export = (RED: NodeAPI) => {
           waitSeconds: s.waitSeconds,
           cancelAfter: cancelAfterText,
           plan,
+          communityModels: (communityModels ??= new c.CommunityModels()),
         };
         flow.progress(s.wait === 'sync' ? 'running' : 'creating');
         createSent = true;

@@ -10,7 +10,7 @@ import { localized, say, statusLine, withFinishedPrediction, type Msg } from './
 import { withTraining } from './training-message';
 import { clearPreview, previewAccount, showPreview } from './image-preview';
 import { outputMessages } from './output-files';
-import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody } from './http-route';
+import { claimPostRoute, httpNodeRoot, postRouteTaken, routeBody, timeLeft } from './http-route';
 import type { PredictionCompletedNode } from './node-types';
 
 interface PredictionCompletedCredentials {
@@ -21,6 +21,12 @@ type ThisNode = PredictionCompletedNode & Node<PredictionCompletedCredentials>;
 
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
+/** The deadline of each delivery: settings.js `replicatePredictionCompletedTimeout` (ms), else the core's 30 s. */
+function deliveryDeadlineMs(RED: NodeAPI): number {
+  const configured = (RED.settings as { replicatePredictionCompletedTimeout?: unknown }).replicatePredictionCompletedTimeout;
+  return typeof configured === 'number' && configured > 0 ? configured : core().DELIVERY_DEADLINE_MS;
+}
+
 /** Why a delivery was refused: what the sender reads (enough to fix a setup, nothing about the secret) and the status key. */
 const REJECTION: Record<Core.RejectedDelivery['reason'], { answer: Core.SentenceKey; status: string }> = {
   signature: { answer: 'answer.badSignature', status: 'badSignature' },
@@ -30,6 +36,10 @@ const REJECTION: Record<Core.RejectedDelivery['reason'], { answer: Core.Sentence
   'not-a-prediction': { answer: 'answer.notPrediction', status: 'badJson' },
   'secret-unavailable': { answer: 'answer.secretUnavailable', status: 'noSigningSecret' },
 };
+
+/** The answer to an accepted delivery, written as it is: thousands a second, without express's ETag and content-type work. */
+const ACCEPTED = Buffer.from('{"ok":true}');
+const ACCEPTED_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(ACCEPTED.length) };
 
 /** A delivery still open at its deadline, by what it was waiting for. */
 const LATE = {
@@ -153,7 +163,8 @@ export = (RED: NodeAPI) => {
     /** Deliveries not yet answered, each with what answers it when the node closes. */
     const open = new Set<() => void>();
 
-    const release = claimPostRoute(RED, s.url, c.MAX_WEBHOOK_BODY_BYTES, (req: Request, res: Response) => {
+    const limits = { maxBodyBytes: c.MAX_WEBHOOK_BODY_BYTES, deadlineMs: deliveryDeadlineMs(RED) };
+    const release = claimPostRoute(RED, s.url, limits, (req: Request, res: Response) => {
       const refuse = (code: number, answer: Core.Sentence, statusKey?: string, fill: 'red' | 'yellow' = 'red') => {
         if (res.headersSent) return;
         res.status(code).type('text/plain').send(say(RED, answer));
@@ -166,9 +177,10 @@ export = (RED: NodeAPI) => {
         refuse(code, answer, statusKey, 'yellow');
       };
       let waitingFor: keyof typeof LATE = 'body';
+      // counted from the first byte (the raw-body capture), not from when httpNodeAuth let the request through
       const deadline = setTimeout(
         () => cutShort(LATE[waitingFor].code, { key: LATE[waitingFor].answer }, 'timedOut'),
-        c.DELIVERY_DEADLINE.ms,
+        timeLeft(req, limits.deadlineMs),
       );
       const finish = () => {
         clearTimeout(deadline);
@@ -183,8 +195,9 @@ export = (RED: NodeAPI) => {
       void (async () => {
         let body: Buffer;
         try {
-          body = await routeBody(req, c.MAX_WEBHOOK_BODY_BYTES);
+          body = await routeBody(req, limits.maxBodyBytes);
         } catch (err) {
+          if (err instanceof c.BodyLateError) return cutShort(LATE.body.code, err, 'timedOut');
           if (err instanceof c.BodyTooLargeError) return refuse(413, err, 'tooLarge');
           if (err instanceof c.BodyAlreadyReadError) return refuse(400, err, 'bodyAlreadyRead');
           return refuse(400, { key: 'answer.unreadable' }, 'badJson');
@@ -197,7 +210,7 @@ export = (RED: NodeAPI) => {
           return refuse(verdict.status, { key: rejection.answer }, rejection.status, verdict.status === 503 ? 'yellow' : 'red');
         }
         // Verified after the deadline answered 503: emitted all the same, and Replicate's next copy is acknowledged as a repeat.
-        if (!res.headersSent) res.status(200).json({ ok: true });
+        if (!res.headersSent) res.writeHead(200, ACCEPTED_HEADERS).end(ACCEPTED);
         finish();
         if (!verdict.repeat && !closed) await emit(verdict);
       })()

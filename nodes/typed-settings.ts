@@ -5,7 +5,7 @@
 import type { Node, NodeAPI } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { evaluate, type Msg } from './flow-node';
+import { evaluate, say, type Msg } from './flow-node';
 
 type Source = Core.CreateSettings['modelType'] | Core.CreateSettings['inputType'] | Core.FieldSource;
 
@@ -28,6 +28,14 @@ export interface MessageSettings {
 function sourceLabel(type: Source, value: string): string {
   return type === 'jsonata' ? `JSONata ${value.length > 40 ? `${value.slice(0, 37)}...` : value}` : `${type}.${value}`;
 }
+
+/** msg.webhook as a prediction completed node leaves it ({id, timestamp} of its delivery): no URL for a create. */
+function isDeliveryRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'id' in value && 'timestamp' in value;
+}
+
+/** Nodes that have warned that a setting overrules msg.webhook: once per node (a redeploy makes a new node). */
+const warnedOfMsgWebhook = new WeakSet<Node>();
 
 /** Reads TypedInput settings for one message: a text setting, and the default input with the form's fields. */
 export function typedReader(RED: NodeAPI, node: Node, msg: Msg) {
@@ -69,13 +77,19 @@ export function typedReader(RED: NodeAPI, node: Node, msg: Msg) {
   return { text, defaults, payloadField: () => payloadField };
 }
 
-/** Everything for this message; the webhook setting only when neither msg.webhook nor a prediction completed node decides it. */
+/**
+ * Everything for this message. Where deliveries go follows Node-RED's convention (core http request
+ * and msg.url): msg.webhook fills in only a webhook setting left empty or set to read it; with a
+ * prediction completed node (toCompletedNode) or any other webhook setting, it is ignored, with a
+ * warning once per node naming the setting that decides, so that a message from an untrusted source
+ * cannot send the account's signed deliveries elsewhere.
+ */
 export async function readTypedSettings(
   RED: NodeAPI,
   node: Node,
   s: Core.CreateSettings,
   msg: Msg,
-  readWebhook: boolean,
+  toCompletedNode: boolean,
 ): Promise<MessageSettings> {
   const c = core();
   const { text, defaults, payloadField } = typedReader(RED, node, msg);
@@ -93,8 +107,28 @@ export async function readTypedSettings(
     throw new c.InputError('message.noModel');
   }
 
+  async function webhook(): Promise<TypedText | undefined> {
+    const fromMsg = isDeliveryRecord(msg.webhook) ? undefined : msg.webhook;
+    const setting: Core.Field | undefined = toCompletedNode
+      ? { key: 'field.webhookToSetting' }
+      : !s.webhook || (s.webhookType === 'msg' && s.webhook === 'webhook')
+        ? undefined
+        : s.webhookType === 'str'
+          ? { key: 'field.webhookUrlSetting' }
+          : { key: 'field.webhookUrlFrom', vars: { source: sourceLabel(s.webhookType, s.webhook) } };
+    if (setting === undefined) {
+      const text = c.readTextValue(fromMsg, 'msg.webhook');
+      return text ? { text, field: 'msg.webhook' } : undefined;
+    }
+    if (fromMsg !== undefined && fromMsg !== null && fromMsg !== '' && !warnedOfMsgWebhook.has(node)) {
+      warnedOfMsgWebhook.add(node);
+      node.warn(say(RED, { key: 'create.msgWebhookIgnored', vars: { setting } }));
+    }
+    return toCompletedNode ? undefined : text(s.webhook, s.webhookType, { key: 'field.webhookSetting' });
+  }
+
   return {
-    webhook: readWebhook ? await text(s.webhook, s.webhookType, { key: 'field.webhookSetting' }) : undefined,
+    webhook: await webhook(),
     target: await target(),
     cancelAfter: await text(s.cancelAfter, s.cancelAfterType, { key: 'field.cancelAfterSetting' }, 40),
     defaults: await defaults(s),

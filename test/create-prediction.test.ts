@@ -112,19 +112,46 @@ describe('replicate-create-prediction', () => {
     should((await caught).error.message).equal('No model: set a model or deployment on the node, or send msg.model');
   });
 
-  it('passes the webhook and its events, msg.webhook first', async () => {
+  it('passes the webhook and its events; a fixed Webhook URL wins over msg.webhook, with one warning naming it', async () => {
     const flow = await create({ webhook: 'https://hooks.example.com/a', webhookEvents: ['start', 'completed'] });
-    let out = flow.next();
-    flow.send({});
+    for (const webhook of [undefined, 'https://attacker.example.com/b', 'https://attacker.example.com/c']) {
+      const out = flow.next();
+      flow.send({ webhook });
+      await out;
+    }
+    should(creates().map((r) => JSON.parse(r.body) as Record<string, unknown>)).matchEach({
+      webhook: 'https://hooks.example.com/a',
+      webhook_events_filter: ['start', 'completed'],
+    });
+    should(loggedBy(flow.node, 'warn')).eql([
+      'msg.webhook is ignored: "Webhook URL" (a fixed URL) on this node decides where Replicate reports its predictions, and a msg property fills in only what the node leaves open (an empty "Webhook URL", or one set to msg.webhook).',
+    ]);
+  });
+
+  it('takes msg.webhook when the webhook setting is empty (a flow saved without its type) or reads msg.webhook', async () => {
+    for (const props of [{ webhook: '' }, { webhook: 'webhook', webhookType: 'msg' }]) {
+      const flow = await create(props);
+      const out = flow.next();
+      flow.send({ webhook: 'https://hooks.example.com/b' });
+      await out;
+      should(sentCreate(creates().at(-1)!).webhook).equal('https://hooks.example.com/b');
+      const caught = flow.error();
+      flow.send({ webhook: 'ftp://nope' });
+      should((await caught).error.message).match(/^msg\.webhook must be an http\(s\) URL/);
+      should(loggedBy(flow.node, 'warn')).eql([]);
+      await helper.unload();
+    }
+  });
+
+  it('ignores msg.webhook when the webhook setting reads another source, and says which', async () => {
+    const flow = await create({ webhook: 'hook', webhookType: 'flow', webhookEvents: ['completed'] });
+    flow.node.context().flow.set('hook', 'https://hooks.example.com/flow');
+    const out = flow.next();
+    flow.send({ webhook: 'https://attacker.example.com/b' });
     await out;
-    should(JSON.parse(creates()[0]!.body)).match({ webhook: 'https://hooks.example.com/a', webhook_events_filter: ['start', 'completed'] });
-    out = flow.next();
-    flow.send({ webhook: 'https://hooks.example.com/b' });
-    await out;
-    should(sentCreate(creates()[1]!).webhook).equal('https://hooks.example.com/b');
-    const caught = flow.error();
-    flow.send({ webhook: 'ftp://nope' });
-    should((await caught).error.message).match(/^msg\.webhook must be an http\(s\) URL/);
+    should(sentCreate(creates()[0]!).webhook).equal('https://hooks.example.com/flow');
+    should(loggedBy(flow.node, 'warn')).have.length(1);
+    should(loggedBy(flow.node, 'warn')[0]).startWith('msg.webhook is ignored: "Webhook URL" (flow.hook) on this node decides');
   });
 
   it('waits in sync mode with Prefer: wait and sends the finished prediction', async () => {
@@ -207,6 +234,100 @@ describe('replicate-create-prediction', () => {
     should((await caught).error.message).match(
       /^Settings: Default input must be a JSON object.*; Wait must be none, sync, complete or stream$/,
     );
+  });
+
+  describe('a community model named without a version', () => {
+    const COMMUNITY = 'nightmareai/real-esrgan';
+    const INPUT = '{"image":"https://replicate.delivery/pbxt/photo.png"}';
+    const latestOf = async (model: string) => {
+      const res = await fetch(`${nr.emulator.url}/models/${model}`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } });
+      return ((await res.json()) as { latest_version: { id: string } }).latest_version.id;
+    };
+    /** Every prediction the emulator holds, by the list endpoint. */
+    const predictionCount = async () => {
+      const res = await fetch(`${nr.emulator.url}/predictions`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } });
+      return ((await res.json()) as { results: unknown[] }).results.length;
+    };
+
+    it('runs its latest version after Replicate refuses the name with 404, then goes straight to that version; one prediction per message', async () => {
+      const latest = await latestOf(COMMUNITY);
+      // as Replicate does: a model that is not official cannot be run by name
+      const byName = await fetch(`${nr.emulator.url}/models/${COMMUNITY}/predictions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEFAULT_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: JSON.parse(INPUT) as unknown }),
+      });
+      should(byName.status).equal(404);
+      nr.emulator.clearRequests();
+      const before = await predictionCount();
+
+      const flow = await create({ model: COMMUNITY, input: INPUT, wait: 'complete', pollInterval: 0.1 });
+      for (const round of [1, 2]) {
+        const out = flow.next();
+        flow.send({ payload: {} });
+        const msg = await out;
+        should(msg.payload.version).equal(latest);
+        should(msg.status).equal('succeeded');
+        const posts = creates().map((r) => r.path);
+        should(posts).eql(
+          round === 1
+            ? [`/v1/models/${COMMUNITY}/predictions`, '/v1/predictions']
+            : [`/v1/models/${COMMUNITY}/predictions`, '/v1/predictions', '/v1/predictions'],
+        );
+        should(sentCreate(creates().at(-1)!)).match({ version: latest });
+      }
+      should(await predictionCount()).equal(before + 2);
+      // asked once for the latest version, beside the schema lookup the input check made
+      const modelReads = nr.emulator.requests.filter((r) => r.method === 'GET' && r.path === `/v1/models/${COMMUNITY}`);
+      should(modelReads).have.length(2);
+      const said = statusesOf(flow.node).filter((s) => s.text?.startsWith('latest ver.'));
+      should(said).eql([{ fill: 'blue', shape: 'ring', text: `latest ver. ${latest.slice(0, 8)}` }]);
+      should(JSON.stringify(helper.log().args)).containEql(
+        `${COMMUNITY} is a community model, which Replicate runs only by version: this node runs its latest version, ${latest}`,
+      );
+    });
+
+    it('says when the model does not exist, or exists without a version, and creates nothing', async () => {
+      const before = await predictionCount();
+      let flow = await create({ model: 'nobody-here/no-such-model', input: '{}', validateInput: false });
+      let caught = flow.error();
+      flow.send({ payload: {} });
+      should((await caught).error.message).equal('Replicate could not find the model nobody-here/no-such-model (404)');
+      await helper.unload();
+
+      // a model just made on Replicate, with no version pushed yet
+      nr.emulator.fault({
+        match: { method: 'GET', path: '/models/someone/empty-model' },
+        type: 'status',
+        status: 200,
+        body: { owner: 'someone', name: 'empty-model', description: null, visibility: 'public', latest_version: null },
+      });
+      flow = await create({ model: 'someone/empty-model', input: '{}', validateInput: false });
+      caught = flow.error();
+      flow.send({ payload: {} });
+      should((await caught).error.message).equal(
+        'The model someone/empty-model has no version yet, so it cannot run: Replicate runs a community model by one of its versions, and its owner has not pushed one',
+      );
+      should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'not found' });
+      should(creates().map((r) => r.path)).eql([
+        '/v1/models/nobody-here/no-such-model/predictions',
+        '/v1/models/someone/empty-model/predictions',
+      ]);
+      should(await predictionCount()).equal(before);
+    });
+
+    it('never creates a second prediction when the create by name may have reached Replicate', async () => {
+      // a 500 after the create by name: Replicate may have made a prediction, so nothing else may be created for the message
+      nr.emulator.fault({ match: { method: 'POST', path: `/models/${COMMUNITY}/predictions` }, type: 'status', status: 500 });
+      const before = await predictionCount();
+      const flow = await create({ model: COMMUNITY, input: INPUT, validateInput: false });
+      const caught = flow.error();
+      flow.send({ payload: {} });
+      should((await caught).error.message).match(/^Replicate may have created the prediction|500/);
+      should(creates()).have.length(1);
+      should(await predictionCount()).equal(before);
+      should(nr.emulator.requests.filter((r) => r.method === 'GET' && r.path === `/v1/models/${COMMUNITY}`)).have.length(0);
+    });
   });
 
   describe("checking the input against the model's schema", () => {
@@ -429,18 +550,33 @@ describe('replicate-create-prediction', () => {
       }
     });
 
-    it('refuses at deploy a prediction completed node that is not deployed, yet sends a message with its own msg.webhook', async () => {
+    it('refuses at deploy a prediction completed node that is not deployed, and a msg.webhook does not get around it', async () => {
       const flow = await create({ trigger: 'deleted-completed-node' });
       const sentence = 'The "prediction completed" node chosen as webhook is not deployed: choose another one or deploy it';
       should(statusesOf(flow.node).at(-1)).eql({ fill: 'red', shape: 'ring', text: 'no completed node' });
       should(loggedBy(flow.node, 'error')).eql([sentence]);
-      const caught = flow.error();
-      flow.send({});
-      should((await caught).error.message).equal(sentence);
-      const out = flow.next();
-      flow.send({ webhook: 'https://hooks.example.com/a' });
-      await out;
-      should(sentCreate(creates()[0]!).webhook).equal('https://hooks.example.com/a');
+      for (const webhook of [undefined, 'https://hooks.example.com/a']) {
+        const caught = flow.error();
+        flow.send({ webhook });
+        should((await caught).error.message).equal(sentence);
+      }
+      should(creates()).have.length(0);
+    });
+
+    it('reports to its prediction completed node whatever msg.webhook says, warning once that "Webhook to" decides', async () => {
+      const node = await withCompletedNode({ replicate: 'cfg' });
+      const created = helper.getNode('created');
+      for (const webhook of ['https://attacker.example.com/a', 'https://attacker.example.com/b', { id: 'msg_1', timestamp: 1 }]) {
+        const out = message(created);
+        node.receive({ payload: {}, webhook });
+        await out;
+      }
+      const sent = creates().map((r) => sentCreate(r).webhook);
+      should(sent).have.length(3);
+      for (const url of sent) should(url).startWith('https://nodered.example.com/replicate/create-test?correlation=');
+      should(loggedBy(node, 'warn')).eql([
+        'msg.webhook is ignored: "Webhook to" (a prediction completed node) on this node decides where Replicate reports its predictions, and a msg property fills in only what the node leaves open (an empty "Webhook URL", or one set to msg.webhook).',
+      ]);
     });
 
     it('warns at deploy when the prediction completed node checks signatures with another config node, not when it checks a shared secret', async () => {

@@ -60,7 +60,7 @@ describe('the raw-body capture, as Express routes', () => {
     it(`${name}: the route gets the exact bytes, every other request its parsed body`, async () => {
       const { root, httpNode } = layout(mounts);
       const RED = { httpNode, settings: {} } as unknown as NodeAPI;
-      const release = claimPostRoute(RED, ROUTE, 1024, (req, res) => {
+      const release = claimPostRoute(RED, ROUTE, { maxBodyBytes: 1024, deadlineMs: 10_000 }, (req, res) => {
         routeBody(req, 1024).then(
           (bytes) => res.status(200).send(`got ${bytes.toString()}`),
           (err: Error) => res.status(400).send(err.message),

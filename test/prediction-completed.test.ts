@@ -5,7 +5,6 @@ import http from 'http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import should from 'should';
 import { DEFAULT_TOKEN } from '../emulator';
-import { DELIVERY_DEADLINE } from '../nodes/core';
 import type { Node } from 'node-red';
 import { sentCreate, signedHeaders } from './emulator-support/wire';
 import { nodeRedWithEmulator, type PredictionMsg } from './support/harness';
@@ -291,13 +290,12 @@ describe('replicate-prediction-completed', () => {
 
   describe('with a deadline for each delivery', () => {
     let server: Awaited<ReturnType<typeof serveHttpNode>>;
-    const usual = DELIVERY_DEADLINE.ms;
     before(async () => {
       server = await serveHttpNode();
-      DELIVERY_DEADLINE.ms = 300;
+      helper.settings({ replicatePredictionCompletedTimeout: 300 }); // settings.js, in ms
     });
     after(async () => {
-      DELIVERY_DEADLINE.ms = usual;
+      helper.settings({});
       await server.close();
     });
 
@@ -328,7 +326,7 @@ describe('replicate-prediction-completed', () => {
     });
 
     it('answers a delivery still open when the node closes with 503', async () => {
-      DELIVERY_DEADLINE.ms = usual;
+      helper.settings({}); // the usual 30 s
       try {
         await completedNode();
         const answer = stalled();
@@ -336,7 +334,7 @@ describe('replicate-prediction-completed', () => {
         await helper.clearFlows();
         should(await answer).eql({ status: 503, connection: 'close', text: 'This endpoint was stopped; try again later' });
       } finally {
-        DELIVERY_DEADLINE.ms = 300;
+        helper.settings({ replicatePredictionCompletedTimeout: 300 });
       }
     });
 

@@ -4,6 +4,7 @@
 // checked over the bytes Replicate sent, for every request Express routes to that node: paths in
 // any case, with a trailing slash, under the prefix. Every request has a client timeout: a hang
 // fails the test.
+import net from 'node:net';
 import should from 'should';
 import { signWebhook } from '../emulator';
 import { resolveNodeRed, startNodeRedProcess, type NodeRedProcess } from './support/node-red-host';
@@ -11,6 +12,27 @@ import { resolveNodeRed, startNodeRedProcess, type NodeRedProcess } from './supp
 const SECRET = 'whsec_' + Buffer.from('a signing key of thirty-two bytes').toString('base64');
 const WRONG_SECRET = 'whsec_' + Buffer.from('not the right key at all').toString('base64');
 const CLIENT_TIMEOUT_MS = 10_000;
+
+/**
+ * A node file that answers GET /test/memory on the admin API with the process's memory after a
+ * full garbage collection, so a test can see what Node-RED holds.
+ */
+const MEMORY_PROBE = {
+  'test-memory.js': `module.exports = function (RED) {
+  require('v8').setFlagsFromString('--expose-gc');
+  const gc = require('vm').runInNewContext('gc');
+  RED.httpAdmin.get('/test/memory', (req, res) => {
+    gc();
+    res.json(process.memoryUsage());
+  });
+  RED.nodes.registerType('test-memory', function (config) { RED.nodes.createNode(this, config); });
+};
+`,
+  'test-memory.html': `<script type="text/javascript">
+  RED.nodes.registerType('test-memory', { category: 'function', defaults: {}, inputs: 0, outputs: 0 });
+</script>
+`,
+};
 
 /** One Node-RED process for the enclosing describe, with one prediction completed node on /replicate/completed wired to a debug node. */
 function realNodeRed(settings: Record<string, unknown> = {}) {
@@ -49,6 +71,7 @@ function realNodeRed(settings: Record<string, unknown> = {}) {
       ],
       credentials: { cfg: { token: 'r8_unused', webhookSecret: SECRET } },
       settings,
+      nodeFiles: MEMORY_PROBE,
     });
   });
 
@@ -159,5 +182,118 @@ describe('the prediction completed node in a real Node-RED, httpNode under /hook
     should((await deliver(`${nodeRed.base}/hooks/replicate/completed`, text, { headers: basic('wrong') })).status).equal(401);
     await new Promise((r) => setTimeout(r, 200));
     should(nodeRed.output).not.containEql(id);
+  });
+});
+
+describe('the prediction completed node in a real Node-RED, httpNode with httpNodeAuth, against slow senders', function () {
+  this.timeout(60_000);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bcryptjs of the Node-RED under test, found at run time
+  const bcrypt = require(resolveNodeRed('bcryptjs')) as { hashSync(password: string, rounds: number): string };
+  const AUTHORIZED = `Basic ${Buffer.from('replicate:p4ss').toString('base64')}`;
+  const DEADLINE_MS = 5000;
+  const nodeRed = realNodeRed({
+    httpNodeAuth: { user: 'replicate', pass: bcrypt.hashSync('p4ss', 8) },
+    replicatePredictionCompletedTimeout: DEADLINE_MS,
+  });
+
+  /** What Node-RED holds after a full collection: heap and Buffers. */
+  const held = async () => {
+    const res = await fetch(`${nodeRed.base}/test/memory`, { signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
+    const usage = (await res.json()) as { external: number; heapUsed: number };
+    return usage.external + usage.heapUsed;
+  };
+  /** The least of three looks 200 ms apart: bytes still on their way through the socket for a moment are not held. */
+  const steadilyHeld = async () => {
+    const looks: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 200));
+      looks.push(await held());
+    }
+    return Math.min(...looks);
+  };
+
+  interface Sender {
+    /** The status of the answer, once one came. */
+    status?: number;
+    /** When the server closed the connection, in ms after the sender started. */
+    closedAfterMs?: number;
+    /** Resolves once the first bytes of the body are written out. */
+    sent: Promise<void>;
+    closed: Promise<void>;
+    stop(): void;
+  }
+
+  /** A POST announcing a 5 MB body that sends `firstBytes` of it at once, then 1 KiB every 100 ms, until the server closes. */
+  function slowSender(url: URL, firstBytes: number, headers: Record<string, string> = {}): Sender {
+    const started = Date.now();
+    const socket = net.connect(Number(url.port), url.hostname);
+    let trickle: NodeJS.Timeout | undefined;
+    let answer = '';
+    const sender: Partial<Sender> = {};
+    sender.sent = new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      const head = [
+        `POST ${url.pathname} HTTP/1.1`,
+        `Host: ${url.host}`,
+        'Content-Type: application/json',
+        `Content-Length: ${5 * 1024 * 1024}`,
+        ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+      ].join('\r\n');
+      socket.write(`${head}\r\n\r\n`);
+      socket.write(Buffer.alloc(firstBytes, 0x20), () => resolve());
+    });
+    sender.sent.catch(() => undefined);
+    trickle = setInterval(() => {
+      if (!socket.destroyed) socket.write(Buffer.alloc(1024, 0x20), () => undefined);
+    }, 100);
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      sender.status ??= Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]) || undefined;
+    });
+    socket.on('error', () => undefined); // a reset is a close too
+    sender.closed = new Promise<void>((resolve) =>
+      socket.once('close', () => {
+        clearInterval(trickle);
+        trickle = undefined;
+        sender.closedAfterMs = Date.now() - started;
+        resolve();
+      }),
+    );
+    sender.stop = () => {
+      clearInterval(trickle);
+      socket.destroy();
+    };
+    return sender as Sender;
+  }
+
+  it('answers 50 slow unauthenticated bodies 401 without keeping their bytes, and closes them at the deadline; a slow authorized one gets 408', async () => {
+    const url = new URL(`${nodeRed.base}/replicate/completed`);
+    const baseline = await steadilyHeld();
+    const started = Date.now();
+    const senders = Array.from({ length: 50 }, () => slowSender(url, 512 * 1024));
+    const authorized = slowSender(url, 1024, { authorization: AUTHORIZED });
+    try {
+      await Promise.all([...senders, authorized].map((sender) => sender.sent));
+      // every refusal has gone out, and what was sent has arrived
+      for (let waited = 0; senders.some((sender) => sender.status === undefined) && waited < 10_000; waited += 50)
+        await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      // 50 x 512 KiB = 25 MiB sent: none of it is kept once httpNodeAuth has answered
+      const growth = (await steadilyHeld()) - baseline;
+      should(Date.now() - started).be.below(DEADLINE_MS, 'measured after the deadline, when the connections are gone anyway');
+      should(growth).be.below(8 * 1024 * 1024, `Node-RED holds ${Math.round(growth / 1024)} KiB of refused bodies`);
+      await Promise.race([
+        Promise.all([...senders, authorized].map((sender) => sender.closed)),
+        new Promise((r) => setTimeout(r, DEADLINE_MS + 10_000)),
+      ]);
+      should(senders.map((sender) => sender.status)).matchEach(401);
+      const open = senders.filter((sender) => sender.closedAfterMs === undefined).length;
+      should(open).equal(0, `${open} of 50 connections still open ${DEADLINE_MS + 10_000} ms after they started`);
+      for (const sender of senders) should(sender.closedAfterMs).be.within(DEADLINE_MS - 100, DEADLINE_MS + 8000);
+      should(authorized.status).equal(408);
+      should(authorized.closedAfterMs).be.within(DEADLINE_MS - 100, DEADLINE_MS + 8000);
+    } finally {
+      for (const sender of [...senders, authorized]) sender.stop();
+    }
   });
 });

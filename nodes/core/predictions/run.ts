@@ -12,11 +12,14 @@ import {
   type WebhookEvent,
 } from '../http';
 import type { WaitSettings } from '../settings';
+import { createForTarget, type CommunityModels } from './latest-version';
 import { PollsExhaustedError, type PollPlan, type PredictionPoller } from './poller';
 
 export interface Progress extends CallOptions {
   /** The prediction as Replicate created it, before any wait for it. */
   onCreated?: (prediction: Prediction) => void;
+  /** A community model named without a version ran a latest version the node had not run before. */
+  onLatestVersion?: (model: string, version: string) => void;
   onPoll?: (prediction: Prediction, polls: number) => void;
 }
 
@@ -51,6 +54,8 @@ export interface RunRequest {
   waitSeconds: number;
   cancelAfter?: string;
   plan: WaitPlan;
+  /** The node's memory of community models named without a version, which run their latest version. */
+  communityModels?: CommunityModels;
 }
 
 /**
@@ -75,11 +80,13 @@ export async function runPrediction(
     body.webhook = request.webhook;
     if (request.webhookEvents?.length) body.webhook_events_filter = request.webhookEvents;
   }
-  const creating = client.createPrediction(request.target, body, {
+  const creating = createForTarget(client, request.target, body, {
     signal: progress.signal,
     onRetry: progress.onRetry,
     waitSeconds: request.wait === 'sync' ? request.waitSeconds : undefined,
     cancelAfter: request.cancelAfter,
+    communityModels: request.communityModels,
+    onLatestVersion: progress.onLatestVersion,
   });
   if (request.wait !== 'complete') return creating;
   const created = await creating;

@@ -13,11 +13,11 @@ export type WebhookAuth = 'signature' | 'secret' | 'both';
 export const MAX_WEBHOOK_BODY_BYTES = 5 * 1024 * 1024;
 
 /**
- * How long a delivery may take to arrive and be verified (a signing-secret fetch included)
- * before it is answered anyway, so nobody can hold a connection open by sending slowly. An
- * object, so that tests can shorten it.
+ * How long a delivery may take from its first byte to arrive and be verified (a signing-secret
+ * fetch included) before it is answered anyway, so nobody can hold a connection open by sending
+ * slowly. settings.js `replicatePredictionCompletedTimeout` (ms) sets another.
  */
-export const DELIVERY_DEADLINE = { ms: 30_000 };
+export const DELIVERY_DEADLINE_MS = 30_000;
 
 export interface ReceiverOptions {
   auth: WebhookAuth;

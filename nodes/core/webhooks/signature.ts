@@ -14,8 +14,14 @@ export interface SignedHeaders {
 
 export type SignatureVerdict = 'valid' | 'missing' | 'stale' | 'mismatch';
 
+/** The last secret's key, decoded once rather than for every delivery. */
+let lastKey: { secret: string; key: Buffer } | undefined;
+
 function signingKey(secret: string): Buffer {
-  return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+  if (lastKey?.secret !== secret) {
+    lastKey = { secret, key: Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64') };
+  }
+  return lastKey.key;
 }
 
 export function signatureFor(secret: string, id: string, timestamp: string, body: Buffer): Buffer {
