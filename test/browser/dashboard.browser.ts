@@ -154,7 +154,8 @@ describe('the dashboard example, in a browser', function () {
     await question.fill('Why is the sky blue?');
     await question.press('Enter');
 
-    const predictionId = () => emulator.requests.map((r) => /^\/v1\/predictions\/([^/]+)\/stream$/.exec(r.path)?.[1]).find(Boolean);
+    // the node's final GET once the stream has ended (the stream itself is on the emulator's stream origin)
+    const predictionId = () => emulator.requests.map((r) => /^\/v1\/predictions\/([^/]+)$/.exec(r.path)?.[1]).find(Boolean);
     const seen = await watchAnswer(() => {
       const id = predictionId();
       const prediction = id ? emulator.prediction(id) : undefined;
