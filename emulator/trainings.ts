@@ -83,6 +83,9 @@ export function trainingView(t: PredictionRecord, now: number): Record<string, u
   const url = `${t.origin}/v1/trainings/${t.id}`;
   view.urls = { cancel: `${url}/cancel`, get: url, web: `https://replicate.com/p/${t.id}` };
   delete view.data_removed;
+  // the description's `output` is an object, never null: a training without one (not yet, or
+  // not succeeded) has none, as Replicate's own example of a starting training shows
+  if (view.output === null || view.output === undefined) delete view.output;
   return view;
 }
 

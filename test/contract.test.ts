@@ -1,15 +1,19 @@
 // The emulator as Replicate's official JS client sees it: each test uses the client as a user
 // would (its own fetch, no options beyond the token and the base URL), and every JSON body the
 // emulator answers validates against Replicate's OpenAPI description (test/support/openapi.ts).
-// Streams, trainings and hardware are covered where the emulator serves them.
+// Streams are text/event-stream, not JSON: there the client's reading of the text and the
+// prediction's `urls.stream` are what is checked.
 import should from 'should';
-import Replicate, { validateWebhook, type FileOutput, type Prediction } from 'replicate';
+import Replicate, { validateWebhook, type FileOutput, type Prediction, type Training } from 'replicate';
 import { DEFAULT_TOKEN, startEmulator, startRecorder, type Emulator, type Recorder } from '../emulator';
 import { detectContentType } from '../nodes/core';
 import { OpenApiChecker } from './support/openapi';
 
 const FLUX = 'black-forest-labs/flux-schnell';
 const SDXL = 'stability-ai/sdxl';
+const LLAMA = 'meta/meta-llama-3-8b-instruct';
+const TRAINER = 'ostris/flux-dev-lora-trainer';
+const ZIP = 'data:application/zip;base64,UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==';
 
 describe('Contract: the official JS client against the emulator', function () {
   let emulator: Emulator;
@@ -162,6 +166,64 @@ describe('Contract: the official JS client against the emulator', function () {
     should((official.models ?? []).map((m) => `${m.owner}/${m.name}`)).containEql('meta/meta-llama-3.1-405b-instruct');
   });
 
+  it('streams a language model’s text from the stream origin, without a token, as the prediction’s urls.stream names it', async () => {
+    let text = '';
+    for await (const event of replicate.stream(LLAMA, { input: { prompt: 'Name a colour of the sea' } }))
+      if (event.event === 'output') text += event.data;
+    const created = emulator.requests.find((r) => r.method === 'POST' && r.path === `/v1/models/${LLAMA}/predictions`)!;
+    const prediction = JSON.parse(created.response!.body) as Prediction;
+    const streamUrl = prediction.urls.stream!;
+    should(URL.canParse(streamUrl)).be.true();
+    should(new URL(streamUrl).origin).equal(emulator.streamOrigin);
+    should(emulator.streamOrigin).not.equal(emulator.origin);
+    const read = emulator.requests.find((r) => `${emulator.streamOrigin}${r.path}` === streamUrl)!;
+    should(read.headers).not.have.property('authorization');
+    should(read.headers.accept).equal('text/event-stream');
+    should(text).containEql('Name a colour of the sea');
+    const done = await replicate.wait(prediction, { interval: 50 });
+    should(text).equal((done.output as string[]).join(''));
+  });
+
+  it('lists hardware, creates a destination model, and trains it: create, get, list, cancel', async () => {
+    const hardware = await replicate.hardware.list();
+    should(hardware.map((h) => h.sku)).containEql('cpu');
+    const destination = await replicate.models.create('emulator', 'contract-lora', {
+      visibility: 'private',
+      hardware: hardware.find((h) => h.sku === 'cpu')!.sku,
+      description: 'trained by the contract suite',
+    });
+    should(destination).match({ owner: 'emulator', name: 'contract-lora', visibility: 'private', latest_version: null });
+    const trainer = await replicate.models.get('ostris', 'flux-dev-lora-trainer');
+    const [owner, name] = TRAINER.split('/') as [string, string];
+    const training = await replicate.trainings.create(owner, name, trainer.latest_version!.id, {
+      destination: 'emulator/contract-lora',
+      input: { input_images: ZIP, steps: 100 },
+    });
+    should(training.status).equal('starting');
+    let trained: Training = training;
+    for (let look = 0; look < 100 && !['succeeded', 'failed', 'canceled'].includes(trained.status); look++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      trained = await replicate.trainings.get(training.id);
+    }
+    should(trained.status).equal('succeeded');
+    const { version, weights } = trained.output as { version: string; weights: string };
+    should(URL.canParse(weights)).be.true();
+    const model = await replicate.models.get('emulator', 'contract-lora');
+    should(version).equal(`emulator/contract-lora:${model.latest_version!.id}`);
+
+    emulator.fault({ type: 'timing', startingMs: 0, processingMs: 10_000 });
+    const long = await replicate.trainings.create(owner, name, trainer.latest_version!.id, {
+      destination: 'emulator/contract-lora',
+      input: { input_images: ZIP },
+    });
+    should((await replicate.trainings.cancel(long.id)).status).equal('canceled');
+    const page = await replicate.trainings.list();
+    should(page.results.map((t) => t.id))
+      .containEql(training.id)
+      .and.containEql(long.id);
+    should((await replicate.models.get('emulator', 'contract-lora')).latest_version!.id).equal(model.latest_version!.id);
+  });
+
   it('describes the account and its webhook secret, and its deliveries pass validateWebhook', async () => {
     should(await replicate.accounts.current()).match({ type: 'user', username: 'emulator' });
     const { key } = await replicate.webhooks.default.secret.get();
@@ -198,6 +260,13 @@ describe('Contract: the official JS client against the emulator', function () {
       'GET /search 200',
       'POST /predictions/{prediction_id}/cancel 200',
       'GET /webhooks/default/secret 200',
+      'POST /models/{model_owner}/{model_name}/predictions 201',
+      'GET /hardware 200',
+      'POST /models 201',
+      'POST /models/{model_owner}/{model_name}/versions/{version_id}/trainings 201',
+      'GET /trainings/{training_id} 200',
+      'POST /trainings/{training_id}/cancel 200',
+      'GET /trainings 200',
     ])
       should([...checked]).containEql(operation);
   });

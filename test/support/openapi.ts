@@ -1,7 +1,6 @@
 // Replicate's OpenAPI description as a checker of the emulator's answers: the JSON body of each
 // recorded request must validate against the schema the description gives for its operation and
-// status. Any suite that starts the emulator with `recordResponses` can use it (trainings and
-// hardware too, once the emulator serves them).
+// status. Any suite that starts the emulator with `recordResponses` can use it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020';
