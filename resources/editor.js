@@ -1,6 +1,15 @@
 // Shared by the edit dialogs, which load it with
 // <script src="resources/@nr-replicate/node-red-replicate/editor.js"></script>.
 (function () {
+  // The styles the create and training dialogs share, editor.css beside this script (wherever the editor serves it
+  // from): added to the page once, however many dialogs load this script.
+  var script = typeof document !== 'undefined' ? document.currentScript : null;
+  if (script && script.src && !document.getElementById('replicate-editor-css')) {
+    $('<link rel="stylesheet" id="replicate-editor-css">')
+      .attr('href', script.src.replace(/editor\.js(\?.*)?$/, 'editor.css'))
+      .appendTo('head');
+  }
+
   // Numbers as the runtime reads them (nodes/core/settings/node-settings.ts): blank takes its
   // default, anything else must be a number within the same bounds, whole where it must be.
   window.replicateNumberSetting = function (min, max, whole) {
