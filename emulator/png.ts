@@ -22,16 +22,21 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([length, typed, crc]);
 }
 
+/** A PNG file of 8-bit pixels of `colorType`, not interlaced: `rows` are its scanlines, each after its filter type byte. */
+export function pngFile(width: number, height: number, colorType: number, rows: Buffer): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, colorType, 0, 0, 0], 8);
+  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
 /** An RGBA PNG of the image (filter type 0 on every row). */
 export function encodePng(image: Image): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(image.width, 0);
-  header.writeUInt32BE(image.height, 4);
-  header.set([8, 6, 0, 0, 0], 8);
   const stride = image.width * 4;
   const rows = Buffer.alloc(image.height * (stride + 1));
   for (let y = 0; y < image.height; y++) image.rgba.copy(rows, y * (stride + 1) + 1, y * stride, (y + 1) * stride);
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+  return pngFile(image.width, image.height, 6, rows);
 }
 
 function paeth(a: number, b: number, c: number): number {

@@ -1,34 +1,16 @@
 // Real bytes for the emulator's output files: a small valid PNG, WAV and MP4 (what its image,
 // audio and video models "make"), and any number of bytes, generated as they are sent, for
 // tests and benchmarks of large downloads.
-import { crc32, deflateSync } from 'node:zlib';
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typed = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typed));
-  return Buffer.concat([length, typed, crc]);
-}
+import { pngFile } from './png';
 
 /** An 8x8 RGB PNG, a gradient. */
 function png(): Buffer {
   const size = 8;
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(size, 0);
-  header.writeUInt32BE(size, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
   const rows = Buffer.alloc(size * (1 + size * 3));
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) rows.set([x * 32, y * 32, 128], y * (1 + size * 3) + 1 + x * 3);
   }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(rows)),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
+  return pngFile(size, size, 2, rows); // 8-bit RGB
 }
 
 /** A tenth of a second of a 440 Hz tone: 16-bit mono PCM at 8 kHz. */

@@ -135,8 +135,7 @@ async function serveApi(deps: ServerDeps, request: ApiRequest): Promise<Answer> 
   const isApi = request.path === API_PREFIX || request.path.startsWith(`${API_PREFIX}/`);
   const path = isApi ? request.path.slice(API_PREFIX.length) : request.path;
   const route = isApi ? routeName(request.method, path) : 'unmatched';
-  deps.counters.requests++;
-  deps.counters.byRoute[route] = (deps.counters.byRoute[route] ?? 0) + 1;
+  countRequest(deps, route);
   if (!isApi) return notFound();
 
   const apiRequest = { ...request, path };
@@ -218,16 +217,21 @@ async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer | 
   return size > limit ? undefined : Buffer.concat(chunks, size);
 }
 
-/**
- * GET /v1/streams/<id> or /v1/files/<id> on the stream origin: recorded like API requests, with
- * the request and stream faults queued for its path (after /v1, as for the API). No token is
- * asked for, and one sent is not looked at.
- */
-async function serveStreamOrigin(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const started = Date.now();
+function countRequest(deps: ServerDeps, route: string): void {
+  deps.counters.requests++;
+  deps.counters.byRoute[route] = (deps.counters.byRoute[route] ?? 0) + 1;
+}
+
+/** A request outside the API (a GET of a stream or an output file) recorded like an API request and counted under `route`; its body is read and dropped. */
+async function recordBodiless(
+  deps: ServerDeps,
+  req: IncomingMessage,
+  method: string,
+  url: URL,
+  started: number,
+  route: string,
+): Promise<void> {
   for await (const chunk of req) void chunk; // a GET has no body to speak of
-  const method = req.method ?? 'GET';
-  const url = new URL(req.url ?? '/', `http://${hostOf(req)}`);
   deps.requestLog.record({
     method,
     path: url.pathname,
@@ -236,8 +240,19 @@ async function serveStreamOrigin(deps: ServerDeps, req: IncomingMessage, res: Se
     body: '',
     at: started,
   });
-  deps.counters.requests++;
-  deps.counters.byRoute['GET /streams'] = (deps.counters.byRoute['GET /streams'] ?? 0) + 1;
+  countRequest(deps, route);
+}
+
+/**
+ * GET /v1/streams/<id> or /v1/files/<id> on the stream origin: recorded like API requests, with
+ * the request and stream faults queued for its path (after /v1, as for the API). No token is
+ * asked for, and one sent is not looked at.
+ */
+async function serveStreamOrigin(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = Date.now();
+  const method = req.method ?? 'GET';
+  const url = new URL(req.url ?? '/', `http://${hostOf(req)}`);
+  await recordBodiless(deps, req, method, url, started, 'GET /streams');
   const path = url.pathname.slice(API_PREFIX.length);
   const fault = deps.faults.takeRequestFault(method, path);
   const early = fault && (await beforeHandling(deps, fault));
@@ -266,17 +281,7 @@ async function serveStreamOrigin(deps: ServerDeps, req: IncomingMessage, res: Se
 
 /** GET /outputs/...: recorded like API requests, with the status and drop faults queued for its path. */
 async function serveOutputFile(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, started: number): Promise<void> {
-  for await (const chunk of req) void chunk; // a GET has no body to speak of
-  deps.requestLog.record({
-    method: 'GET',
-    path: url.pathname,
-    query: Object.fromEntries(url.searchParams),
-    headers: { ...req.headers },
-    body: '',
-    at: started,
-  });
-  deps.counters.requests++;
-  deps.counters.byRoute['GET /outputs'] = (deps.counters.byRoute['GET /outputs'] ?? 0) + 1;
+  await recordBodiless(deps, req, 'GET', url, started, 'GET /outputs');
   const fault = deps.faults.takeRequestFault('GET', url.pathname);
   if (fault?.type === 'status') return send(res, statusFaultResponse(fault));
   if (fault?.type === 'drop' && !fault.after) return void req.socket.destroy();

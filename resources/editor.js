@@ -1,6 +1,15 @@
 // Shared by the edit dialogs, which load it with
 // <script src="resources/@nr-replicate/node-red-replicate/editor.js"></script>.
 (function () {
+  // The styles the create and training dialogs share, editor.css beside this script (wherever the editor serves it
+  // from): added to the page once, however many dialogs load this script.
+  var script = typeof document !== 'undefined' ? document.currentScript : null;
+  if (script && script.src && !document.getElementById('replicate-editor-css')) {
+    $('<link rel="stylesheet" id="replicate-editor-css">')
+      .attr('href', script.src.replace(/editor\.js(\?.*)?$/, 'editor.css'))
+      .appendTo('head');
+  }
+
   // Numbers as the runtime reads them (nodes/core/settings/node-settings.ts): blank takes its
   // default, anything else must be a number within the same bounds, whole where it must be.
   window.replicateNumberSetting = function (min, max, whole) {
@@ -22,6 +31,70 @@
     });
     if (accounts.length === 1) this.replicate = accounts[0];
   };
+  /** Where a text setting can come from: a fixed string, or a msg, flow, global or env property read per message. */
+  var TEXT_SOURCES = ['str', 'msg', 'flow', 'global', 'env'];
+
+  /**
+   * The TypedInput of the setting `name`, its type kept in `<name>Type` as the runtime reads it. `types` (a text's
+   * sources when left out): the first is a new node's.
+   */
+  window.replicateTypedInput = function (name, types) {
+    types = types || TEXT_SOURCES;
+    $('#node-input-' + name).typedInput({ default: types[0], types: types, typeField: '#node-input-' + name + 'Type' });
+  };
+
+  /** The rows `rows` (a selector) show only while the checkbox `checkbox` is ticked. */
+  window.replicateShowWhenChecked = function (checkbox, rows) {
+    $(checkbox)
+      .on('change', function () {
+        $(rows).toggle($(this).is(':checked'));
+      })
+      .trigger('change');
+  };
+
+  /**
+   * The dialog's requests to the editor endpoints, through the selected account: ask(path, body, done), done with the
+   * answer or {ok: false, message}. The token stays on the server unless it was just typed into a config node not yet deployed.
+   */
+  window.replicateAsk = function (t) {
+    function configRef() {
+      var id = $('#node-input-replicate').val();
+      var config = id && id !== '_ADD_' ? RED.nodes.node(id) : null;
+      if (!config) return null;
+      var token = config.credentials && config.credentials.token;
+      return { id: config.id, baseUrl: config.baseUrl, token: token || undefined };
+    }
+    return function ask(path, body, done) {
+      var config = configRef();
+      if (!config) return done({ ok: false, message: t('picker.noConfig') });
+      body.config = config;
+      $.ajax({ url: 'replicate-config/' + path, type: 'POST', contentType: 'application/json', data: JSON.stringify(body) })
+        .done(done)
+        .fail(function (xhr) {
+          // 401: Node-RED's admin auth refused; only the deployed config node as it is needs no more than read access
+          done({
+            ok: false,
+            message: t(xhr.status === 401 || xhr.status === 403 ? 'picker.notAllowed' : 'picker.failed', { status: xhr.status }),
+          });
+        });
+    };
+  };
+
+  /** The select `select` of the prediction completed nodes a webhook can go to, `none` first, `chosen` selected. */
+  window.replicateCompletedNodes = function (select, none, chosen) {
+    select.append($('<option>').val('').text(none));
+    RED.nodes.eachNode(function (n) {
+      if (n.type === 'replicate-prediction-completed') {
+        select.append(
+          $('<option>')
+            .val(n.id)
+            .text((n.name || 'prediction completed') + ' (' + (n.url || '') + ')'),
+        );
+      }
+    });
+    select.val(chosen || '');
+  };
+
   // Runs as "1.2M runs": enough to compare popularity at a glance.
   function shortCount(count) {
     var units = [

@@ -1,5 +1,5 @@
-// The create dialog's input form, generated from a model's input schema (the fields the `schema`
-// editor endpoint returns: nodes/core/models/input-schema.ts). Loaded by the dialog with
+// The create and training dialogs' input form, generated from a model's input schema (the fields the
+// `schema` and `training-schema` editor endpoints return: nodes/core/models/input-schema.ts). Loaded by the dialog with
 // <script src="resources/@nr-replicate/node-red-replicate/input-form.js"></script>.
 //
 // The form is stored in two node properties: `input` (JSON) holds the fixed values, as it always
@@ -308,6 +308,123 @@
     };
   }
 
+  // ------------------------------------------------------------------ the form in a create or training dialog (browser only)
+
+  /**
+   * The input form of a create or training dialog, kept in node._replicateForm until the dialog closes: built from the
+   * schema of what the node runs when that is a fixed value (a model, a deployment, a trainer) and the input is JSON,
+   * else the JSON editor (#node-input-input, rows .replicate-input-json) holding the form's fixed values. Returns the
+   * form's state; its show() asks for the schema again (after the TypedInputs `options.watch` change, once typing stops).
+   * options: node, t(key, vars), ask(path, body, done) (replicateAsk), watch (a selector);
+   * request(): what to ask for the schema, {source, path, body}, or with nothing fixed {typed: whether it is read per message};
+   * noSchemaIsError: a schema not found is said as an error; hints(answer, kept, note): where msg.payload goes.
+   */
+  function dialog(options) {
+    var node = options.node;
+    var t = options.t;
+    var json = $('#node-input-input');
+    var fields = $('#replicate-input-fields');
+    var notes = $('#replicate-input-notes');
+    var form = (node._replicateForm = { fields: null, read: null, inputFields: $.extend({}, node.inputFields || {}), asked: 0 });
+    function note(text, error) {
+      return $('<div class="replicate-note">').toggleClass('replicate-error', !!error).text(text).appendTo(notes);
+    }
+    function jsonInput() {
+      var input;
+      try {
+        input = JSON.parse(json.typedInput('value') || '{}');
+      } catch (e) {
+        input = null;
+      }
+      return input && typeof input === 'object' && !Array.isArray(input) ? input : {};
+    }
+    /** The form as it stands: from its widgets when shown, else from the JSON editor and the stored fields. */
+    function currentForm() {
+      if (form.fields) return formToInput(form.fields, form.read());
+      return { input: jsonInput(), inputFields: form.inputFields };
+    }
+    /** Back to the JSON editor, which then holds the form's fixed values. */
+    function showJson() {
+      if (form.fields) {
+        var current = currentForm();
+        json.typedInput('value', JSON.stringify(current.input, null, 2));
+        form.inputFields = current.inputFields;
+      }
+      form.fields = form.read = null;
+      fields.empty().hide();
+      $('.replicate-input-json').show();
+      var kept = Object.keys(form.inputFields);
+      if (kept.length && json.typedInput('type') === 'json') note(t('form.kept', { names: kept.join(', ') }));
+    }
+    function show() {
+      if (form.closed) return;
+      var asked = ++form.asked;
+      var request = options.request();
+      // the form shown is already this source's (typedInput says "change" for many things): keep it and its notes
+      if (form.fields && form.source === request.source && json.typedInput('type') === 'json') return;
+      form.source = null;
+      notes.empty();
+      if (json.typedInput('type') !== 'json') return showJson();
+      if (!request.source) {
+        note(t(request.typed ? 'form.needsFixedModel' : 'form.noForm'));
+        return showJson();
+      }
+      note(t('schema.loading'));
+      options.ask(request.path, request.body, function (answer) {
+        if (asked !== form.asked || form.closed) return; // the source changed again meanwhile, or the dialog closed
+        notes.empty();
+        if (!answer.ok) {
+          note(answer.message, true);
+          return showJson();
+        }
+        if (!answer.fields) {
+          note(t('schema.none'), !!options.noSchemaIsError);
+          return showJson();
+        }
+        // fields the new schema lacks are dropped, and said: the old model's prompt must not reach an upscaler
+        var current = currentForm();
+        var kept = dropStale(answer.fields, current.input, current.inputFields);
+        if (kept.dropped.length) note(t('form.dropped', { names: kept.dropped.join(', ') })).addClass('replicate-dropped');
+        options.hints(answer, kept, note);
+        $('.replicate-input-json').hide();
+        fields.show();
+        form.read = render($, fields, answer.fields, formValues(formFields(answer.fields), kept.input, kept.inputFields), t);
+        form.fields = answer.fields;
+        form.source = request.source;
+        form.inputFields = kept.inputFields;
+      });
+    }
+    form.show = show;
+    $(options.watch).on('change', function () {
+      // typedInput says "change" on every key: ask for the schema once the typing stops
+      clearTimeout(form.timer);
+      form.timer = setTimeout(show, 300);
+    });
+    show();
+    return form;
+  }
+
+  /** The dialog closes: a schema answer or a pending re-render that arrives later finds no form to fill. */
+  function close(node) {
+    var form = node._replicateForm;
+    if (form) {
+      form.closed = true;
+      clearTimeout(form.timer);
+    }
+    delete node._replicateForm;
+  }
+
+  /** The dialog is saved: the form into `input` and `inputFields` (none read per message unless the input is JSON), and closed. */
+  function save(node) {
+    var form = node._replicateForm;
+    if (form && $('#node-input-input').typedInput('type') === 'json') {
+      var current = form.fields ? formToInput(form.fields, form.read()) : { input: null, inputFields: form.inputFields };
+      if (current.input) $('#node-input-input').typedInput('value', JSON.stringify(current.input));
+      node.inputFields = current.inputFields;
+    } else node.inputFields = {};
+    close(node);
+  }
+
   window.replicateInputForm = {
     SOURCES: SOURCES,
     widgetFor: widgetFor,
@@ -320,5 +437,8 @@
     fileField: fileField,
     acceptsText: acceptsText,
     render: render,
+    dialog: dialog,
+    close: close,
+    save: save,
   };
 })();

@@ -54,6 +54,15 @@ describe('example flows', () => {
     await emulator.close();
   });
 
+  /** Replicate refuses the next POST (the create) as it refuses a wrong token. */
+  const rejectTheToken = () =>
+    emulator.fault({
+      match: { method: 'POST' },
+      type: 'status',
+      status: 401,
+      body: { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 },
+    });
+
   const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'));
 
   it('are all importable: valid JSON, explained, pointing at the shared config node id, no secrets', () => {
@@ -133,12 +142,7 @@ describe('example flows', () => {
     });
 
     it('sends errors such as a rejected token to the Catch node', async () => {
-      emulator.fault({
-        match: { method: 'POST' },
-        type: 'status',
-        status: 401,
-        body: { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 },
-      });
+      rejectTheToken();
       const ex = await run(file);
       const caught = ex.seen<CaughtMsg>('error (token, billing, input, timeout)');
       ex.click('a prompt');
@@ -398,12 +402,7 @@ describe('example flows', () => {
     });
 
     it('shows an error such as a rejected token in the answer box', async () => {
-      emulator.fault({
-        match: { method: 'POST' },
-        type: 'status',
-        status: 401,
-        body: { title: 'Unauthenticated', detail: 'You did not pass a valid authentication token', status: 401 },
-      });
+      rejectTheToken();
       const ex = await run(file);
       const shown = ex.seen<Msg>('answer');
       ex.type('image prompt', 'a lighthouse at dawn');

@@ -7,7 +7,7 @@
 import should from 'should';
 import { DEFAULT_TOKEN } from '../emulator';
 import { nodeRedWithEmulator, UNDER_TEST, type ModelsMsg } from './support/harness';
-import { configNode, helper, loggedBy, nodeModules, serveHttpNode, statusesOf } from './support/node-red';
+import { configNode, createToCompletedFlow, helper, loggedBy, nodeModules, serveHttpNode, statusesOf } from './support/node-red';
 import { activeResources, assertBackTo, handlesSettled, Ledger, watchUnhandledRejections } from './support/outcomes';
 
 const OFFICIAL = 'black-forest-labs/flux-schnell';
@@ -274,32 +274,11 @@ describe('faults: what users see when Replicate or the network misbehaves', func
       await helper.load(
         nodeModules(),
         [
-          { id: 'tab', type: 'tab' },
-          configNode('cfg', nr.emulator.url, { webhookBaseUrl: server.url, maxRetries: 0 }),
-          {
-            id: 'create',
-            z: 'tab',
-            x: 0,
-            y: 0,
-            type: 'replicate-create-prediction',
-            replicate: 'cfg',
-            model: OFFICIAL,
-            trigger: 'completed',
-            wires: [['created']],
-          },
-          { id: 'created', z: 'tab', x: 0, y: 0, type: 'helper' },
-          {
-            id: 'completed',
-            z: 'tab',
-            x: 0,
-            y: 0,
-            type: 'replicate-prediction-completed',
-            replicate: 'cfg',
-            url: '/replicate/faults',
-            correlate: 'seq',
-            wires: [['done']],
-          },
-          { id: 'done', z: 'tab', x: 0, y: 0, type: 'helper' },
+          ...createToCompletedFlow(nr.emulator.url, {
+            config: { webhookBaseUrl: server.url, maxRetries: 0 },
+            create: { model: OFFICIAL },
+            completed: { url: '/replicate/faults', correlate: 'seq' },
+          }),
           { id: 'catch', z: 'tab', x: 0, y: 0, type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
           { id: 'caught', z: 'tab', x: 0, y: 0, type: 'helper' },
         ],

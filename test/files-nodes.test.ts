@@ -7,7 +7,7 @@ import should from 'should';
 import { DEFAULT_TOKEN, startRecorder } from '../emulator';
 import { signedHeaders } from './emulator-support/wire';
 import { nodeRedWithEmulator, type CaughtMsg, type Msg, type PredictionMsg } from './support/harness';
-import { configNode, helper, httpNode, message, messages, nodeModules, statusesOf } from './support/node-red';
+import { createToCompletedFlow, helper, httpNode, message, messages, nodeModules, statusesOf } from './support/node-red';
 
 const ESRGAN = 'nightmareai/real-esrgan:f121d640bd286e1fdc67f9799164c1d5be36ff74576ee11c803ae5b665dd46aa';
 const OFFICIAL = 'black-forest-labs/flux-schnell';
@@ -165,29 +165,12 @@ describe('files through the nodes', function () {
       await helper.load(
         nodeModules(),
         [
-          { id: 'tab', type: 'tab' },
-          configNode('cfg', nr.emulator.url, { inlineFileLimit: 1, z: 'tab' }), // no Public URL
-          {
-            id: 'create',
-            z: 'tab',
-            x: 0,
-            y: 0,
-            type: 'replicate-create-prediction',
-            replicate: 'cfg',
-            model: ESRGAN,
-            trigger: 'done',
-            wires: [[]],
-          },
-          {
-            id: 'done',
-            z: 'tab',
-            x: 0,
-            y: 0,
-            type: 'replicate-prediction-completed',
-            replicate: 'cfg',
-            url: '/replicate/no-public-url',
-            wires: [[]],
-          },
+          // no Public URL
+          ...createToCompletedFlow(nr.emulator.url, {
+            config: { inlineFileLimit: 1, z: 'tab' },
+            create: { model: ESRGAN },
+            completed: { url: '/replicate/no-public-url' },
+          }),
           { id: 'catch', z: 'tab', x: 0, y: 0, type: 'catch', scope: ['create'], uncaught: false, wires: [['caught']] },
           { id: 'caught', z: 'tab', x: 0, y: 0, type: 'helper' },
         ],

@@ -10,6 +10,7 @@ import { sentCreate, signedHeaders } from './emulator-support/wire';
 import { nodeRedWithEmulator, type PredictionMsg } from './support/harness';
 import {
   configNode,
+  createToCompletedFlow,
   everythingShown,
   helper,
   httpNode,
@@ -377,36 +378,11 @@ describe('replicate-prediction-completed', () => {
     ) =>
       helper.load(
         nodeModules(),
-        [
-          { id: 'tab', type: 'tab' },
-          configNode('cfg', nr.emulator.url, { webhookBaseUrl, z: 'tab' }),
-          {
-            id: 'create',
-            z: 'tab',
-            x: 0,
-            y: 0,
-            type: 'replicate-create-prediction',
-            replicate: 'cfg',
-            model: 'black-forest-labs/flux-schnell',
-            trigger: 'completed',
-            webhookEvents: [],
-            wires: [['created']],
-          },
-          { id: 'created', z: 'tab', x: 0, y: 0, type: 'helper' },
-          {
-            id: 'completed',
-            z: 'tab',
-            x: 0,
-            y: 0,
-            type: 'replicate-prediction-completed',
-            replicate: 'cfg',
-            url: PATH,
-            correlate: 'topic, job.id',
-            ...completedProps,
-            wires: [['done']],
-          },
-          { id: 'done', z: 'tab', x: 0, y: 0, type: 'helper' },
-        ],
+        createToCompletedFlow(nr.emulator.url, {
+          config: { webhookBaseUrl, z: 'tab' },
+          create: { model: 'black-forest-labs/flux-schnell', webhookEvents: [] },
+          completed: { url: PATH, correlate: 'topic, job.id', ...completedProps },
+        }),
         { cfg: { token: DEFAULT_TOKEN }, ...credentials },
       );
 

@@ -2,11 +2,10 @@
 // it arrives (by Output files: its URL, or the file downloaded), with msg.parts for a join, then
 // the finished prediction on output 2. And the official JS client's replicate.stream() reading
 // the emulator's streams as it reads Replicate's: without a token.
-import type { NodeAPI } from 'node-red';
 import should from 'should';
 import { DEFAULT_TOKEN } from '../emulator';
 import { nodeRedWithEmulator, type Loaded, type Msg, type PredictionMsg } from './support/harness';
-import { configNode, helper, message, nodeModules, received, resolveNodeRed } from './support/node-red';
+import { helper, loadStreamIntoJoin, message, received } from './support/node-red';
 
 const FLUX = 'black-forest-labs/flux-schnell';
 const LLAMA = 'meta/meta-llama-3-8b-instruct';
@@ -82,29 +81,7 @@ describe('replicate-create-prediction, stream mode, a model whose output is file
   });
 
   it('has a join node in automatic mode put the files back together as a list', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own join node, from the Node-RED under test
-    const sequence = require(resolveNodeRed('@node-red/nodes/core/sequence/17-split.js')) as (RED: NodeAPI) => void;
-    await helper.load(
-      [sequence, ...nodeModules()],
-      [
-        { id: 'tab', type: 'tab' },
-        configNode('cfg', nr.emulator.url),
-        {
-          id: 'n',
-          z: 'tab',
-          x: 100,
-          y: 100,
-          type: 'replicate-create-prediction',
-          replicate: 'cfg',
-          model: FLUX,
-          wait: 'stream',
-          wires: [['join'], []],
-        },
-        { id: 'join', z: 'tab', x: 300, y: 100, type: 'join', mode: 'auto', wires: [['whole']] },
-        { id: 'whole', z: 'tab', x: 500, y: 100, type: 'helper' },
-      ],
-      { cfg: { token: DEFAULT_TOKEN } },
-    );
+    await loadStreamIntoJoin(nr.emulator.url, { model: FLUX });
     nr.emulator.fault({ type: 'outcome', status: 'succeeded', output: threeFiles() });
     const whole = message(helper.getNode('whole'));
     helper.getNode('n').receive({ payload: 'a cat' });

@@ -2,13 +2,12 @@
 // sequence a join node reassembles, the finished prediction on output 2; resumed after a drop,
 // polled when it cannot be resumed, the same for a model that cannot stream. Also msg.text on
 // every node that sends a finished prediction, and a plain string msg.payload as the prompt.
-import type { NodeAPI } from 'node-red';
 import should from 'should';
 import { DEFAULT_TOKEN, startRecorder } from '../emulator';
 import { ReplicateClient } from '../nodes/core';
 import { sentCreate, signedHeaders, type WirePrediction } from './emulator-support/wire';
 import { nodeRedWithEmulator, type Loaded, type Msg, type PredictionMsg } from './support/harness';
-import { configNode, helper, httpNode, message, nodeModules, received, resolveNodeRed, statusesOf } from './support/node-red';
+import { helper, httpNode, loadStreamIntoJoin, message, received, statusesOf } from './support/node-red';
 import { activeResources, assertBackTo } from './support/outcomes';
 
 const LLAMA = 'meta/meta-llama-3-8b-instruct';
@@ -229,31 +228,7 @@ describe('replicate-create-prediction, stream mode', () => {
   });
 
   it('has a join node in automatic mode put the whole text back together', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own join node, from the Node-RED under test
-    const sequence = require(resolveNodeRed('@node-red/nodes/core/sequence/17-split.js')) as (RED: NodeAPI) => void;
-    await helper.load(
-      [sequence, ...nodeModules()],
-      [
-        { id: 'tab', type: 'tab' },
-        configNode('cfg', nr.emulator.url),
-        {
-          id: 'n',
-          z: 'tab',
-          x: 100,
-          y: 100,
-          type: 'replicate-create-prediction',
-          replicate: 'cfg',
-          model: LLAMA,
-          input: '{}',
-          wait: 'stream',
-          wires: [['join'], ['final']],
-        },
-        { id: 'join', z: 'tab', x: 300, y: 100, type: 'join', mode: 'auto', wires: [['whole']] },
-        { id: 'whole', z: 'tab', x: 500, y: 100, type: 'helper' },
-        { id: 'final', z: 'tab', x: 300, y: 200, type: 'helper' },
-      ],
-      { cfg: { token: DEFAULT_TOKEN } },
-    );
+    await loadStreamIntoJoin(nr.emulator.url, { model: LLAMA, input: '{}' });
     nr.emulator.fault({ type: 'outcome', status: 'succeeded', output: TRICKY });
     const whole = message(helper.getNode('whole'));
     const final = message<PredictionMsg>(helper.getNode('final'));

@@ -80,10 +80,38 @@ describe('the editor, in a browser', function () {
   /** The page, or the part of it in `clip`. */
   const shot = (name: string, clip?: { x: number; y: number; width: number; height: number }) =>
     page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), clip });
+  type Box = { x: number; y: number; width: number; height: number };
+  /** A screenshot of the boxes and a margin around them (top, right, bottom, left, as in CSS). */
+  const shotAround = (name: string, boxes: Box[], [top, right, bottom, left]: [number, number, number, number]) => {
+    const x = Math.min(...boxes.map((b) => b.x)) - left;
+    const y = Math.min(...boxes.map((b) => b.y)) - top;
+    const width = Math.max(...boxes.map((b) => b.x + b.width)) + right - x;
+    const height = Math.max(...boxes.map((b) => b.y + b.height)) + bottom - y;
+    return shot(name, { x, y, width, height });
+  };
 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
   });
+
+  /** Imports the nodes into the editor on `on` (a flow node, one with x, onto the active flow) and opens node `id`'s edit dialog. */
+  async function importAndEdit(on: Page, id: string, nodes: Array<Record<string, unknown>>): Promise<void> {
+    await on.evaluate(
+      ({ id, nodes }) => {
+        const { RED } = window as unknown as {
+          RED: {
+            view: { importNodes(nodes: object[]): void };
+            workspaces: { active(): string };
+            nodes: { node(id: string): object };
+            editor: { edit(node: object): void };
+          };
+        };
+        RED.view.importNodes(nodes.map((node) => ('x' in node ? { ...node, z: RED.workspaces.active() } : node)));
+        RED.editor.edit(RED.nodes.node(id));
+      },
+      { id, nodes },
+    );
+  }
 
   /** Press, move in small steps (jQuery UI starts a drag only after a few pixels), release. */
   async function glide(fromX: number, fromY: number, toX: number, toY: number) {
@@ -394,11 +422,7 @@ describe('the editor, in a browser', function () {
     // the three nodes and a margin around them
     await page.evaluate(() => document.getElementById('red-ui-workspace-chart')?.scrollTo(0, 0));
     const boxes = await Promise.all([inject, create, fileOut].map(async (id) => (await page.locator(`[id="${id}"]`).boundingBox())!));
-    const left = Math.min(...boxes.map((b) => b.x)) - 40;
-    const top = Math.min(...boxes.map((b) => b.y)) - 40;
-    const right = Math.max(...boxes.map((b) => b.x + b.width)) + 40;
-    const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + 40;
-    await shot('5-newcomer-flow-saved-image', { x: left, y: top, width: right - left, height: bottom - top });
+    await shotAround('5-newcomer-flow-saved-image', boxes, [40, 40, 40, 40]);
   });
 
   it('sets up a training: a trainer from the search, its training form and the hardware list, both through the account', async () => {
@@ -417,6 +441,8 @@ describe('the editor, in a browser', function () {
     const fields = await formFields();
     should(fields[0]).equal('input_images');
     should(fields).containEql('steps').and.containEql('trigger_word').and.not.containEql('prompt');
+    // the dialogs' shared styles (resources/editor.css, added by editor.js) reach the page
+    should(await page.locator('#replicate-input-fields').evaluate((e) => getComputedStyle(e).borderLeftStyle)).equal('solid');
     should(await page.locator('.replicate-payload-hint').textContent()).containEql('input_images');
 
     await page.evaluate(() =>
@@ -537,46 +563,23 @@ describe('the editor, in a browser', function () {
         .map(async (id) => (await page.locator(`[id="${id}"]`).boundingBox())!)
         .concat(preview.boundingBox().then((box) => box!)),
     );
-    const left = Math.min(...boxes.map((b) => b.x)) - 20;
-    const top = Math.min(...boxes.map((b) => b.y)) - 30;
-    const right = Math.max(...boxes.map((b) => b.x + b.width)) + 30;
-    const bottom = Math.max(...boxes.map((b) => b.y + b.height)) + 30;
-    await shot('6-image-flow-preview', { x: left, y: top, width: right - left, height: bottom - top });
+    await shotAround('6-image-flow-preview', boxes, [30, 30, 30, 20]);
   });
 
   it('shows the address Replicate calls in the prediction completed dialog, and warns when Replicate cannot reach it', async () => {
     const shown = async (publicUrl: string) => {
-      const id = await page.evaluate((publicUrl) => {
-        const { RED } = window as unknown as {
-          RED: {
-            view: { importNodes(nodes: object[]): void };
-            workspaces: { active(): string };
-            nodes: { node(id: string): object };
-            editor: { edit(node: object): void };
-          };
-        };
-        const n = Math.random().toString(16).slice(2, 10);
-        RED.view.importNodes([
-          {
-            id: `cfg${n}`,
-            type: 'replicate-config',
-            name: `public ${n}`,
-            baseUrl: 'https://api.replicate.com/v1',
-            webhookBaseUrl: publicUrl,
-          },
-          {
-            id: `pc${n}`,
-            type: 'replicate-prediction-completed',
-            replicate: `cfg${n}`,
-            url: '/replicate/done',
-            x: 300,
-            y: 600,
-            z: RED.workspaces.active(),
-          },
-        ]);
-        RED.editor.edit(RED.nodes.node(`pc${n}`));
-        return `pc${n}`;
-      }, publicUrl);
+      const n = Math.random().toString(16).slice(2, 10);
+      const id = `pc${n}`;
+      await importAndEdit(page, id, [
+        {
+          id: `cfg${n}`,
+          type: 'replicate-config',
+          name: `public ${n}`,
+          baseUrl: 'https://api.replicate.com/v1',
+          webhookBaseUrl: publicUrl,
+        },
+        { id, type: 'replicate-prediction-completed', replicate: `cfg${n}`, url: '/replicate/done', x: 300, y: 600 },
+      ]);
       await page.locator('#replicate-completed-path').waitFor();
       await page.waitForTimeout(300);
       const answer = {
@@ -630,19 +633,7 @@ describe('the editor, in a browser', function () {
       should(broken).eql([]);
       const clipped: string[] = [];
       for (const type of ['replicate-create-prediction', 'replicate-prediction-completed', 'replicate-get-prediction']) {
-        await german.evaluate((type) => {
-          const { RED } = window as unknown as {
-            RED: {
-              view: { importNodes(nodes: object[]): void };
-              workspaces: { active(): string };
-              nodes: { node(id: string): object };
-              editor: { edit(node: object): void };
-            };
-          };
-          const id = `de-${type}`;
-          RED.view.importNodes([{ id, type, x: 300, y: 300, z: RED.workspaces.active() }]);
-          RED.editor.edit(RED.nodes.node(id));
-        }, type);
+        await importAndEdit(german, `de-${type}`, [{ id: `de-${type}`, type, x: 300, y: 300 }]);
         await german.locator('#node-dialog-ok').waitFor();
         await german.waitForTimeout(500);
         if (type === 'replicate-create-prediction') await german.locator('#node-input-wait').selectOption('stream'); // its chunk settings show

@@ -7,7 +7,8 @@ import path from 'path';
 import supertest from 'supertest';
 import helper from 'node-red-node-test-helper';
 import type { Msg } from './harness';
-import { NODE_RED_MAIN, serve, type Served } from './node-red-host';
+import { DEFAULT_TOKEN } from '../../emulator';
+import { NODE_RED_MAIN, resolveNodeRed, serve, type Served } from './node-red-host';
 
 helper.init(NODE_RED_MAIN);
 
@@ -76,6 +77,75 @@ export function serveHttpNode(): Promise<Served> {
 
 export function configNode(id: string, baseUrl: string, extra: Record<string, unknown> = {}) {
   return { id, type: 'replicate-config', name: `config ${id}`, baseUrl, ...extra };
+}
+
+/**
+ * A create node `create` whose webhook goes to the prediction completed node `completed` (its `trigger`), both on account
+ * `cfg` (`config`: its settings beside the emulator at `baseUrl`): the create node's messages go to helper `created`, the
+ * prediction completed node's to helper `done`.
+ */
+export function createToCompletedFlow(
+  baseUrl: string,
+  settings: { config?: Record<string, unknown>; create?: Record<string, unknown>; completed?: Record<string, unknown> },
+): Array<Record<string, unknown>> {
+  return [
+    { id: 'tab', type: 'tab' },
+    configNode('cfg', baseUrl, settings.config),
+    {
+      id: 'create',
+      z: 'tab',
+      x: 0,
+      y: 0,
+      type: 'replicate-create-prediction',
+      replicate: 'cfg',
+      trigger: 'completed',
+      ...settings.create,
+      wires: [['created']],
+    },
+    { id: 'created', z: 'tab', x: 0, y: 0, type: 'helper' },
+    {
+      id: 'completed',
+      z: 'tab',
+      x: 0,
+      y: 0,
+      type: 'replicate-prediction-completed',
+      replicate: 'cfg',
+      ...settings.completed,
+      wires: [['done']],
+    },
+    { id: 'done', z: 'tab', x: 0, y: 0, type: 'helper' },
+  ];
+}
+
+/**
+ * A create node `n` in stream mode (`props`: its model and more) on account `cfg` of the emulator at `baseUrl`: output 1
+ * through Node-RED's own join node in automatic mode to helper `whole`, output 2 to helper `final`.
+ */
+export async function loadStreamIntoJoin(baseUrl: string, props: Record<string, unknown>): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own join node, from the Node-RED under test
+  const sequence = require(resolveNodeRed('@node-red/nodes/core/sequence/17-split.js')) as (RED: NodeAPI) => void;
+  await helper.load(
+    [sequence, ...nodeModules()],
+    [
+      { id: 'tab', type: 'tab' },
+      configNode('cfg', baseUrl),
+      {
+        id: 'n',
+        z: 'tab',
+        x: 100,
+        y: 100,
+        type: 'replicate-create-prediction',
+        replicate: 'cfg',
+        wait: 'stream',
+        ...props,
+        wires: [['join'], ['final']],
+      },
+      { id: 'join', z: 'tab', x: 300, y: 100, type: 'join', mode: 'auto', wires: [['whole']] },
+      { id: 'whole', z: 'tab', x: 500, y: 100, type: 'helper' },
+      { id: 'final', z: 'tab', x: 300, y: 200, type: 'helper' },
+    ],
+    { cfg: { token: DEFAULT_TOKEN } },
+  );
 }
 
 /** The next `count` messages arriving at a helper node (T: what the test expects there), or a timeout naming how many came. */

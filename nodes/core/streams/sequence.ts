@@ -19,15 +19,34 @@ export interface TextPart {
   complete?: true;
 }
 
-export class PartsSequence {
-  private index = 0;
+/**
+ * What the text and the files sequences share: the prediction's id, the incoming message's own parts carried along
+ * (when it was itself part of a sequence), and a closing part sent once.
+ */
+abstract class Sequence<P extends { parts?: unknown }> {
+  /** The next part's index. */
+  protected index = 0;
   private closed = false;
 
   constructor(
-    private readonly id: string,
+    protected readonly id: string,
     private readonly outer?: unknown,
   ) {}
 
+  /** True the first time only: the closing part is sent once. */
+  protected closing(): boolean {
+    if (this.closed) return false;
+    this.closed = true;
+    return true;
+  }
+
+  protected withOuter(parts: P): P {
+    if (this.outer !== undefined) parts.parts = this.outer;
+    return parts;
+  }
+}
+
+export class PartsSequence extends Sequence<TextParts> {
   /** Parts sent so far, the closing one included. */
   get count(): number {
     return this.index;
@@ -39,17 +58,14 @@ export class PartsSequence {
 
   /** The closing part (empty payload, the count, complete); undefined when already sent. */
   close(): TextPart | undefined {
-    if (this.closed) return undefined;
-    this.closed = true;
+    if (!this.closing()) return undefined;
     const parts = this.parts(this.index++);
     parts.count = this.index;
     return { payload: '', parts, complete: true };
   }
 
   private parts(index: number): TextParts {
-    const parts: TextParts = { id: this.id, index, type: 'string', ch: '' };
-    if (this.outer !== undefined) parts.parts = this.outer;
-    return parts;
+    return this.withOuter({ id: this.id, index, type: 'string', ch: '' });
   }
 }
 
@@ -70,15 +86,7 @@ export interface FilePart {
 }
 
 /** A files stream as a message sequence: one part per file, as a split node writes an array's, then a closing part. */
-export class FilesSequence {
-  private index = 0;
-  private closed = false;
-
-  constructor(
-    private readonly id: string,
-    private readonly outer?: unknown,
-  ) {}
-
+export class FilesSequence extends Sequence<FileParts> {
   /** Files sent so far. */
   get count(): number {
     return this.index;
@@ -90,14 +98,11 @@ export class FilesSequence {
 
   /** The closing part (no file, the count, complete); undefined when already sent. */
   close(): FilePart | undefined {
-    if (this.closed) return undefined;
-    this.closed = true;
+    if (!this.closing()) return undefined;
     return { parts: this.parts({ count: this.index }), complete: true };
   }
 
   private parts(place: { index: number } | { count: number }): FileParts {
-    const parts: FileParts = { id: this.id, type: 'array', ...place };
-    if (this.outer !== undefined) parts.parts = this.outer;
-    return parts;
+    return this.withOuter({ id: this.id, type: 'array', ...place });
   }
 }
