@@ -1,7 +1,8 @@
 // Waits that outlive their node, in real Node-RED processes: a create node redeployed mid-wait
 // through the admin API (each deploy type), Node-RED killed with -9 mid-wait and started again on
 // its localfilesystem context (the prediction still running, or finished while it was down), and a
-// webhook delivery Replicate repeats after a restart. Each result arrives once.
+// webhook delivery Replicate repeats after a restart. Each result arrives once. Two instances sharing
+// their context directory each resume their own waits, and restore each other's kept message properties.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -284,6 +285,105 @@ describe('waits in real Node-RED processes', function () {
       await pause(1000);
       should(summaries(red.output()).map((m) => m.predictionId)).eql([first]);
       should(summaries(other.output())).have.length(1);
+    } finally {
+      await other?.stop();
+      fs.rmSync(otherDir, { recursive: true, force: true });
+      fs.rmSync(shared, { recursive: true, force: true });
+    }
+  });
+
+  it('two instances sharing a localfilesystem directory (cache off) behind one URL: the delivery reaching the other one restores the message', async () => {
+    emulator.clearRequests();
+    emulator.fault({ type: 'timing', startingMs: 100, processingMs: 500 });
+    const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-shared-'));
+    const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nr-replicate-waits-b-'));
+    // The same flow on both: an order goes into the create node, whose webhook is the prediction completed node.
+    const orderFlows = (publicUrl: string) => [
+      { id: 'tab', type: 'tab', label: 'orders' },
+      {
+        id: 'cfg',
+        type: 'replicate-config',
+        name: 'account',
+        baseUrl: emulator.url,
+        webhookBaseUrl: publicUrl,
+        keepWaits: true,
+        waitStore: '',
+      },
+      {
+        id: 'go',
+        type: 'inject',
+        z: 'tab',
+        x: 100,
+        y: 100,
+        props: [{ p: 'payload' }, { p: 'topic', vt: 'str' }, { p: 'orderId', v: 'order-42', vt: 'str' }],
+        payload: '{"prompt":"a dog"}',
+        payloadType: 'json',
+        topic: 'pets',
+        wires: [['create']],
+      },
+      {
+        id: 'create',
+        type: 'replicate-create-prediction',
+        z: 'tab',
+        x: 300,
+        y: 100,
+        replicate: 'cfg',
+        model: OFFICIAL,
+        input: '{}',
+        wait: 'none',
+        trigger: 'completed',
+        webhookEvents: ['completed'],
+        wires: [[]],
+      },
+      {
+        id: 'completed',
+        type: 'replicate-prediction-completed',
+        z: 'tab',
+        x: 300,
+        y: 200,
+        replicate: 'cfg',
+        url: '/replicate/completed',
+        correlate: 'topic, orderId',
+        store: '',
+        expiry: 1,
+        wires: [['summary']],
+      },
+      {
+        id: 'summary',
+        type: 'function',
+        z: 'tab',
+        x: 500,
+        y: 200,
+        func: 'msg.payload = JSON.stringify({ topic: msg.topic, orderId: msg.orderId, predictionId: msg.predictionId, status: msg.status }); return msg;',
+        outputs: 1,
+        wires: [['done']],
+      },
+      { id: 'done', type: 'debug', z: 'tab', x: 700, y: 200, name: 'done', active: true, tosidebar: false, console: true, wires: [] },
+    ];
+    const startOn = (dir: string, publicUrl: string) =>
+      startNodeRedProcess({
+        userDir: dir,
+        flows: orderFlows(publicUrl),
+        credentials: { cfg: { token: DEFAULT_TOKEN, webhookSecret: emulator.account().webhookSecret } },
+        settings: { contextStorage: { default: { module: 'localfilesystem', config: { dir: shared, cache: false } } } },
+      });
+    const orders = (output: string) => summaries(output) as (Summary & { orderId?: string })[];
+    let other: NodeRedProcess | undefined;
+    try {
+      other = await startOn(otherDir, '');
+      // The first instance's Public URL is the shared one, and Replicate's delivery reaches the other instance.
+      red = await startOn(userDir, other.url);
+      await inject();
+      await until('the delivery', () => orders(other!.output()).length > 0);
+      await pause(800);
+      // one delivery, to the other instance's prediction completed node
+      const [delivery, ...more] = emulator.webhooks.deliveries.filter((d) => d.url.startsWith(`${other!.url}/replicate/completed?`));
+      should(more).have.length(0);
+      should(delivery).match({ event: 'completed', status: 200 });
+      const sent = orders(other.output());
+      should(sent).have.length(1);
+      should(sent[0]).match({ topic: 'pets', orderId: 'order-42', predictionId: delivery!.predictionId, status: 'succeeded' });
+      should(orders(red.output())).have.length(0);
     } finally {
       await other?.stop();
       fs.rmSync(otherDir, { recursive: true, force: true });
