@@ -18,6 +18,19 @@ export interface CompletedNodeLink {
   webhookFor(msg: Msg): Promise<CompletedNodeWebhook | undefined>;
 }
 
+/**
+ * The prediction completed node a create or training node sends its webhook to: the flow property is
+ * still called `trigger`, as flows saved by earlier versions have it. '' when there is none, or when
+ * the settings cannot work (that is reported already, and fails every message).
+ */
+export function completedNodeIdOf(settings: () => { trigger: string }): string {
+  try {
+    return settings().trigger;
+  } catch {
+    return '';
+  }
+}
+
 /** Called once per runtime; the function it returns links one create node (and unlinks it on close). */
 export function completedNodeLinks(RED: NodeAPI) {
   const nameOf = (node: Node & { name?: string }) => node.name || node.id;

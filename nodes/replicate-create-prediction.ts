@@ -4,7 +4,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { completedNodeLinks } from './completed-node-link';
+import { completedNodeIdOf, completedNodeLinks } from './completed-node-link';
 import { flowNode, readSettings } from './flow-node';
 import { finishedMessages } from './output-files';
 import { readTypedSettings } from './typed-settings';
@@ -35,13 +35,7 @@ export = (RED: NodeAPI) => {
     const modelInputOf = modelInputReader(this, flow);
     let communityModels: Core.CommunityModels | undefined;
 
-    let completedNodeId = '';
-    try {
-      // The flow property is still called `trigger`, as flows saved by earlier versions have it.
-      completedNodeId = settings().trigger;
-    } catch {
-      // settings that cannot work are reported already, and fail every message
-    }
+    const completedNodeId = completedNodeIdOf(settings);
     const completedNode = linkCompletedNode(this, flow, completedNodeId, def.replicate);
 
     flow.onInput(async (msg, send) => {

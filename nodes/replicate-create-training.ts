@@ -4,7 +4,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type * as Core from './core';
 import { core } from './lazy-core';
-import { completedNodeLinks } from './completed-node-link';
+import { completedNodeIdOf, completedNodeLinks } from './completed-node-link';
 import { flowNode, readSettings } from './flow-node';
 import { typedReader } from './typed-settings';
 import { withTraining } from './training-message';
@@ -19,12 +19,7 @@ export = (RED: NodeAPI) => {
     let poller: Core.PredictionPoller | undefined;
     flow.onClose(() => poller?.close());
 
-    let completedNodeId = '';
-    try {
-      completedNodeId = settings().trigger;
-    } catch {
-      // settings that cannot work are reported already, and fail every message
-    }
+    const completedNodeId = completedNodeIdOf(settings);
     const completedNode = linkCompletedNode(this, flow, completedNodeId, def.replicate);
 
     flow.onInput(async (msg, send) => {
